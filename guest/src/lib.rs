@@ -1,0 +1,24 @@
+//! csvseal's logic, with no I/O: CSV reading and writing, the policy's row
+//! checksum, schema and sequence checks, verification and sealing.
+//!
+//! On `wasm32` the crate is `no_std` and becomes the `engine` component
+//! (see `wit/csvseal.wit`), which imports nothing: no WASI, no clock, no
+//! filesystem. Natively it is an ordinary library, unit-tested with std.
+// Unit tests use std even when built for wasm32 (`--all-targets`); the
+// component itself (lib, not test) is no_std.
+#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
+extern crate alloc;
+
+pub mod checksum;
+pub mod csv_reader;
+pub mod csv_writer;
+pub mod jsonl;
+pub mod report;
+mod scan;
+pub mod schema;
+pub mod seal;
+pub mod sha256x4;
+pub mod verify;
+
+#[cfg(all(target_arch = "wasm32", not(test)))]
+mod component;

@@ -1,0 +1,997 @@
+//! Streaming sealing (WIT `seal`): input rows in, sealed CSV bytes out.
+//!
+//! The output is `file_seq,<input columns>,checksum_sha256`, then one line
+//! per input record: its `file_seq` (from `first_seq` up), its fields, and
+//! the checksum of every output column but `checksum_sha256`, all written
+//! like Python's `csv.writer`.
+//!
+//! Input rules, where the policy leaves room:
+//! * CSV: a leading byte order mark is skipped, blank lines are skipped
+//!   (as Python's `csv.DictReader` does; they still count for line numbers),
+//!   and the last record may lack its line terminator. An unterminated
+//!   quoted field at the end is a `torn-row` error.
+//! * JSON Lines: see [`crate::jsonl`].
+//! * Every data record consumes a `file_seq`, even a bad one, so that the
+//!   `seq` in an error is the one the row would have had.
+//! * The schema applies to output rows: it may constrain `file_seq` and
+//!   `checksum_sha256` as well as the input columns.
+//! * An input with no header (CSV without a header option and no header
+//!   record; JSON Lines without a header option, schema or any object) is a
+//!   `bad-header` error at line 0.
+//!
+//! Rows are hashed four at a time (see [`crate::checksum::hex4`]): a row is
+//! written with a placeholder checksum that is filled in when its batch is
+//! hashed, at the latest before `feed` or `finish` returns. The output
+//! never depends on the batching.
+
+use alloc::collections::BTreeSet;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::checksum::{CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
+use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig};
+use crate::csv_writer::{write_field, write_record};
+use crate::jsonl::{ColumnIndex, LineEvent, LineReader, parse_object, to_row};
+use crate::report::{
+    ErrorKind, ErrorLog, InputFormat, Limits, RowError, SealFailure, SealOptions, SealSummary,
+    shown,
+};
+use crate::schema::{Checker, RowContext, Schema};
+
+/// Problems with a list of input column names: (kind, column, message).
+fn header_problems(cols: &[String], limits: &Limits) -> Vec<(ErrorKind, Option<String>, String)> {
+    let mut problems = Vec::new();
+    // A set, not a scan of earlier names: headers may have many columns.
+    let mut seen = BTreeSet::new();
+    for (i, name) in cols.iter().enumerate() {
+        if name.is_empty() {
+            problems.push((
+                ErrorKind::BadHeader,
+                None,
+                format!("column {} has an empty name", i + 1),
+            ));
+        } else if name == SEQ_COLUMN || name == CHECKSUM_COLUMN {
+            problems.push((
+                ErrorKind::BadHeader,
+                Some(name.clone()),
+                format!("input already has a {name} column"),
+            ));
+        } else if !seen.insert(name.as_str()) {
+            problems.push((
+                ErrorKind::BadHeader,
+                Some(name.clone()),
+                format!("duplicate column name {}", shown(name)),
+            ));
+        }
+    }
+    if cols.len() as u64 + 2 > u64::from(limits.max_columns) {
+        problems.push((
+            ErrorKind::Limit,
+            None,
+            format!(
+                "the output would have {} columns, more than {}",
+                cols.len() + 2,
+                limits.max_columns
+            ),
+        ));
+    }
+    problems
+}
+
+/// Formats `n` in decimal into `buf`, returning the digits.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Header {
+    Pending,
+    Usable,
+    Unusable,
+}
+
+/// Everything but the input splitter.
+#[derive(Debug)]
+struct Core {
+    limits: Limits,
+    first_seq: u64,
+    schema: Option<Schema>,
+    header: Header,
+    /// The input columns, once known.
+    columns: Vec<String>,
+    /// `columns` indexed for JSON object keys.
+    index: ColumnIndex,
+    /// `file_seq`, the input columns, `checksum_sha256`.
+    out_columns: Vec<String>,
+    plan: ChecksumPlan,
+    checker: Option<Checker>,
+    /// The seq of the next data record; None once past u64::MAX.
+    next_seq: Option<u64>,
+    rows: u64,
+    log: ErrorLog,
+    out: Vec<u8>,
+    bytes: u64,
+    header_written: bool,
+    /// Rows written with a placeholder checksum, to be hashed four at once.
+    batch: Batch,
+    /// False when the schema checks `checksum_sha256`: then each checksum
+    /// must be known before its row is checked.
+    batching: bool,
+}
+
+/// Rows whose checksum is still a placeholder in `Core::out`.
+#[derive(Debug, Default)]
+struct Batch {
+    /// Each row's checksum input (values in plan order joined with `|`).
+    messages: [Vec<u8>; 4],
+    /// Where each row's 64 placeholder bytes start in `Core::out`.
+    at: [usize; 4],
+    len: usize,
+}
+
+#[derive(Debug)]
+enum Input {
+    Csv(CsvReader),
+    Jsonl { lines: LineReader, bytes_seen: u64 },
+}
+
+/// A streaming sealer: [`Sealer::feed`] chunks, then [`Sealer::finish`].
+#[derive(Debug)]
+pub struct Sealer {
+    input: Input,
+    core: Core,
+    result: Option<Result<SealSummary, SealFailure>>,
+}
+
+impl Sealer {
+    /// A sealer; fails on bad options (`first_seq` 0, an unreadable
+    /// schema, a bad header option, or schema fields that are not columns
+    /// when the columns are already known).
+    pub fn new(options: SealOptions) -> Result<Sealer, String> {
+        let SealOptions {
+            format,
+            header,
+            schema_json,
+            first_seq,
+            limits,
+        } = options;
+        if first_seq == 0 {
+            return Err("first-seq must be at least 1".into());
+        }
+        let schema = schema_json.as_deref().map(Schema::parse).transpose()?;
+        let known_columns = match (header, format, &schema) {
+            (Some(h), _, _) => Some(h),
+            (None, InputFormat::Jsonl, Some(s)) => Some(
+                s.field_names()
+                    .filter(|n| *n != SEQ_COLUMN && *n != CHECKSUM_COLUMN)
+                    .map(String::from)
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let mut core = Core {
+            limits,
+            first_seq,
+            schema,
+            header: Header::Pending,
+            columns: Vec::new(),
+            index: ColumnIndex::default(),
+            out_columns: Vec::new(),
+            plan: ChecksumPlan::new::<&str>(&[]),
+            checker: None,
+            next_seq: Some(first_seq),
+            rows: 0,
+            log: ErrorLog::new(limits.max_errors),
+            out: Vec::new(),
+            bytes: 0,
+            header_written: false,
+            batch: Batch::default(),
+            batching: true,
+        };
+        if let Some(cols) = known_columns {
+            let problems = header_problems(&cols, &limits);
+            if !problems.is_empty() {
+                let messages: Vec<String> = problems.into_iter().map(|p| p.2).collect();
+                return Err(format!("bad header: {}", messages.join("; ")));
+            }
+            let unknown = core.accept_header(cols);
+            if let Some(name) = unknown.first() {
+                return Err(format!("schema field {} is not a column", shown(name)));
+            }
+            core.write_header();
+        }
+        let input = match format {
+            InputFormat::Csv => Input::Csv(CsvReader::new(ReaderConfig {
+                max_record_bytes: limits.max_record_bytes,
+                max_columns: limits.max_columns,
+                require_terminator: false,
+            })),
+            InputFormat::Jsonl => Input::Jsonl {
+                lines: LineReader::new(limits.max_record_bytes),
+                bytes_seen: 0,
+            },
+        };
+        Ok(Sealer {
+            input,
+            core,
+            result: None,
+        })
+    }
+
+    /// Consumes a chunk and returns the sealed bytes it completed (empty
+    /// after the first error, and after [`Self::finish`]).
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
+        if self.result.is_some() {
+            return Vec::new();
+        }
+        let core = &mut self.core;
+        if core.log.is_empty() {
+            // Sealed output is typically under twice the input (each row
+            // gains a seq and a 64-digit checksum); one reservation avoids
+            // regrowing the buffer row by row.
+            core.out.reserve(chunk.len().saturating_mul(2));
+        }
+        match &mut self.input {
+            Input::Csv(reader) => reader.feed(chunk, &mut |ev| core.on_csv(ev)),
+            Input::Jsonl { lines, bytes_seen } => {
+                *bytes_seen += chunk.len() as u64;
+                lines.feed(chunk, &mut |ev| core.on_line(ev));
+            }
+        }
+        self.core.take_output()
+    }
+
+    /// Ends the input: the last bytes and a summary, or every error (up to
+    /// the cap). Later calls return the same outcome with no bytes.
+    pub fn finish(&mut self) -> Result<(Vec<u8>, SealSummary), SealFailure> {
+        if let Some(result) = &self.result {
+            return result.clone().map(|s| (Vec::new(), s));
+        }
+        let core = &mut self.core;
+        let (bytes_seen, is_csv) = match &mut self.input {
+            Input::Csv(reader) => {
+                reader.finish(&mut |ev| core.on_csv(ev));
+                (reader.bytes_seen(), true)
+            }
+            Input::Jsonl { lines, bytes_seen } => {
+                lines.finish(&mut |ev| core.on_line(ev));
+                (*bytes_seen, false)
+            }
+        };
+        let core = &mut self.core;
+        if let Header::Pending = core.header {
+            let message = match (is_csv, bytes_seen) {
+                (true, 0) => "input is empty: no header",
+                (true, _) => "input has no header record",
+                (false, _) => "no JSON object to take the column names from",
+            };
+            core.log
+                .push(RowError::new(ErrorKind::BadHeader, 0, message));
+        }
+        core.write_header();
+        let tail = core.take_output();
+        let result = if core.log.is_empty() {
+            Ok(SealSummary {
+                columns: core.out_columns.clone(),
+                rows: core.rows,
+                first_seq: (core.rows > 0).then_some(core.first_seq),
+                last_seq: (core.rows > 0).then(|| core.first_seq + (core.rows - 1)),
+                bytes: core.bytes,
+            })
+        } else {
+            let log = core::mem::replace(&mut core.log, ErrorLog::new(0));
+            let (errors, error_count, errors_truncated) = log.into_parts();
+            Err(SealFailure {
+                errors,
+                error_count,
+                errors_truncated,
+            })
+        };
+        self.result = Some(result.clone());
+        result.map(|summary| (tail, summary))
+    }
+}
+
+impl Core {
+    /// Takes the input columns; returns the schema fields that are not
+    /// output columns.
+    fn accept_header(&mut self, cols: Vec<String>) -> Vec<String> {
+        let mut out = Vec::with_capacity(cols.len() + 2);
+        out.push(SEQ_COLUMN.to_string());
+        out.extend(cols.iter().cloned());
+        out.push(CHECKSUM_COLUMN.to_string());
+        self.plan = ChecksumPlan::new(&out);
+        let mut unknown = Vec::new();
+        if let Some(schema) = self.schema.take() {
+            let (checker, missing) = schema.bind(&out);
+            self.batching = !checker.uses_column(out.len() - 1);
+            self.checker = Some(checker);
+            unknown = missing;
+        }
+        self.index = ColumnIndex::new(&cols);
+        self.columns = cols;
+        self.out_columns = out;
+        self.header = Header::Usable;
+        unknown
+    }
+
+    /// Checks a header read from the input and takes it if it is usable.
+    fn header_from_input(&mut self, line: u64, cols: Vec<String>) {
+        let problems = header_problems(&cols, &self.limits);
+        if !problems.is_empty() {
+            for (kind, column, message) in problems {
+                let mut e = RowError::new(kind, line, message);
+                e.column = column;
+                self.log.push(e);
+            }
+            self.columns = cols;
+            self.header = Header::Unusable;
+            return;
+        }
+        for name in self.accept_header(cols) {
+            self.log.push(
+                RowError::new(
+                    ErrorKind::Schema,
+                    line,
+                    format!("schema field {} is not a column", shown(&name)),
+                )
+                .with_column(name),
+            );
+        }
+        self.write_header();
+    }
+
+    /// Writes the output header once, if nothing has gone wrong.
+    fn write_header(&mut self) {
+        if !self.header_written && self.log.is_empty() && matches!(self.header, Header::Usable) {
+            write_record(&mut self.out, self.out_columns.iter().map(|s| s.as_bytes()));
+            self.header_written = true;
+        }
+    }
+
+    /// Hashes the batched rows and fills in their checksums.
+    fn flush(&mut self) {
+        let batch = &mut self.batch;
+        if batch.len == 0 {
+            return;
+        }
+        let n = batch.len;
+        batch.len = 0;
+        let [a, b, c, d] = &batch.messages;
+        let all = [a.as_slice(), b, c, d];
+        for (sum, &at) in hex4(&all[..n]).iter().zip(&batch.at[..n]) {
+            self.out[at..at + 64].copy_from_slice(sum);
+        }
+    }
+
+    fn take_output(&mut self) -> Vec<u8> {
+        self.flush();
+        if !self.log.is_empty() {
+            // Nothing of a failed seal is worth writing.
+            self.out.clear();
+        }
+        self.bytes += self.out.len() as u64;
+        core::mem::take(&mut self.out)
+    }
+
+    /// Allocates the next seq (None once past u64::MAX) and counts the row.
+    fn next_row(&mut self) -> Option<u64> {
+        self.rows += 1;
+        let seq = self.next_seq;
+        self.next_seq = seq.and_then(|s| s.checked_add(1));
+        seq
+    }
+
+    fn on_csv(&mut self, ev: Event<'_>) {
+        match ev {
+            Event::Record(record) => match self.header {
+                Header::Pending => {
+                    self.header_from_input(record.line, record.iter().map(String::from).collect())
+                }
+                Header::Usable => self.row(record.line, record.len(), |i| record.get(i)),
+                Header::Unusable => {
+                    self.next_row();
+                }
+            },
+            Event::Blank(_) | Event::ByteOrderMark => {}
+            Event::Error(err) => self.on_read_error(err),
+        }
+    }
+
+    #[cold]
+    fn on_read_error(&mut self, err: ReadError) {
+        let seq = match self.header {
+            Header::Pending => {
+                self.header = Header::Unusable;
+                None
+            }
+            _ => self.next_row(),
+        };
+        let header = (!self.columns.is_empty()).then_some(self.columns.as_slice());
+        self.log.push(err.into_row_error(header).with_seq(seq));
+    }
+
+    fn on_line(&mut self, ev: LineEvent<'_>) {
+        let (line, text) = match ev {
+            LineEvent::Line(line, text) => (line, text),
+            LineEvent::Error(err) => {
+                // An unreadable line is a row (it was meant to be one).
+                let seq = self.next_row();
+                self.log.push(err.into_row_error(None).with_seq(seq));
+                return;
+            }
+        };
+        let pairs = match parse_object(text) {
+            Ok(pairs) => pairs,
+            Err(message) => {
+                let seq = self.next_row();
+                self.log
+                    .push(RowError::new(ErrorKind::Malformed, line, message).with_seq(seq));
+                return;
+            }
+        };
+        if let Header::Pending = self.header {
+            self.header_from_input(line, pairs.iter().map(|(k, _)| k.clone()).collect());
+        }
+        match self.header {
+            Header::Usable => match to_row(pairs, &self.index) {
+                Ok(values) => self.row(line, values.len(), |i| values[i].as_str()),
+                Err(message) => {
+                    let seq = self.next_row();
+                    self.log
+                        .push(RowError::new(ErrorKind::Malformed, line, message).with_seq(seq));
+                }
+            },
+            _ => {
+                self.next_row();
+            }
+        }
+    }
+
+    /// Seals one data record of `n` fields.
+    fn row<'a>(&mut self, line: u64, n: usize, field: impl Fn(usize) -> &'a str) {
+        let Some(seq) = self.next_row() else {
+            self.log.push(RowError::new(
+                ErrorKind::SequenceViolation,
+                line,
+                format!("file_seq would exceed {}", u64::MAX),
+            ));
+            return;
+        };
+        if n != self.columns.len() {
+            self.log.push(
+                RowError::new(
+                    ErrorKind::Malformed,
+                    line,
+                    format!("expected {} fields, found {n}", self.columns.len()),
+                )
+                .with_seq(Some(seq)),
+            );
+            return;
+        }
+        let mut buf = [0u8; 20];
+        let seq_text = decimal(seq, &mut buf);
+        let seq_str = core::str::from_utf8(seq_text).unwrap_or_default();
+        // Output column 0 is file_seq, 1..=n the input, n+1 the checksum
+        // (which the plan leaves out).
+        let out_field = |i: usize| {
+            if i == 0 {
+                seq_text
+            } else {
+                field(i - 1).as_bytes()
+            }
+        };
+        if !self.batching {
+            let hex = self.plan.compute(out_field);
+            let hex_str = core::str::from_utf8(&hex).unwrap_or_default();
+            if let Some(checker) = &mut self.checker {
+                let value = |i: usize| match i {
+                    0 => seq_str,
+                    i if i <= n => field(i - 1),
+                    _ => hex_str,
+                };
+                let log = &mut self.log;
+                checker.check_row(
+                    value,
+                    RowContext {
+                        line,
+                        seq: Some(seq),
+                    },
+                    &mut |e| log.push(e),
+                );
+            }
+            if self.log.is_empty() {
+                self.write_row(seq_text, n, &field);
+                self.out.extend_from_slice(&hex);
+                self.out.extend_from_slice(b"\r\n");
+            }
+            return;
+        }
+        if let Some(checker) = &mut self.checker {
+            // The checker does not read the checksum column (see `batching`).
+            let value = |i: usize| match i {
+                0 => seq_str,
+                i if i <= n => field(i - 1),
+                _ => "",
+            };
+            let log = &mut self.log;
+            checker.check_row(
+                value,
+                RowContext {
+                    line,
+                    seq: Some(seq),
+                },
+                &mut |e| log.push(e),
+            );
+        }
+        if self.log.is_empty() {
+            self.write_row(seq_text, n, &field);
+            let k = self.batch.len;
+            self.batch.at[k] = self.out.len();
+            self.out.extend_from_slice(&[b'0'; 64]);
+            self.out.extend_from_slice(b"\r\n");
+            self.plan.join_into(out_field, &mut self.batch.messages[k]);
+            self.batch.len += 1;
+            if self.batch.len == 4 {
+                self.flush();
+            }
+        }
+    }
+
+    /// Writes `seq`, the fields and the comma before the checksum.
+    #[inline]
+    fn write_row<'a>(&mut self, seq_text: &[u8], n: usize, field: &impl Fn(usize) -> &'a str) {
+        let out = &mut self.out;
+        out.extend_from_slice(seq_text);
+        for i in 0..n {
+            out.push(b',');
+            write_field(out, field(i).as_bytes());
+        }
+        out.push(b',');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csv_reader::tests::Rng;
+    use crate::report::VerifyOptions;
+    use crate::verify::tests::verify;
+    use alloc::vec;
+
+    fn seal_with(
+        options: SealOptions,
+        input: &[u8],
+        cuts: &[usize],
+    ) -> Result<(Vec<u8>, SealSummary), SealFailure> {
+        let mut s = Sealer::new(options).unwrap();
+        let mut out = Vec::new();
+        let mut prev = 0;
+        for &c in cuts {
+            out.extend(s.feed(&input[prev..c]));
+            prev = c;
+        }
+        out.extend(s.feed(&input[prev..]));
+        let (tail, summary) = s.finish()?;
+        out.extend(tail);
+        assert_eq!(summary.bytes, out.len() as u64);
+        Ok((out, summary))
+    }
+
+    fn seal(input: &str) -> Result<(String, SealSummary), SealFailure> {
+        seal_with(SealOptions::default(), input.as_bytes(), &[])
+            .map(|(out, s)| (String::from_utf8(out).unwrap(), s))
+    }
+
+    /// An error as (kind, line, seq, column, message).
+    type Flat = (ErrorKind, u64, Option<u64>, Option<String>, String);
+
+    fn errors(input: &str, options: SealOptions) -> Vec<Flat> {
+        seal_with(options, input.as_bytes(), &[])
+            .unwrap_err()
+            .errors
+            .into_iter()
+            .map(|e| (e.kind, e.line, e.seq, e.column, e.message))
+            .collect()
+    }
+
+    #[test]
+    fn policy_example_row() {
+        let (out, summary) = seal("timestamp,trade_id,symbol,profit_loss\n2024-09-10T14:30:00Z,TRADE_20240910_001,EURUSD,25.0\n").unwrap();
+        assert_eq!(
+            out,
+            "file_seq,timestamp,trade_id,symbol,profit_loss,checksum_sha256\r\n\
+             1,2024-09-10T14:30:00Z,TRADE_20240910_001,EURUSD,25.0,\
+             184da472a00855017d3d45a6e735d74b4b4712b97283c2635c606790ff832cc8\r\n"
+        );
+        assert_eq!(
+            summary.columns.first().map(String::as_str),
+            Some("file_seq")
+        );
+        assert_eq!(
+            (summary.rows, summary.first_seq, summary.last_seq),
+            (1, Some(1), Some(1))
+        );
+    }
+
+    #[test]
+    fn round_trip_verifies_under_any_chunking() {
+        let input = "\u{feff}a,b,c\r\n\"x,1\",\"q\"\"\",\"l1\nl2\"\r\n\r\n,,\né,中,😀\n|,|,|";
+        let (whole, _) = seal_with(SealOptions::default(), input.as_bytes(), &[]).unwrap();
+        let report = verify(&whole);
+        assert!(report.valid, "{report:?}");
+        assert_eq!(
+            (report.rows, report.first_seq, report.last_seq),
+            (4, Some(1), Some(4))
+        );
+        let mut rng = Rng(11);
+        for _ in 0..100 {
+            let mut cuts: Vec<usize> = (0..rng.below(6))
+                .map(|_| rng.below(input.len() as u64) as usize)
+                .collect();
+            cuts.sort_unstable();
+            assert_eq!(
+                seal_with(SealOptions::default(), input.as_bytes(), &cuts)
+                    .unwrap()
+                    .0,
+                whole
+            );
+        }
+    }
+
+    #[test]
+    fn header_option_and_first_seq() {
+        let options = SealOptions {
+            header: Some(vec!["x".into(), "y".into()]),
+            first_seq: 41,
+            ..SealOptions::default()
+        };
+        let (out, summary) = seal_with(options, b"1,2\n3,4\n", &[]).unwrap();
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert!(
+            text.starts_with("file_seq,x,y,checksum_sha256\r\n41,1,2,"),
+            "{text}"
+        );
+        assert_eq!((summary.first_seq, summary.last_seq), (Some(41), Some(42)));
+        let r = verify(&out);
+        assert!(r.valid);
+        assert_eq!(r.first_seq, Some(41));
+    }
+
+    #[test]
+    fn header_only_and_empty_input() {
+        let (out, summary) = seal("a,b\n").unwrap();
+        assert_eq!(out, "file_seq,a,b,checksum_sha256\r\n");
+        assert_eq!(
+            (summary.rows, summary.first_seq, summary.last_seq),
+            (0, None, None)
+        );
+        // With a header option, an empty input still gets its header.
+        let options = SealOptions {
+            header: Some(vec!["a".into()]),
+            ..SealOptions::default()
+        };
+        let (out, _) = seal_with(options, b"", &[]).unwrap();
+        assert_eq!(out, b"file_seq,a,checksum_sha256\r\n");
+        let e = errors("", SealOptions::default());
+        assert_eq!(
+            e,
+            vec![(
+                ErrorKind::BadHeader,
+                0,
+                None,
+                None,
+                "input is empty: no header".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn rejects_metadata_and_bad_columns() {
+        let e = errors("a,file_seq\n1,2\n", SealOptions::default());
+        assert_eq!(
+            e,
+            vec![(
+                ErrorKind::BadHeader,
+                1,
+                None,
+                Some("file_seq".into()),
+                "input already has a file_seq column".into()
+            )]
+        );
+        let e = errors("a,,a,checksum_sha256\n", SealOptions::default());
+        assert_eq!(e.len(), 3);
+        let options = SealOptions {
+            header: Some(vec!["checksum_sha256".into()]),
+            ..SealOptions::default()
+        };
+        assert!(
+            Sealer::new(options)
+                .unwrap_err()
+                .contains("input already has a checksum_sha256 column")
+        );
+        let options = SealOptions {
+            first_seq: 0,
+            ..SealOptions::default()
+        };
+        assert!(Sealer::new(options).is_err());
+    }
+
+    #[test]
+    fn ragged_rows_and_torn_quotes() {
+        let e = errors("a,b\n1,2\n1,2,3\n\"x\n", SealOptions::default());
+        assert_eq!(
+            e,
+            vec![
+                (
+                    ErrorKind::Malformed,
+                    3,
+                    Some(2),
+                    None,
+                    "expected 2 fields, found 3".into()
+                ),
+                (
+                    ErrorKind::TornRow,
+                    4,
+                    Some(3),
+                    None,
+                    "unterminated quoted field at end of input".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn output_stops_after_first_error_but_checking_goes_on() {
+        let mut s = Sealer::new(SealOptions::default()).unwrap();
+        let first = s.feed(b"a,b\n1,2\n");
+        assert!(!first.is_empty());
+        assert!(s.feed(b"1\n").is_empty());
+        assert!(s.feed(b"3,4\n5\n").is_empty());
+        let failure = s.finish().unwrap_err();
+        assert_eq!(failure.error_count, 2);
+        assert_eq!(failure.errors[1].line, 5);
+        assert_eq!(s.finish().unwrap_err(), failure);
+    }
+
+    #[test]
+    fn schema_applies_to_output_rows() {
+        let schema = r#"{"fields":[
+            {"name":"amount","type":"number"},
+            {"name":"file_seq","type":"integer","constraints":{"maximum":2}}
+        ]}"#;
+        let options = SealOptions {
+            schema_json: Some(schema.into()),
+            ..SealOptions::default()
+        };
+        let e = errors("id,amount\na,1.5\nb,x\nc,3\n", options);
+        assert_eq!(
+            e,
+            vec![
+                (
+                    ErrorKind::Schema,
+                    3,
+                    Some(2),
+                    Some("amount".into()),
+                    "value \"x\" is not a number".into()
+                ),
+                (
+                    ErrorKind::Schema,
+                    4,
+                    Some(3),
+                    Some("file_seq".into()),
+                    "value 3 is above maximum 2".into()
+                ),
+            ]
+        );
+        let options = SealOptions {
+            schema_json: Some(r#"{"fields":[{"name":"nope"}]}"#.into()),
+            ..SealOptions::default()
+        };
+        let e = errors("id\n1\n", options);
+        assert_eq!(e[0].0, ErrorKind::Schema);
+        assert_eq!(e[0].1, 1);
+    }
+
+    #[test]
+    fn schema_on_the_checksum_column() {
+        // The checksum must then be computed before the row is checked.
+        let schema = |c: &str| SealOptions {
+            schema_json: Some(format!(
+                r#"{{"fields":[{{"name":"checksum_sha256","constraints":{c}}}]}}"#
+            )),
+            ..SealOptions::default()
+        };
+        let input = "a\n1\n2\n3\n4\n5\n";
+        let plain = seal(input).unwrap().0;
+        let (out, _) = seal_with(
+            schema(r#"{"pattern":"[0-9a-f]{64}","unique":true}"#),
+            input.as_bytes(),
+            &[3],
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), plain);
+        let e = errors(input, schema(r#"{"maxLength":3}"#));
+        assert_eq!(e.len(), 5);
+        assert_eq!(
+            (e[0].0, e[0].3.as_deref()),
+            (ErrorKind::Schema, Some("checksum_sha256"))
+        );
+    }
+
+    #[test]
+    fn seq_overflow_is_an_error() {
+        let options = SealOptions {
+            first_seq: u64::MAX - 1,
+            ..SealOptions::default()
+        };
+        let e = errors("a\n1\n2\n3\n", options.clone());
+        assert_eq!(e.len(), 1);
+        assert_eq!((e[0].0, e[0].1), (ErrorKind::SequenceViolation, 4));
+        let (out, s) = seal_with(options, b"a\n1\n2\n", &[]).unwrap();
+        assert_eq!(s.last_seq, Some(u64::MAX));
+        assert!(verify(&out).valid);
+    }
+
+    #[test]
+    fn limits_apply_to_input_and_output() {
+        let options = SealOptions {
+            limits: Limits {
+                max_columns: 3,
+                ..Limits::default()
+            },
+            ..SealOptions::default()
+        };
+        let e = errors("a,b\n", options);
+        assert_eq!(e[0].0, ErrorKind::Limit);
+    }
+
+    fn jsonl(options: SealOptions, input: &str) -> Result<(String, SealSummary), SealFailure> {
+        let options = SealOptions {
+            format: InputFormat::Jsonl,
+            ..options
+        };
+        seal_with(options, input.as_bytes(), &[]).map(|(o, s)| (String::from_utf8(o).unwrap(), s))
+    }
+
+    #[test]
+    fn jsonl_first_object_order() {
+        let (out, s) = jsonl(
+            SealOptions::default(),
+            "{\"timestamp\":\"2024-09-10T14:30:00Z\",\"trade_id\":\"TRADE_20240910_001\",\"symbol\":\"EURUSD\",\"profit_loss\":25.0}\r\n\n",
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "file_seq,timestamp,trade_id,symbol,profit_loss,checksum_sha256\r\n\
+             1,2024-09-10T14:30:00Z,TRADE_20240910_001,EURUSD,25.0,\
+             184da472a00855017d3d45a6e735d74b4b4712b97283c2635c606790ff832cc8\r\n"
+        );
+        assert_eq!(s.rows, 1);
+    }
+
+    #[test]
+    fn jsonl_values_and_round_trip() {
+        let input = "{\"a\":\"x,\\\"y\\\"\\n\",\"b\":1E5,\"c\":null,\"d\":true}\n{\"d\":false,\"c\":\"\",\"b\":-0.5,\"a\":\"é\"}";
+        let (out, s) = jsonl(SealOptions::default(), input).unwrap();
+        assert_eq!(s.rows, 2);
+        assert!(out.contains("1,\"x,\"\"y\"\"\n\",1E5,,true,"), "{out}");
+        assert!(verify(out.as_bytes()).valid);
+    }
+
+    #[test]
+    fn jsonl_columns_from_schema_or_header() {
+        let options = SealOptions {
+            schema_json: Some(
+                r#"{"fields":[{"name":"file_seq"},{"name":"b"},{"name":"a","type":"integer"}]}"#
+                    .into(),
+            ),
+            ..SealOptions::default()
+        };
+        let (out, _) = jsonl(options.clone(), "{\"a\":1,\"b\":2}\n").unwrap();
+        assert!(
+            out.starts_with("file_seq,b,a,checksum_sha256\r\n1,2,1,"),
+            "{out}"
+        );
+        let err = jsonl(options, "{\"a\":\"x\",\"b\":2}\n").unwrap_err();
+        assert_eq!(err.errors[0].kind, ErrorKind::Schema);
+        let options = SealOptions {
+            header: Some(vec!["b".into(), "a".into()]),
+            ..SealOptions::default()
+        };
+        let (out, _) = jsonl(options, "{\"a\":1,\"b\":2}\n").unwrap();
+        assert!(
+            out.starts_with("file_seq,b,a,checksum_sha256\r\n1,2,1,"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn jsonl_errors() {
+        let err = jsonl(
+            SealOptions::default(),
+            "{\"a\":1,\"b\":2}\n{\"a\":1}\n{\"a\":1,\"b\":2,\"c\":3}\n[1]\n{\"a\":[1],\"b\":2}\n{\"a\":1,\"b\":2}\n",
+        )
+        .unwrap_err();
+        let got: Vec<(ErrorKind, u64, Option<u64>, &str)> = err
+            .errors
+            .iter()
+            .map(|e| (e.kind, e.line, e.seq, e.message.as_str()))
+            .collect();
+        assert_eq!(
+            got[0],
+            (ErrorKind::Malformed, 2, Some(2), "missing key \"b\"")
+        );
+        assert_eq!(
+            got[1],
+            (ErrorKind::Malformed, 3, Some(3), "unexpected key \"c\"")
+        );
+        assert_eq!((got[2].0, got[2].1), (ErrorKind::Malformed, 4));
+        assert_eq!(
+            got[3],
+            (
+                ErrorKind::Malformed,
+                5,
+                Some(5),
+                "value of key \"a\" is an array"
+            )
+        );
+        assert_eq!(got.len(), 4);
+        let err = jsonl(SealOptions::default(), "{\"file_seq\":1}\n").unwrap_err();
+        assert_eq!(err.errors[0].kind, ErrorKind::BadHeader);
+        let err = jsonl(SealOptions::default(), "\n").unwrap_err();
+        assert_eq!(
+            (err.errors[0].kind, err.errors[0].line),
+            (ErrorKind::BadHeader, 0)
+        );
+    }
+
+    #[test]
+    fn verify_options_default_is_usable() {
+        // Sealed output passes a verifier built from the same limits.
+        let (out, _) = seal("a\n1\n").unwrap();
+        let mut v = crate::verify::Verifier::new(VerifyOptions::default()).unwrap();
+        v.feed(out.as_bytes());
+        assert!(v.finish().valid);
+    }
+
+    /// `cargo test -p csvseal-guest --release -- --ignored --nocapture bench`
+    #[test]
+    #[ignore]
+    fn bench_seal_1m_rows() {
+        let sealed = crate::verify::tests::policy_like_file(1_000_000);
+        // Strip the metadata columns to get plain input.
+        let mut input = Vec::with_capacity(sealed.len());
+        for line in sealed.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let start = line.iter().position(|&b| b == b',').unwrap() + 1;
+            let end = line.iter().rposition(|&b| b == b',').unwrap();
+            input.extend_from_slice(&line[start..end]);
+            input.push(b'\n');
+        }
+        let start = std::time::Instant::now();
+        let mut s = Sealer::new(SealOptions::default()).unwrap();
+        let mut out = Vec::new();
+        for chunk in input.chunks(256 * 1024) {
+            out.extend(s.feed(chunk));
+        }
+        let (tail, summary) = s.finish().unwrap();
+        out.extend(tail);
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(out, sealed);
+        std::println!(
+            "seal: {} rows in {secs:.3}s: {:.0} rows/s, {:.0} MB/s out",
+            summary.rows,
+            summary.rows as f64 / secs,
+            out.len() as f64 / 1e6 / secs
+        );
+    }
+}

@@ -1,0 +1,1080 @@
+//! Streaming verification of a sealed file (WIT `verify`).
+//!
+//! Per record, in order: the header (first record) must name every column
+//! once and include `file_seq` and `checksum_sha256`; each data record must
+//! have the header's field count, a canonical positive `file_seq` greater
+//! than the previous valid one, a checksum equal to the computed one, and
+//! values the schema accepts. At the end, input that does not end with a
+//! line terminator is a torn row.
+//!
+//! Whole-file outcomes:
+//! * a 0-byte file: one `missing-column` error at line 0, "file is empty: no
+//!   header";
+//! * input with no complete header record (only blank lines, or a torn or
+//!   unreadable first record): its own errors plus a `missing-column` error at
+//!   line 0, "no header record";
+//! * a header and no data rows: valid, `rows` 0, warning "no data rows";
+//! * an unusable header (bad or missing columns): its errors; data records
+//!   are still counted in `rows` and split (so torn input is still found)
+//!   but not checked, which a warning says.
+//!
+//! Blank lines and a leading byte order mark are `malformed` errors (the
+//! reference writer produces neither), and blank lines are not rows.
+
+use alloc::collections::BTreeSet;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::checksum::{CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
+use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig, Record};
+use crate::report::{
+    ErrorKind, ErrorLog, Limits, RowError, SeqGap, VerifyOptions, VerifyReport, shown,
+};
+use crate::schema::{Checker, RowContext, Schema};
+
+/// Parses a canonical `file_seq`: ASCII digits, no sign, no leading zero,
+/// 1..=u64::MAX.
+#[inline]
+pub fn parse_seq(text: &[u8]) -> Option<u64> {
+    const MAX: &[u8] = b"18446744073709551615";
+    match text.first() {
+        Some(b'1'..=b'9') if text.len() <= MAX.len() => {}
+        _ => return None,
+    }
+    if !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // Same-length digit strings compare like their values; checking this
+    // up front keeps the loop free of overflow checks (which on wasm32 cost
+    // a 128-bit multiply per digit).
+    if text.len() == MAX.len() && text > MAX {
+        return None;
+    }
+    Some(text.iter().fold(0u64, |n, &b| {
+        n.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
+    }))
+}
+
+/// What is known about the header.
+#[derive(Debug)]
+enum Header {
+    /// No record read yet.
+    Pending,
+    /// Rows can be checked.
+    Usable(Columns),
+    /// Rows can only be counted.
+    Unusable,
+}
+
+/// A usable header, prepared for the per-row checks.
+#[derive(Debug)]
+struct Columns {
+    count: usize,
+    seq: usize,
+    checksum: usize,
+    plan: ChecksumPlan,
+    checker: Option<Checker>,
+}
+
+/// The verification state, apart from the reader (so that the reader's
+/// callback can borrow it mutably).
+#[derive(Debug)]
+struct State {
+    schema: Option<Schema>,
+    header: Header,
+    columns: Vec<String>,
+    t: Tally,
+}
+
+/// What the row checks accumulate.
+#[derive(Debug)]
+struct Tally {
+    batch: Batch,
+    rows: u64,
+    prev_seq: Option<u64>,
+    first_seq: Option<u64>,
+    log: ErrorLog,
+    gaps: Vec<SeqGap>,
+    gap_cap: usize,
+    gap_count: u64,
+}
+
+/// A streaming verifier: [`Verifier::feed`] chunks, then [`Verifier::finish`].
+#[derive(Debug)]
+pub struct Verifier {
+    reader: CsvReader,
+    state: State,
+    report: Option<VerifyReport>,
+}
+
+impl Verifier {
+    /// A verifier; fails only if the schema cannot be parsed.
+    pub fn new(options: VerifyOptions) -> Result<Verifier, String> {
+        let schema = options
+            .schema_json
+            .as_deref()
+            .map(Schema::parse)
+            .transpose()?;
+        let Limits {
+            max_errors,
+            max_record_bytes,
+            max_columns,
+        } = options.limits;
+        Ok(Verifier {
+            reader: CsvReader::new(ReaderConfig {
+                max_record_bytes,
+                max_columns,
+                require_terminator: true,
+            }),
+            state: State {
+                schema,
+                header: Header::Pending,
+                columns: Vec::new(),
+                t: Tally {
+                    batch: Batch::default(),
+                    rows: 0,
+                    prev_seq: None,
+                    first_seq: None,
+                    log: ErrorLog::new(max_errors),
+                    gaps: Vec::new(),
+                    gap_cap: max_errors as usize,
+                    gap_count: 0,
+                },
+            },
+            report: None,
+        })
+    }
+
+    /// Consumes a chunk of the file. Ignored after [`Self::finish`].
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if self.report.is_some() {
+            return;
+        }
+        let state = &mut self.state;
+        self.reader.feed(chunk, &mut |ev| state.on_event(ev));
+    }
+
+    /// Ends the input and returns the report; later calls return it again.
+    pub fn finish(&mut self) -> VerifyReport {
+        if let Some(report) = &self.report {
+            return report.clone();
+        }
+        let state = &mut self.state;
+        self.reader.finish(&mut |ev| state.on_event(ev));
+        let report = self.state.report(self.reader.bytes_seen());
+        self.report = Some(report.clone());
+        report
+    }
+}
+
+impl State {
+    fn on_event(&mut self, ev: Event<'_>) {
+        match ev {
+            Event::Record(record) => match &mut self.header {
+                Header::Pending => self.on_header(&record),
+                Header::Usable(cols) => {
+                    self.t.rows += 1;
+                    check_row(cols, &record, &mut self.t);
+                }
+                Header::Unusable => self.t.rows += 1,
+            },
+            Event::Blank(line) => {
+                self.t.flush();
+                self.t
+                    .log
+                    .push(RowError::new(ErrorKind::Malformed, line, "blank line"));
+            }
+            Event::ByteOrderMark => self.t.log.push(RowError::new(
+                ErrorKind::Malformed,
+                1,
+                "file starts with a UTF-8 byte order mark",
+            )),
+            Event::Error(err) => {
+                self.t.flush();
+                self.on_read_error(err);
+            }
+        }
+    }
+
+    #[cold]
+    fn on_read_error(&mut self, err: ReadError) {
+        match self.header {
+            Header::Pending => {
+                // The first record was meant to be the header, not a row.
+                if err.kind != ErrorKind::TornRow {
+                    self.header = Header::Unusable;
+                }
+            }
+            _ => self.t.rows += 1,
+        }
+        let header = (!self.columns.is_empty()).then_some(self.columns.as_slice());
+        let row_error = err.into_row_error(header);
+        self.t.log.push(row_error);
+    }
+
+    fn on_header(&mut self, record: &Record<'_>) {
+        let line = record.line;
+        self.columns = record.iter().map(String::from).collect();
+        let mut usable = true;
+        // A set, not a scan of earlier names: headers may have many columns.
+        let mut seen = BTreeSet::new();
+        for (i, name) in self.columns.iter().enumerate() {
+            if name.is_empty() {
+                usable = false;
+                self.t.log.push(RowError::new(
+                    ErrorKind::BadHeader,
+                    line,
+                    format!("column {} has an empty name", i + 1),
+                ));
+            } else if !seen.insert(name.as_str()) {
+                usable = false;
+                self.t.log.push(
+                    RowError::new(
+                        ErrorKind::BadHeader,
+                        line,
+                        format!("duplicate column name {}", shown(name)),
+                    )
+                    .with_column(name.as_str()),
+                );
+            }
+        }
+        let find = |name: &str| self.columns.iter().position(|c| c == name);
+        let (seq, checksum) = (find(SEQ_COLUMN), find(CHECKSUM_COLUMN));
+        for (name, index) in [(SEQ_COLUMN, seq), (CHECKSUM_COLUMN, checksum)] {
+            if index.is_none() {
+                self.t.log.push(
+                    RowError::new(
+                        ErrorKind::MissingColumn,
+                        line,
+                        format!("required column {name} is missing"),
+                    )
+                    .with_column(name),
+                );
+            }
+        }
+        let (Some(seq), Some(checksum), true) = (seq, checksum, usable) else {
+            self.header = Header::Unusable;
+            return;
+        };
+        let checker = self.schema.take().map(|schema| {
+            let (checker, unknown) = schema.bind(&self.columns);
+            for name in unknown {
+                self.t.log.push(
+                    RowError::new(
+                        ErrorKind::Schema,
+                        line,
+                        format!("schema field {} is not a column", shown(&name)),
+                    )
+                    .with_column(name),
+                );
+            }
+            checker
+        });
+        self.header = Header::Usable(Columns {
+            count: self.columns.len(),
+            seq,
+            checksum,
+            plan: ChecksumPlan::new(&self.columns),
+            checker,
+        });
+    }
+
+    fn report(&mut self, bytes_seen: u64) -> VerifyReport {
+        self.t.flush();
+        let mut warnings = Vec::new();
+        match self.header {
+            Header::Pending => {
+                let message = if bytes_seen == 0 {
+                    "file is empty: no header"
+                } else {
+                    "no header record"
+                };
+                self.t
+                    .log
+                    .push(RowError::new(ErrorKind::MissingColumn, 0, message));
+            }
+            Header::Usable(_) if self.t.rows == 0 => warnings.push("no data rows".to_string()),
+            Header::Unusable if self.t.rows > 0 => warnings.push(format!(
+                "{} data rows were not checked because the header is unusable",
+                self.t.rows
+            )),
+            _ => {}
+        }
+        let log = core::mem::replace(&mut self.t.log, ErrorLog::new(0));
+        let (errors, error_count, errors_truncated) = log.into_parts();
+        VerifyReport {
+            valid: error_count == 0,
+            rows: self.t.rows,
+            first_seq: self.t.first_seq,
+            last_seq: self.t.prev_seq,
+            columns: self.columns.clone(),
+            gaps: core::mem::take(&mut self.t.gaps),
+            gap_count: self.t.gap_count,
+            errors,
+            error_count,
+            errors_truncated,
+            warnings,
+        }
+    }
+}
+
+/// A row waiting for its checksum. Everything else about the row is
+/// already checked; its errors wait here too, so that the log stays in
+/// input order.
+#[derive(Debug, Default)]
+struct Pending {
+    line: u64,
+    seq: Option<u64>,
+    /// The checksum's input: the values in plan order joined with `|`.
+    message: Vec<u8>,
+    /// The stored `checksum_sha256` field.
+    stored: Vec<u8>,
+    /// Errors that precede the checksum's (sequence checks).
+    before: Vec<RowError>,
+    /// Errors that follow it (schema checks).
+    after: Vec<RowError>,
+}
+
+/// Up to four rows hashed together (see [`crate::checksum::hex4`]). The
+/// buffers are reused, so a batch allocates only while rows grow.
+#[derive(Debug, Default)]
+struct Batch {
+    rows: [Pending; 4],
+    len: usize,
+}
+
+impl Tally {
+    /// Hashes the waiting rows and logs their errors in row order.
+    fn flush(&mut self) {
+        let batch = &mut self.batch;
+        if batch.len == 0 {
+            return;
+        }
+        let n = batch.len;
+        batch.len = 0;
+        let [a, b, c, d] = &batch.rows;
+        let all = [a.message.as_slice(), &b.message, &c.message, &d.message];
+        let sums = hex4(&all[..n]);
+        for (p, sum) in batch.rows[..n].iter_mut().zip(&sums) {
+            for e in p.before.drain(..) {
+                self.log.push(e);
+            }
+            if p.stored.as_slice() != sum.as_slice() {
+                self.log.push_with(|| mismatch(p, sum));
+            }
+            for e in p.after.drain(..) {
+                self.log.push(e);
+            }
+        }
+    }
+}
+
+#[cold]
+fn mismatch(p: &Pending, sum: &[u8; 64]) -> RowError {
+    let expected = core::str::from_utf8(sum).unwrap_or_default();
+    // The field came from a UTF-8-checked record.
+    let stored = core::str::from_utf8(&p.stored).unwrap_or_default();
+    let well_formed = stored.len() == 64
+        && stored
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let message = if well_formed {
+        format!("checksum mismatch: expected {expected}, stored {stored}")
+    } else {
+        format!(
+            "checksum mismatch: expected {expected}, stored {} is not 64 lowercase hex digits",
+            shown(stored)
+        )
+    };
+    RowError::new(ErrorKind::ChecksumMismatch, p.line, message)
+        .with_seq(p.seq)
+        .with_column(CHECKSUM_COLUMN)
+}
+
+/// The per-row checks: the hot path. The checksum comparison is deferred
+/// to [`Tally::flush`], which hashes four rows at once.
+#[inline]
+fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
+    let line = record.line;
+    if record.len() != cols.count {
+        st.flush();
+        st.log.push_with(|| {
+            RowError::new(
+                ErrorKind::Malformed,
+                line,
+                format!("expected {} fields, found {}", cols.count, record.len()),
+            )
+        });
+        return;
+    }
+
+    let p = &mut st.batch.rows[st.batch.len];
+    let seq_text = record.bytes(cols.seq);
+    let seq = parse_seq(seq_text);
+    p.line = line;
+    p.seq = seq;
+    let room = st.log.has_room();
+    match seq {
+        None if !room => st.log.count_only(),
+        None => p.before.push(
+            RowError::new(
+                ErrorKind::Malformed,
+                line,
+                format!(
+                    "file_seq {} is not a positive integer without sign or leading zeros",
+                    shown(record.get(cols.seq))
+                ),
+            )
+            .with_column(SEQ_COLUMN),
+        ),
+        Some(s) => match st.prev_seq {
+            Some(prev) if s <= prev && !room => st.log.count_only(),
+            Some(prev) if s <= prev => p.before.push(
+                RowError::new(
+                    ErrorKind::SequenceViolation,
+                    line,
+                    format!("file_seq {s} is not greater than previous {prev}"),
+                )
+                .with_seq(seq)
+                .with_column(SEQ_COLUMN),
+            ),
+            prev => {
+                if let Some(prev) = prev.filter(|&p| s > p + 1) {
+                    st.gap_count += 1;
+                    if st.gaps.len() < st.gap_cap {
+                        st.gaps.push(SeqGap {
+                            line,
+                            after: prev,
+                            next: s,
+                        });
+                    }
+                }
+                st.first_seq.get_or_insert(s);
+                st.prev_seq = Some(s);
+            }
+        },
+    }
+
+    cols.plan.join_into(|i| record.bytes(i), &mut p.message);
+    p.stored.clear();
+    p.stored.extend_from_slice(record.bytes(cols.checksum));
+
+    if let Some(checker) = &mut cols.checker {
+        let after = &mut p.after;
+        let log = &mut st.log;
+        checker.check_row(|i| record.get(i), RowContext { line, seq }, &mut |e| {
+            if room {
+                after.push(e);
+            } else {
+                log.count_only();
+            }
+        });
+    }
+
+    st.batch.len += 1;
+    if st.batch.len == 4 {
+        st.flush();
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::checksum::row_checksum;
+    use crate::csv_reader::tests::Rng;
+    use crate::csv_writer::write_record;
+    use alloc::vec;
+
+    /// A sealed file with the given data rows (values for `cols`, which
+    /// must not include the metadata columns), seqs from `seqs`.
+    pub fn sealed(cols: &[&str], rows: &[&[&str]], seqs: &[u64]) -> Vec<u8> {
+        let mut header: Vec<String> = vec![SEQ_COLUMN.into()];
+        header.extend(cols.iter().map(|c| c.to_string()));
+        header.push(CHECKSUM_COLUMN.into());
+        let mut out = Vec::new();
+        write_record(&mut out, header.iter().map(|s| s.as_bytes()));
+        for (row, seq) in rows.iter().zip(seqs) {
+            let mut values: Vec<String> = vec![seq.to_string()];
+            values.extend(row.iter().map(|v| v.to_string()));
+            values.push(String::new());
+            let sum =
+                row_checksum(&header[..header.len() - 1], &values[..values.len() - 1]).unwrap();
+            *values.last_mut().unwrap() = sum;
+            write_record(&mut out, values.iter().map(|s| s.as_bytes()));
+        }
+        out
+    }
+
+    pub fn verify_with(input: &[u8], options: VerifyOptions, cuts: &[usize]) -> VerifyReport {
+        let mut v = Verifier::new(options).unwrap();
+        let mut prev = 0;
+        for &c in cuts {
+            v.feed(&input[prev..c]);
+            prev = c;
+        }
+        v.feed(&input[prev..]);
+        v.finish()
+    }
+
+    pub fn verify(input: &[u8]) -> VerifyReport {
+        verify_with(input, VerifyOptions::default(), &[])
+    }
+
+    fn kinds(r: &VerifyReport) -> Vec<(ErrorKind, u64)> {
+        r.errors.iter().map(|e| (e.kind, e.line)).collect()
+    }
+
+    const COLS: &[&str] = &["timestamp", "trade_id", "symbol", "profit_loss"];
+
+    fn good_rows() -> Vec<[&'static str; 4]> {
+        vec![
+            [
+                "2024-09-10T14:30:00Z",
+                "TRADE_20240910_001",
+                "EURUSD",
+                "25.0",
+            ],
+            [
+                "2024-09-10T14:31:00Z",
+                "TRADE_20240910_002",
+                "GBP,USD",
+                "-3.5",
+            ],
+            ["2024-09-10T14:32:00Z", "TRADE \"3\"", "multi\nline", ""],
+        ]
+    }
+
+    fn good_file() -> Vec<u8> {
+        let rows = good_rows();
+        let rows: Vec<&[&str]> = rows.iter().map(|r| r.as_slice()).collect();
+        sealed(COLS, &rows, &[1, 2, 3])
+    }
+
+    #[test]
+    fn policy_example_file() {
+        // The checksum column of the policy's example row.
+        let file = "file_seq,timestamp,trade_id,symbol,profit_loss,checksum_sha256\r\n\
+                    1,2024-09-10T14:30:00Z,TRADE_20240910_001,EURUSD,25.0,\
+                    184da472a00855017d3d45a6e735d74b4b4712b97283c2635c606790ff832cc8\r\n";
+        let r = verify(file.as_bytes());
+        assert!(r.valid, "{r:?}");
+        assert_eq!((r.rows, r.first_seq, r.last_seq), (1, Some(1), Some(1)));
+        assert_eq!(r.columns.len(), 6);
+    }
+
+    #[test]
+    fn good_file_is_valid_under_any_chunking() {
+        let file = good_file();
+        let r = verify(&file);
+        assert!(r.valid, "{r:?}");
+        assert_eq!((r.rows, r.first_seq, r.last_seq), (3, Some(1), Some(3)));
+        assert!(r.warnings.is_empty() && r.gaps.is_empty());
+        let mut rng = Rng(7);
+        for _ in 0..50 {
+            let mut cuts: Vec<usize> = (0..rng.below(5))
+                .map(|_| rng.below(file.len() as u64) as usize)
+                .collect();
+            cuts.sort_unstable();
+            assert_eq!(verify_with(&file, VerifyOptions::default(), &cuts), r);
+        }
+        let bytewise: Vec<usize> = (1..file.len()).collect();
+        assert_eq!(verify_with(&file, VerifyOptions::default(), &bytewise), r);
+    }
+
+    #[test]
+    fn lf_line_endings_and_column_order_are_accepted() {
+        let file = "checksum_sha256,symbol,file_seq\n\
+                    e2db5dfcf0c8b7d5d1e0b49c1a8d1d4d9cde4ff7e4c0ad5d0d7d3f6f3e1e8e9a,x,1\n";
+        let r = verify(file.as_bytes());
+        // Only the checksum is wrong (made up); the layout is fine.
+        assert_eq!(kinds(&r), vec![(ErrorKind::ChecksumMismatch, 2)]);
+        let sum = row_checksum(
+            &["symbol".into(), "file_seq".into()],
+            &["x".into(), "1".into()],
+        )
+        .unwrap();
+        let file = format!("checksum_sha256,symbol,file_seq\n{sum},x,1\n");
+        assert!(verify(file.as_bytes()).valid);
+    }
+
+    #[test]
+    fn checksum_mismatch() {
+        let file = String::from_utf8(good_file())
+            .unwrap()
+            .replace("EURUSD", "EURUSX");
+        let r = verify(file.as_bytes());
+        assert_eq!(kinds(&r), vec![(ErrorKind::ChecksumMismatch, 2)]);
+        let e = &r.errors[0];
+        assert_eq!(
+            (e.seq, e.column.as_deref()),
+            (Some(1), Some(CHECKSUM_COLUMN))
+        );
+        assert!(
+            e.message.starts_with("checksum mismatch: expected "),
+            "{}",
+            e.message
+        );
+        // Uppercase hex is not the policy's checksum.
+        let file = String::from_utf8(good_file()).unwrap();
+        let first_sum = &file[file.find("25.0,").unwrap() + 5..][..64];
+        let upper = file.replacen(first_sum, &first_sum.to_uppercase(), 1);
+        let r = verify(upper.as_bytes());
+        assert_eq!(kinds(&r), vec![(ErrorKind::ChecksumMismatch, 2)]);
+        assert!(r.errors[0].message.contains("not 64 lowercase hex digits"));
+    }
+
+    #[test]
+    fn sequence_violations_and_gaps() {
+        let row: &[&str] = &["t", "id", "s", "1"];
+        let file = sealed(COLS, &[row; 6], &[1, 2, 5, 5, 3, 9]);
+        let r = verify(&file);
+        assert_eq!(
+            kinds(&r),
+            vec![
+                (ErrorKind::SequenceViolation, 5),
+                (ErrorKind::SequenceViolation, 6)
+            ]
+        );
+        assert_eq!(
+            r.errors[0].message,
+            "file_seq 5 is not greater than previous 5"
+        );
+        assert_eq!(
+            r.errors[1].message,
+            "file_seq 3 is not greater than previous 5"
+        );
+        assert_eq!(r.errors[1].seq, Some(3));
+        assert_eq!(
+            r.gaps,
+            vec![
+                SeqGap {
+                    line: 4,
+                    after: 2,
+                    next: 5
+                },
+                SeqGap {
+                    line: 7,
+                    after: 5,
+                    next: 9
+                }
+            ]
+        );
+        assert_eq!(
+            (r.gap_count, r.first_seq, r.last_seq, r.rows),
+            (2, Some(1), Some(9), 6)
+        );
+    }
+
+    #[test]
+    fn gaps_are_capped_but_counted() {
+        let row: &[&str] = &["t", "id", "s", "1"];
+        let file = sealed(COLS, &[row; 5], &[1, 3, 5, 7, 9]);
+        let options = VerifyOptions {
+            limits: Limits {
+                max_errors: 2,
+                ..Limits::default()
+            },
+            ..VerifyOptions::default()
+        };
+        let r = verify_with(&file, options, &[]);
+        assert!(r.valid);
+        assert_eq!((r.gaps.len(), r.gap_count), (2, 4));
+    }
+
+    #[test]
+    fn non_canonical_seq_is_malformed() {
+        let file = String::from_utf8(sealed(COLS, &[&["t", "i", "s", "1"]], &[1])).unwrap();
+        for bad in [
+            "01",
+            "+1",
+            "0",
+            "-1",
+            "",
+            "1.0",
+            " 1",
+            "18446744073709551616",
+        ] {
+            let f = file.replacen("\r\n1,", &format!("\r\n{bad},"), 1);
+            let r = verify(f.as_bytes());
+            let e = &r.errors[0];
+            assert_eq!(
+                (e.kind, e.column.as_deref()),
+                (ErrorKind::Malformed, Some(SEQ_COLUMN)),
+                "{bad}"
+            );
+            assert_eq!(e.seq, None);
+        }
+        assert_eq!(parse_seq(b"18446744073709551615"), Some(u64::MAX));
+    }
+
+    #[test]
+    fn ragged_row() {
+        let mut file = good_file();
+        file.extend_from_slice(b"4,a,b\r\n");
+        let r = verify(&file);
+        assert_eq!(kinds(&r), vec![(ErrorKind::Malformed, 6)]);
+        assert_eq!(r.errors[0].message, "expected 6 fields, found 3");
+        assert_eq!(r.rows, 4);
+    }
+
+    #[test]
+    fn torn_last_row() {
+        let file = good_file();
+        let torn = &file[..file.len() - 2];
+        let r = verify(torn);
+        assert_eq!(kinds(&r), vec![(ErrorKind::TornRow, 4)]);
+        assert_eq!(r.rows, 3);
+        // Cut in the middle of a row, and inside the quoted multi-line field.
+        let text = String::from_utf8(file.clone()).unwrap();
+        let mid = text.find("multi").unwrap() + 3;
+        let r = verify(&file[..mid]);
+        assert_eq!(kinds(&r), vec![(ErrorKind::TornRow, 4)]);
+        assert_eq!((r.rows, r.last_seq), (3, Some(2)));
+    }
+
+    #[test]
+    fn empty_and_header_only_files() {
+        let r = verify(b"");
+        assert_eq!(kinds(&r), vec![(ErrorKind::MissingColumn, 0)]);
+        assert_eq!(r.errors[0].message, "file is empty: no header");
+        assert!(!r.valid);
+
+        let r = verify(b"file_seq,a,checksum_sha256\r\n");
+        assert!(r.valid);
+        assert_eq!((r.rows, r.first_seq), (0, None));
+        assert_eq!(r.warnings, vec!["no data rows".to_string()]);
+
+        let r = verify(b"file_seq,a,checksum_sha256");
+        assert_eq!(
+            kinds(&r),
+            vec![(ErrorKind::TornRow, 1), (ErrorKind::MissingColumn, 0)]
+        );
+        assert_eq!(r.errors[1].message, "no header record");
+    }
+
+    #[test]
+    fn header_problems() {
+        let r = verify(b"file_seq,a,a,,checksum_sha256\r\n1,x,y,z,abc\r\n");
+        assert_eq!(
+            kinds(&r),
+            vec![(ErrorKind::BadHeader, 1), (ErrorKind::BadHeader, 1)]
+        );
+        assert_eq!(r.errors[0].message, "duplicate column name \"a\"");
+        assert_eq!(r.errors[1].message, "column 4 has an empty name");
+        assert_eq!(r.rows, 1);
+        assert_eq!(r.warnings.len(), 1);
+
+        let r = verify(b"a,b\r\n1,2\r\n3,4\r\n");
+        assert_eq!(
+            r.errors
+                .iter()
+                .map(|e| (e.kind, e.column.clone().unwrap()))
+                .collect::<Vec<_>>(),
+            vec![
+                (ErrorKind::MissingColumn, "file_seq".into()),
+                (ErrorKind::MissingColumn, "checksum_sha256".into())
+            ]
+        );
+        assert_eq!((r.rows, r.columns.len()), (2, 2));
+    }
+
+    #[test]
+    fn bom_and_blank_lines_are_malformed() {
+        let mut file = b"\xef\xbb\xbf".to_vec();
+        file.extend_from_slice(&good_file());
+        file.extend_from_slice(b"\r\n");
+        let r = verify(&file);
+        assert_eq!(
+            kinds(&r),
+            vec![(ErrorKind::Malformed, 1), (ErrorKind::Malformed, 6)]
+        );
+        assert_eq!(
+            r.errors[0].message,
+            "file starts with a UTF-8 byte order mark"
+        );
+        assert_eq!(r.errors[1].message, "blank line");
+        assert_eq!(r.rows, 3);
+    }
+
+    #[test]
+    fn encoding_error_names_the_column() {
+        let mut file = good_file();
+        let at = file.windows(6).position(|w| w == b"EURUSD").unwrap();
+        file[at] = 0xff;
+        let r = verify(&file);
+        assert_eq!(kinds(&r), vec![(ErrorKind::Encoding, 2)]);
+        assert_eq!(r.errors[0].column.as_deref(), Some("symbol"));
+    }
+
+    #[test]
+    fn limits_are_reported() {
+        let file = good_file();
+        let options = VerifyOptions {
+            limits: Limits {
+                max_record_bytes: 100,
+                ..Limits::default()
+            },
+            ..VerifyOptions::default()
+        };
+        let r = verify_with(&file, options, &[]);
+        assert!(r.errors.iter().all(|e| e.kind == ErrorKind::Limit), "{r:?}");
+        assert_eq!(r.error_count, 3);
+        assert_eq!(r.rows, 3);
+    }
+
+    #[test]
+    fn error_cap() {
+        let text = String::from_utf8(good_file())
+            .unwrap()
+            .replace("TRADE", "TRADX");
+        let options = VerifyOptions {
+            limits: Limits {
+                max_errors: 1,
+                ..Limits::default()
+            },
+            ..VerifyOptions::default()
+        };
+        let r = verify_with(text.as_bytes(), options, &[]);
+        assert_eq!(
+            (r.errors.len(), r.error_count, r.errors_truncated, r.valid),
+            (1, 3, true, false)
+        );
+    }
+
+    #[test]
+    fn error_count_is_independent_of_the_cap() {
+        let row: &[&str] = &["t", "id", "s", "1"];
+        let text =
+            String::from_utf8(sealed(COLS, &[row; 8], &[1, 2, 2, 9, 3, 10, 11, 11])).unwrap();
+        let text = text.replace(",id,", ",iX,") + "1,x\r\n\r\n";
+        let schema = r#"{"fields":[{"name":"symbol","constraints":{"enum":["S"]}}]}"#;
+        let counts: Vec<(u64, usize)> = [0, 1, 5, 1000]
+            .into_iter()
+            .map(|max_errors| {
+                let options = VerifyOptions {
+                    schema_json: Some(schema.into()),
+                    limits: Limits {
+                        max_errors,
+                        ..Limits::default()
+                    },
+                };
+                let r = verify_with(text.as_bytes(), options, &[]);
+                (r.error_count, r.errors.len())
+            })
+            .collect();
+        // 8 checksum, 8 schema, 3 sequence, 1 ragged, 1 blank.
+        assert_eq!(counts, vec![(21, 0), (21, 1), (21, 5), (21, 21)]);
+    }
+
+    #[test]
+    fn schema_checks() {
+        let schema = r#"{"fields":[
+            {"name":"symbol","constraints":{"pattern":"[A-Z]{6}"}},
+            {"name":"profit_loss","type":"number","constraints":{"required":true}},
+            {"name":"file_seq","type":"integer","constraints":{"maximum":2}}
+        ]}"#;
+        let options = VerifyOptions {
+            schema_json: Some(schema.into()),
+            ..VerifyOptions::default()
+        };
+        let r = verify_with(&good_file(), options, &[]);
+        let got: Vec<(u64, Option<u64>, String, String)> = r
+            .errors
+            .iter()
+            .map(|e| {
+                assert_eq!(e.kind, ErrorKind::Schema);
+                (e.line, e.seq, e.column.clone().unwrap(), e.message.clone())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    3,
+                    Some(2),
+                    "symbol".into(),
+                    "value \"GBP,USD\" does not match pattern \"[A-Z]{6}\"".into()
+                ),
+                (
+                    4,
+                    Some(3),
+                    "symbol".into(),
+                    "value \"multi\\nline\" does not match pattern \"[A-Z]{6}\"".into()
+                ),
+                (
+                    4,
+                    Some(3),
+                    "profit_loss".into(),
+                    "required value is missing".into()
+                ),
+                (
+                    4,
+                    Some(3),
+                    "file_seq".into(),
+                    "value 3 is above maximum 2".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn schema_field_not_in_header() {
+        let options = VerifyOptions {
+            schema_json: Some(r#"{"fields":[{"name":"nope"}]}"#.into()),
+            ..VerifyOptions::default()
+        };
+        let r = verify_with(&good_file(), options, &[]);
+        assert_eq!(kinds(&r), vec![(ErrorKind::Schema, 1)]);
+        assert_eq!(r.errors[0].message, "schema field \"nope\" is not a column");
+    }
+
+    #[test]
+    fn bad_schema_fails_create() {
+        let options = VerifyOptions {
+            schema_json: Some("{".into()),
+            ..VerifyOptions::default()
+        };
+        assert!(
+            Verifier::new(options)
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+    }
+
+    #[test]
+    fn errors_stay_in_input_order_across_hash_batches() {
+        // Rows are hashed four at a time; errors found before hashing must
+        // still be logged in line order.
+        let row: &[&str] = &["t", "id", "s", "1"];
+        let file =
+            String::from_utf8(sealed(COLS, &[row; 9], &[1, 2, 3, 4, 5, 6, 7, 8, 9])).unwrap();
+        let mut lines: Vec<String> = file.split_inclusive("\r\n").map(String::from).collect();
+        lines[2] = lines[2].replacen(",id,", ",iX,", 1); // seq 2: checksum
+        lines[3] = lines[3].replacen("3,", "1,", 1); // seq 3 -> 1: sequence and checksum
+        lines[5] = "5,t\r\n".into(); // ragged
+        lines.insert(7, "\r\n".into()); // blank line
+        lines[9] = lines[9].replacen(",s,", ",S,", 1); // seq 8: checksum
+        let schema = r#"{"fields":[{"name":"symbol","constraints":{"enum":["s"]}}]}"#;
+        let options = VerifyOptions {
+            schema_json: Some(schema.into()),
+            ..VerifyOptions::default()
+        };
+        let r = verify_with(lines.concat().as_bytes(), options, &[]);
+        let got: Vec<(u64, ErrorKind)> = r.errors.iter().map(|e| (e.line, e.kind)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (3, ErrorKind::ChecksumMismatch),
+                (4, ErrorKind::SequenceViolation),
+                (4, ErrorKind::ChecksumMismatch),
+                (6, ErrorKind::Malformed),
+                (8, ErrorKind::Malformed),
+                (10, ErrorKind::ChecksumMismatch),
+                (10, ErrorKind::Schema),
+            ]
+        );
+        assert_eq!(r.rows, 9);
+    }
+
+    #[test]
+    fn finish_is_idempotent_and_feed_after_finish_ignored() {
+        let mut v = Verifier::new(VerifyOptions::default()).unwrap();
+        v.feed(&good_file());
+        let r1 = v.finish();
+        v.feed(b"garbage");
+        assert_eq!(v.finish(), r1);
+        assert!(r1.valid);
+    }
+
+    /// Generates an in-memory sealed file like the policy's trade logs.
+    pub fn policy_like_file(rows: u64) -> Vec<u8> {
+        let header: Vec<String> = [
+            "file_seq",
+            "timestamp",
+            "trade_id",
+            "symbol",
+            "side",
+            "quantity",
+            "price",
+            "profit_loss",
+            "checksum_sha256",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let plan = ChecksumPlan::new(&header);
+        let mut out = Vec::new();
+        write_record(&mut out, header.iter().map(|s| s.as_bytes()));
+        for seq in 1..=rows {
+            let values = [
+                seq.to_string(),
+                format!(
+                    "2024-09-10T{:02}:{:02}:{:02}Z",
+                    seq / 3600 % 24,
+                    seq / 60 % 60,
+                    seq % 60
+                ),
+                format!("TRADE_20240910_{seq:07}"),
+                ["EURUSD", "GBPUSD", "USDJPY"][(seq % 3) as usize].to_string(),
+                if seq % 2 == 0 { "BUY" } else { "SELL" }.to_string(),
+                format!("{}", 1000 + seq % 9000),
+                format!("1.{:05}", seq * 7919 % 100_000),
+                format!("{}.{:02}", (seq * 31 % 2000) as i64 - 1000, seq % 100),
+            ];
+            let sum = plan.compute(|i| values[i].as_bytes());
+            write_record(
+                &mut out,
+                values.iter().map(|s| s.as_bytes()).chain([sum.as_slice()]),
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn generated_file_is_valid() {
+        let file = policy_like_file(1000);
+        let r = verify_with(&file, VerifyOptions::default(), &[4096, 10_000, 10_001]);
+        assert!(r.valid, "{:?}", r.errors.first());
+        assert_eq!((r.rows, r.last_seq), (1000, Some(1000)));
+    }
+
+    /// `cargo test -p csvseal-guest --release -- --ignored --nocapture bench`
+    #[test]
+    #[ignore]
+    fn bench_verify_1m_rows() {
+        let file = policy_like_file(1_000_000);
+        let start = std::time::Instant::now();
+        let mut v = Verifier::new(VerifyOptions::default()).unwrap();
+        for chunk in file.chunks(256 * 1024) {
+            v.feed(chunk);
+        }
+        let r = v.finish();
+        let secs = start.elapsed().as_secs_f64();
+        assert!(r.valid);
+        std::println!(
+            "verify: {} rows, {:.1} MB in {:.3}s: {:.0} rows/s, {:.0} MB/s",
+            r.rows,
+            file.len() as f64 / 1e6,
+            secs,
+            r.rows as f64 / secs,
+            file.len() as f64 / 1e6 / secs
+        );
+        // The reader alone, for comparison.
+        let start = std::time::Instant::now();
+        let mut reader = CsvReader::new(ReaderConfig {
+            max_record_bytes: 1 << 20,
+            max_columns: 1000,
+            require_terminator: true,
+        });
+        let mut n = 0u64;
+        for chunk in file.chunks(256 * 1024) {
+            reader.feed(chunk, &mut |_| n += 1);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        std::println!(
+            "reader only: {n} records in {secs:.3}s: {:.0} MB/s",
+            file.len() as f64 / 1e6 / secs
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! The library's typed errors.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::report::{RowError, VerifyReport};
+
+/// Everything that can go wrong in csvseal, one variant per cause a caller
+/// may want to act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file operation failed.
+    #[error("{path}: {op}: {source}")]
+    Io {
+        path: PathBuf,
+        /// What the host was doing, e.g. "create temp file", "fsync".
+        op: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A name or argument the caller supplied is unusable.
+    #[error("{0}")]
+    Usage(String),
+
+    /// The schema could not be read or understood.
+    #[error("schema {path}: {message}")]
+    Schema { path: PathBuf, message: String },
+
+    /// The target already exists; it was left untouched.
+    #[error("{path}: target already exists; nothing was written")]
+    TargetExists { path: PathBuf },
+
+    /// The temp name is taken: another writer is at work on this target, or
+    /// an earlier write died before removing its temp file.
+    #[error(
+        "{path}: temp file already exists (another writer is active, or a crashed write left it; remove it once no writer runs)"
+    )]
+    Busy { path: PathBuf },
+
+    /// The input broke the rules (format, schema); nothing was written.
+    #[error("{input}: input rejected with {count} error(s); nothing was written")]
+    InputRejected {
+        input: String,
+        /// The first errors, in input order.
+        errors: Vec<RowError>,
+        count: u64,
+        truncated: bool,
+    },
+
+    /// The freshly written temp file did not verify; it was removed.
+    #[error("{path}: the written file failed verification; nothing was committed")]
+    WrittenFileInvalid {
+        path: PathBuf,
+        report: Box<VerifyReport>,
+    },
+
+    /// The sandboxed component failed: trap, limit hit, or bad component.
+    #[error("sandbox: {0}")]
+    Sandbox(String),
+}
+
+impl Error {
+    /// Shorthand for an [`Error::Io`].
+    pub fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            op,
+            source,
+        }
+    }
+
+    /// A stable, documented name for the error class (used in `--json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::Usage(_) => "usage",
+            Error::Schema { .. } => "schema",
+            Error::TargetExists { .. } => "target-exists",
+            Error::Busy { .. } => "busy",
+            Error::InputRejected { .. } => "input-rejected",
+            Error::WrittenFileInvalid { .. } => "written-file-invalid",
+            Error::Sandbox(_) => "sandbox",
+        }
+    }
+
+    /// The process exit code the CLI uses for this error (see README).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::InputRejected { .. } | Error::WrittenFileInvalid { .. } => 1,
+            Error::TargetExists { .. } | Error::Busy { .. } => 3,
+            Error::Io { .. } | Error::Usage(_) | Error::Schema { .. } | Error::Sandbox(_) => 2,
+        }
+    }
+}
+
+impl From<wasmtime::Error> for Error {
+    fn from(e: wasmtime::Error) -> Self {
+        // `{:#}` keeps the whole cause chain (trap kind, limit hit) on one line.
+        Error::Sandbox(format!("{e:#}"))
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

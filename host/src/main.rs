@@ -1,0 +1,7 @@
+//! The `csvseal` command line.
+
+mod cli;
+
+fn main() {
+    std::process::exit(cli::run());
+}

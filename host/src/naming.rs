@@ -1,0 +1,98 @@
+//! The policy's file names: `{base}_YYYYMMDD_HHMMSS.csv` and its `.tmp`.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+
+use crate::error::{Error, Result};
+
+/// Longest base name accepted; keeps the final name well under NAME_MAX (255).
+pub const MAX_BASE_LEN: usize = 200;
+
+/// Suffix of a temp file: `{final}.tmp`, in the target's own directory.
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// Checks that `base` is a plain file-name stem: no path separators, no
+/// `..`, no NUL or control characters, not empty, not hidden, not too long.
+pub fn check_base_name(base: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::Usage(format!("--name {base:?}: {why}")));
+    if base.is_empty() {
+        return bad("must not be empty");
+    }
+    if base.len() > MAX_BASE_LEN {
+        return bad(&format!("longer than {MAX_BASE_LEN} bytes"));
+    }
+    if base.contains(['/', '\\']) {
+        return bad("must be a plain name, without '/' or '\\'");
+    }
+    if base.contains("..") {
+        return bad("must not contain '..'");
+    }
+    if base.starts_with('.') {
+        return bad("must not start with '.'");
+    }
+    if base.chars().any(char::is_control) {
+        return bad("must not contain control characters");
+    }
+    Ok(())
+}
+
+/// Parses an RFC 3339 timestamp (for `--timestamp`).
+pub fn parse_timestamp(s: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|e| Error::Usage(format!("--timestamp {s:?}: not an RFC 3339 time: {e}")))
+}
+
+/// `{base}_YYYYMMDD_HHMMSS.csv`, the time taken in UTC.
+pub fn final_name(base: &str, at: OffsetDateTime) -> Result<String> {
+    check_base_name(base)?;
+    let stamp = at
+        .to_offset(time::UtcOffset::UTC)
+        .format(format_description!(
+            "[year][month][day]_[hour][minute][second]"
+        ))
+        .map_err(|e| Error::Usage(format!("cannot format time {at}: {e}")))?;
+    Ok(format!("{base}_{stamp}.csv"))
+}
+
+/// The temp file's name for a final name.
+pub fn temp_name(final_name: &str) -> String {
+    format!("{final_name}{TEMP_SUFFIX}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_name_is_utc() {
+        let t = parse_timestamp("2024-09-10T16:30:00+02:00").unwrap();
+        assert_eq!(
+            final_name("trade_results", t).unwrap(),
+            "trade_results_20240910_143000.csv"
+        );
+        assert_eq!(
+            temp_name("trade_results_20240910_143000.csv"),
+            "trade_results_20240910_143000.csv.tmp"
+        );
+    }
+
+    #[test]
+    fn rejects_unsafe_names() {
+        for bad in [
+            "", "a/b", "..", "x..y", "/abs", ".hidden", "a\0b", "a\nb", "a\\b",
+        ] {
+            assert!(check_base_name(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(check_base_name(&"x".repeat(MAX_BASE_LEN + 1)).is_err());
+        for good in ["trades", "health_metrics", "Ünïcode-ok", "a.b"] {
+            check_base_name(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn rejects_bad_timestamps() {
+        assert!(parse_timestamp("2024-09-10 14:30").is_err());
+        assert!(parse_timestamp("yesterday").is_err());
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Everything CI checks, in order: toolchain and wasm target, the committed
+# component against a fresh build, formatting, lints, then every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
+rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clippy >/dev/null
+rustup target add wasm32-wasip2 --toolchain "$toolchain" >/dev/null
+command -v python3 >/dev/null || { echo "python3 is needed by the compatibility tests" >&2; exit 1; }
+
+echo "== component: committed bytes match a fresh reproducible build"
+scripts/build-component.sh --check
+
+echo "== fmt"
+cargo fmt --all -- --check
+
+echo "== clippy (host and tests, then the guest for wasm32-wasip2)"
+cargo clippy --locked --workspace --all-targets --release -- -D warnings
+CARGO_TARGET_DIR=target/component cargo clippy --locked -p csvseal-guest --target wasm32-wasip2 --profile component -- -D warnings
+
+echo "== tests"
+cargo test --locked --workspace --release

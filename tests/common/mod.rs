@@ -1,0 +1,110 @@
+//! Shared helpers for the end-to-end tests: run the real `csvseal` binary
+//! and the independent Python policy implementation on real files.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The `csvseal` binary built by `cargo test --workspace` (same profile as
+/// these tests), or `$CSVSEAL_BIN`.
+pub fn csvseal_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("CSVSEAL_BIN") {
+        return PathBuf::from(p);
+    }
+    // target/<profile>/deps/<test-exe> → target/<profile>/csvseal
+    let exe = std::env::current_exe().expect("current exe");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join(format!("csvseal{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} not built: run `cargo test --workspace` (builds the CLI) or set CSVSEAL_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs `csvseal ARGS` with `stdin`, using a private component cache.
+pub fn csvseal(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(csvseal_bin());
+    cmd.args(args)
+        .env("CSVSEAL_CACHE_DIR", cache_dir())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn csvseal");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(input).unwrap();
+    }
+    child.wait_with_output().expect("wait for csvseal")
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id()))
+}
+
+/// Runs the Python policy implementation (`tests/python/policy_csv.py`).
+pub fn python(args: &[&str]) -> Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/policy_csv.py");
+    Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 must be installed for the compatibility tests")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Files in `dir`, sorted, as names.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Writes `content` to `dir/name` and returns the path as a String.
+pub fn put(dir: &Path, name: &str, content: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+pub const TRADES: &str = "timestamp,trade_id,symbol,profit_loss\n\
+2024-09-10T14:30:00Z,TRADE_20240910_001,EURUSD,25.0\n\
+2024-09-10T14:31:00Z,TRADE_20240910_002,GBPUSD,-12.5\n\
+2024-09-10T14:32:00Z,TRADE_20240910_003,USDJPY,0.0\n";
+
+/// Seals `input` into `dir` with a fixed timestamp; returns the final path.
+pub fn write_ok(dir: &Path, name: &str, input: &str, extra: &[&str]) -> String {
+    let d = dir.to_string_lossy().into_owned();
+    let mut args = vec![
+        "write",
+        "--dir",
+        &d,
+        "--name",
+        name,
+        "--timestamp",
+        "2024-09-10T14:30:00Z",
+    ];
+    args.extend_from_slice(extra);
+    let out = csvseal(&args, Some(input.as_bytes()));
+    assert_eq!(out.status.code(), Some(0), "write failed: {}", stderr(&out));
+    stdout(&out).trim_end().to_owned()
+}

@@ -1,0 +1,77 @@
+//! Compatibility with the policy's Python, both ways: files are
+//! interchangeable with code that already follows the policy.
+
+mod common;
+
+use common::*;
+use tempfile::TempDir;
+
+/// Rows that stress the dialect: quotes, commas, newlines, `|`, unicode,
+/// empty values, leading spaces.
+const TRICKY: &str = "timestamp,trade_id,symbol,note,profit_loss\n\
+2024-09-10T14:30:00Z,TRADE_20240910_001,EURUSD,plain,25.0\n\
+2024-09-10T14:31:00Z,TRADE_20240910_002,GBPUSD,\"comma, inside\",-12.5\n\
+2024-09-10T14:32:00Z,TRADE_20240910_003,USDJPY,\"quote \"\"q\"\" inside\",0\n\
+2024-09-10T14:33:00Z,TRADE_20240910_004,EURUSD,\"multi\nline\",1e3\n\
+2024-09-10T14:34:00Z,TRADE_20240910_005,EURUSD,pipe|separated|value,7\n\
+2024-09-10T14:35:00Z,TRADE_20240910_006,EURUSD,ünïcødé ✓ 取引,8\n\
+2024-09-10T14:36:00Z,TRADE_20240910_007,EURUSD,,9\n\
+2024-09-10T14:37:00Z,TRADE_20240910_008,EURUSD, leading space ,10\n";
+
+#[test]
+fn a_file_written_by_python_verifies_with_csvseal() {
+    let dir = TempDir::new().unwrap();
+    let input = put(dir.path(), "in.csv", TRICKY.as_bytes());
+    let target = dir.path().join("py_20240910_143000.csv");
+    let py = python(&["write", target.to_str().unwrap(), &input]);
+    assert!(py.status.success(), "python write: {}", stderr(&py));
+    let v = csvseal(&["verify", target.to_str().unwrap()], None);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    assert!(stdout(&v).contains("OK: 8 rows"), "{}", stdout(&v));
+}
+
+#[test]
+fn a_file_written_by_csvseal_verifies_with_python() {
+    let dir = TempDir::new().unwrap();
+    let path = write_ok(dir.path(), "rs", TRICKY, &["--start-seq", "100"]);
+    let py = python(&["validate", &path]);
+    assert!(py.status.success(), "python validate: {}", stderr(&py));
+}
+
+#[test]
+fn csvseal_output_is_byte_identical_to_pythons() {
+    let dir = TempDir::new().unwrap();
+    let input = put(dir.path(), "in.csv", TRICKY.as_bytes());
+    let py_target = dir.path().join("py.csv");
+    let py = python(&[
+        "write",
+        py_target.to_str().unwrap(),
+        &input,
+        "--start-seq",
+        "7",
+    ]);
+    assert!(py.status.success(), "{}", stderr(&py));
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let ours = write_ok(&out_dir, "rs", TRICKY, &["--start-seq", "7"]);
+    let (a, b) = (
+        std::fs::read(&py_target).unwrap(),
+        std::fs::read(&ours).unwrap(),
+    );
+    assert!(
+        a == b,
+        "differ:\npython: {:?}\ncsvseal: {:?}",
+        String::from_utf8_lossy(&a),
+        String::from_utf8_lossy(&b)
+    );
+}
+
+#[test]
+fn python_detects_what_csvseal_detects() {
+    let dir = TempDir::new().unwrap();
+    let path = write_ok(dir.path(), "t", TRADES, &[]);
+    let s = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, s.replacen("GBPUSD", "GBPUSE", 1)).unwrap();
+    assert!(!python(&["validate", &path]).status.success());
+    assert_eq!(csvseal(&["verify", &path], None).status.code(), Some(1));
+}
