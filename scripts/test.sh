@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
-rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clippy >/dev/null
+# Install the pinned toolchain only when missing (an install re-syncs it).
+rustup run "$toolchain" rustc --version >/dev/null 2>&1 ||
+  rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clippy
+rustup component add --toolchain "$toolchain" rustfmt clippy >/dev/null 2>&1
 rustup target add wasm32-wasip2 --toolchain "$toolchain" >/dev/null
 command -v python3 >/dev/null || { echo "python3 is needed by the compatibility tests" >&2; exit 1; }
 
