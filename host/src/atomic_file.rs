@@ -4,42 +4,83 @@
 //! (`..`, an absolute path, a symlink pointing out) is refused by cap-std
 //! itself, not by string checks alone.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use cap_std::fs::{Dir, File, OpenOptions};
+use cap_std::fs::{Dir, File};
 
 use crate::error::{Error, Result};
+use crate::file_ops::{FileOps, RealFs};
+use crate::temp_lock::{Sweep, lock_exclusive, names_file, sweep_if_stale};
 
-/// A temp file being written, removed on drop unless committed.
+/// A temp file being written, locked by this writer (see [`crate::temp_lock`]),
+/// removed on drop unless committed.
 pub struct TempFile<'d> {
+    ops: &'d dyn FileOps,
     dir: &'d Dir,
     dir_path: &'d Path,
     name: String,
     file: Option<File>,
 }
 
+/// How often a writer told to `--wait` looks at a busy temp again.
+const WAIT_POLL: Duration = Duration::from_millis(20);
+
 impl<'d> TempFile<'d> {
-    /// Creates `name` in `dir`, failing if anything (file or symlink)
-    /// already has that name: `O_CREAT | O_EXCL` never follows a link.
+    /// Creates `name` in `dir` and locks it, with the real file system.
     pub fn create_new(dir: &'d Dir, dir_path: &'d Path, name: &str) -> Result<Self> {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        let file = dir.open_with(name, &options).map_err(|e| {
-            if e.kind() == io::ErrorKind::AlreadyExists {
-                Error::Busy {
-                    path: dir_path.join(name),
+        Self::acquire(&RealFs, dir, dir_path, name, None)
+    }
+
+    /// Creates `name` in `dir` exclusively (`O_CREAT | O_EXCL` never follows
+    /// a link) and locks it. A temp of that name left by a dead writer (its
+    /// lock is free) is swept first. One a live writer holds is
+    /// [`Error::Busy`], or, with `wait`, waited for until it goes or the
+    /// time is up.
+    pub fn acquire(
+        ops: &'d dyn FileOps,
+        dir: &'d Dir,
+        dir_path: &'d Path,
+        name: &str,
+        wait: Option<Duration>,
+    ) -> Result<Self> {
+        let path = dir_path.join(name);
+        let deadline = wait.map(|w| Instant::now() + w);
+        loop {
+            match ops.create_new(dir, name) {
+                Ok(file) => {
+                    lock_exclusive(&file).map_err(|e| Error::io(&path, "lock temp file", e))?;
+                    // A sweeper may have removed the name between our create
+                    // and our lock (it saw a temp with a free lock). Then the
+                    // file we hold is nameless: start again.
+                    let ours = names_file(dir, name, &file)
+                        .map_err(|e| Error::io(&path, "stat temp file", e))?;
+                    if ours {
+                        return Ok(TempFile {
+                            ops,
+                            dir,
+                            dir_path,
+                            name: name.to_owned(),
+                            file: Some(file),
+                        });
+                    }
                 }
-            } else {
-                Error::io(dir_path.join(name), "create temp file", e)
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    match sweep_if_stale(ops, dir, name, false)
+                        .map_err(|e| Error::io(&path, "sweep stale temp file", e))?
+                    {
+                        Sweep::Removed | Sweep::Gone => {}
+                        Sweep::NotAFile => return Err(Error::Busy { path }),
+                        Sweep::Live => match deadline {
+                            Some(d) if Instant::now() < d => std::thread::sleep(WAIT_POLL),
+                            _ => return Err(Error::Busy { path }),
+                        },
+                    }
+                }
+                Err(e) => return Err(Error::io(&path, "create temp file", e)),
             }
-        })?;
-        Ok(TempFile {
-            dir,
-            dir_path,
-            name: name.to_owned(),
-            file: Some(file),
-        })
+        }
     }
 
     /// The temp file's path, for messages.
@@ -56,7 +97,8 @@ impl<'d> TempFile<'d> {
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
         let path = self.path();
         let file = self.file.as_mut().expect("temp file open until commit");
-        file.write_all(bytes)
+        self.ops
+            .write_all(file, bytes)
             .map_err(|e| Error::io(path, "write temp file", e))
     }
 
@@ -65,8 +107,9 @@ impl<'d> TempFile<'d> {
     /// could "succeed" over lost data. The caller must give up.
     pub fn sync(&mut self) -> Result<()> {
         let path = self.path();
-        let file = self.file.as_mut().expect("temp file open until commit");
-        file.sync_all()
+        let file = self.file.as_ref().expect("temp file open until commit");
+        self.ops
+            .sync_file(file)
             .map_err(|e| Error::io(path, "fsync temp file", e))
     }
 
@@ -79,10 +122,27 @@ impl<'d> TempFile<'d> {
 
     /// Renames the temp file to `final_name` unless that name exists, then
     /// fsyncs the directory so the new name is durable.
-    pub fn commit(mut self, final_name: &str) -> Result<PathBuf> {
-        drop(self.file.take());
+    pub fn commit(self, final_name: &str) -> Result<PathBuf> {
+        self.commit_with(final_name, false)
+    }
+
+    /// Renames the temp file over `final_name`, replacing it atomically (the
+    /// caller has made a verified backup of the old file), then fsyncs the
+    /// directory.
+    pub fn commit_replacing(self, final_name: &str) -> Result<PathBuf> {
+        self.commit_with(final_name, true)
+    }
+
+    fn commit_with(mut self, final_name: &str, replace: bool) -> Result<PathBuf> {
         let target = self.dir_path.join(final_name);
-        match rename_noreplace(self.dir, &self.name, final_name) {
+        // The lock stays held (the descriptor open) through the rename and
+        // the directory fsync: no sweeper can mistake the temp for stale.
+        let renamed = if replace {
+            self.ops.rename_replace(self.dir, &self.name, final_name)
+        } else {
+            self.ops.rename_noreplace(self.dir, &self.name, final_name)
+        };
+        match renamed {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(Error::TargetExists { path: target });
@@ -91,7 +151,7 @@ impl<'d> TempFile<'d> {
         }
         // The temp name is gone; nothing is left for drop to remove.
         self.name.clear();
-        sync_dir(self.dir).map_err(|e| {
+        self.ops.sync_dir(self.dir).map_err(|e| {
             Error::io(
                 self.dir_path,
                 "fsync directory (the file is in place but may not survive a crash)",
@@ -104,10 +164,13 @@ impl<'d> TempFile<'d> {
 
 impl Drop for TempFile<'_> {
     fn drop(&mut self) {
-        drop(self.file.take());
+        // Remove while still holding the lock: once it is released another
+        // writer may sweep this name and create its own temp under it, which
+        // a late unlink here would then destroy.
         if !self.name.is_empty() {
-            let _ = self.dir.remove_file(&self.name);
+            let _ = self.ops.remove(self.dir, &self.name);
         }
+        drop(self.file.take());
     }
 }
 

@@ -31,10 +31,11 @@ pub enum Error {
     #[error("{path}: target already exists; nothing was written")]
     TargetExists { path: PathBuf },
 
-    /// The temp name is taken: another writer is at work on this target, or
-    /// an earlier write died before removing its temp file.
+    /// The temp name is taken by a live writer of this target (it holds the
+    /// temp file's lock), or by something that is not a regular file. A temp
+    /// left by a dead writer is swept instead.
     #[error(
-        "{path}: temp file already exists (another writer is active, or a crashed write left it; remove it once no writer runs)"
+        "{path}: busy: another writer is writing this target (it holds the temp file's lock); retry, or use --wait"
     )]
     Busy { path: PathBuf },
 

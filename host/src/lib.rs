@@ -28,9 +28,12 @@
 pub mod atomic_file;
 mod component_cache;
 pub mod error;
+pub mod file_ops;
 pub mod naming;
+pub mod recover;
 pub mod report;
 pub mod sandbox;
+pub mod temp_lock;
 pub mod verify;
 pub mod write;
 
@@ -39,4 +42,4 @@ pub use report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
 pub use sandbox::{BUILTIN_COMPONENT, InputFormat, Limits, Sandbox, SealOptions};
 pub use time;
 pub use verify::{Schema, verify_file, verify_reader};
-pub use write::{Committed, WriteRequest, write_sealed};
+pub use write::{Committed, WriteControl, WriteRequest, write_sealed, write_sealed_with};

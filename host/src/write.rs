@@ -3,6 +3,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
@@ -10,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::atomic_file::TempFile;
 use crate::error::{Error, Result};
+use crate::file_ops::{FileOps, RealFs};
 use crate::naming;
 use crate::report::{SealSummary, VerifyReport};
 use crate::sandbox::{InputFormat, Sandbox, SealOptions};
@@ -55,6 +57,34 @@ pub fn write_sealed(
     input: &mut dyn Read,
     input_label: &str,
 ) -> Result<Committed> {
+    write_sealed_with(
+        &RealFs,
+        &WriteControl::default(),
+        sandbox,
+        req,
+        input,
+        input_label,
+    )
+}
+
+/// How a write deals with other writers and its file operations.
+#[derive(Debug, Clone, Default)]
+pub struct WriteControl {
+    /// When another writer holds the target's temp file: wait up to this
+    /// long for it to finish instead of failing at once with `busy`.
+    pub wait: Option<Duration>,
+}
+
+/// [`write_sealed`] with explicit control and file operations (a test seam:
+/// see [`FileOps`]).
+pub fn write_sealed_with(
+    ops: &dyn FileOps,
+    control: &WriteControl,
+    sandbox: &Sandbox,
+    req: &WriteRequest,
+    input: &mut dyn Read,
+    input_label: &str,
+) -> Result<Committed> {
     if req.start_seq == 0 {
         return Err(Error::Usage("--start-seq must be at least 1".into()));
     }
@@ -69,7 +99,13 @@ pub fn write_sealed(
         });
     }
 
-    let mut temp = TempFile::create_new(&dir, &req.dir, &temp_name)?;
+    let mut temp = TempFile::acquire(ops, &dir, &req.dir, &temp_name, control.wait)?;
+    // A writer we waited for may have committed this very target.
+    if dir.symlink_metadata(&final_name).is_ok() {
+        return Err(Error::TargetExists {
+            path: req.dir.join(&final_name),
+        });
+    }
     let summary = seal_into(sandbox, req, input, input_label, &mut temp)?;
     temp.sync()?;
 

@@ -1,7 +1,9 @@
 //! Argument parsing and dispatch: one file per subcommand, shared output
 //! formatting in `output.rs`.
 
+mod duration;
 mod output;
+mod recover;
 mod verify;
 mod write;
 
@@ -35,6 +37,8 @@ enum Command {
     Write(write::WriteArgs),
     /// Check sealed files: columns, sequence, checksums, schema, torn rows.
     Verify(verify::VerifyArgs),
+    /// Remove temp files whose writer is gone; re-verify every final file.
+    Recover(recover::RecoverArgs),
 }
 
 #[derive(Args)]
@@ -77,5 +81,6 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Write(args) => write::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Recover(args) => recover::run(args),
     }
 }

@@ -31,6 +31,10 @@ pub struct WriteArgs {
     /// Time used in the file name (RFC 3339), for backfills; default now.
     #[arg(long)]
     timestamp: Option<String>,
+    /// If another writer is writing this target, wait up to this long
+    /// (e.g. 500ms, 30s, 2m) instead of failing with exit code 3.
+    #[arg(long, value_parser = super::duration::parse)]
+    wait: Option<std::time::Duration>,
     /// Report as one JSON document on stdout.
     #[arg(long)]
     json: bool,
@@ -86,5 +90,13 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
         (Box::new(file), args.input.clone())
     };
     let sandbox = Sandbox::builtin(args.limits.to_limits())?;
-    csvseal::write_sealed(&sandbox, &req, &mut input, &label)
+    let control = csvseal::WriteControl { wait: args.wait };
+    csvseal::write_sealed_with(
+        &csvseal::file_ops::RealFs,
+        &control,
+        &sandbox,
+        &req,
+        &mut input,
+        &label,
+    )
 }

@@ -1,0 +1,97 @@
+//! `csvseal recover`: remove stale temp files, re-verify final files.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use csvseal::Sandbox;
+use csvseal::file_ops::RealFs;
+use csvseal::recover::{RecoverReport, recover_dir};
+
+use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, output};
+
+#[derive(Args)]
+pub struct RecoverArgs {
+    /// Directory to recover (its subdirectories are not visited).
+    #[arg(long)]
+    dir: PathBuf,
+    /// Report what would be removed, remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Report as one JSON document on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Runs `recover`; returns the exit code: 0 clean, 1 some final file does
+/// not verify, 2 something could not be examined.
+pub fn run(args: RecoverArgs) -> i32 {
+    let result = Sandbox::builtin(args.limits.to_limits())
+        .and_then(|sandbox| recover_dir(&RealFs, &sandbox, &args.dir, args.dry_run));
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            output::write_failed(&e, args.json);
+            return e.exit_code().max(EXIT_ERROR);
+        }
+    };
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        let mut v = serde_json::to_value(&report).unwrap_or_default();
+        v["clean"] = report.clean().into();
+        let _ = serde_json::to_writer_pretty(&mut out, &v);
+        let _ = writeln!(out);
+    } else {
+        let _ = print_text(&report);
+    }
+    if !report.unreadable.is_empty() {
+        EXIT_ERROR
+    } else if !report.invalid.is_empty() {
+        EXIT_INVALID
+    } else {
+        EXIT_OK
+    }
+}
+
+fn print_text(r: &RecoverReport) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let verb = if r.dry_run { "would remove" } else { "removed" };
+    for p in &r.removed {
+        writeln!(out, "{verb} stale temp file: {}", p.display())?;
+    }
+    for k in &r.kept {
+        writeln!(out, "kept {}: {}", k.path.display(), k.reason)?;
+    }
+    for i in &r.invalid {
+        writeln!(
+            out,
+            "INVALID {}: {} error(s); restore it from a backup or salvage it",
+            i.path.display(),
+            i.report.error_count
+        )?;
+        for e in &i.report.errors {
+            writeln!(
+                out,
+                "  {}:{}: {}: {}",
+                i.path.display(),
+                e.line,
+                e.kind,
+                e.message
+            )?;
+        }
+    }
+    for u in &r.unreadable {
+        writeln!(out, "ERROR {}: {}", u.path.display(), u.error)?;
+    }
+    writeln!(
+        out,
+        "{} stale temp(s) {verb}, {} kept, {} file(s) verified, {} invalid, {} unreadable",
+        r.removed.len(),
+        r.kept.len(),
+        r.verified.len(),
+        r.invalid.len(),
+        r.unreadable.len()
+    )
+}

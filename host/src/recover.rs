@@ -1,0 +1,135 @@
+//! The policy's recovery procedure for a directory: remove temp files whose
+//! writer is gone, never one a live writer holds, and re-verify every final
+//! file.
+
+use std::path::{Path, PathBuf};
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::file_ops::FileOps;
+use crate::naming::TEMP_SUFFIX;
+use crate::report::VerifyReport;
+use crate::sandbox::Sandbox;
+use crate::temp_lock::{Sweep, sweep_if_stale};
+use crate::verify::verify_reader;
+
+/// A temp file that was left in place, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kept {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// A final file that does not verify.
+#[derive(Debug, Clone, Serialize)]
+pub struct Invalid {
+    pub path: PathBuf,
+    pub report: Box<VerifyReport>,
+}
+
+/// A file that could not be examined.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+/// What [`recover_dir`] did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RecoverReport {
+    pub dry_run: bool,
+    /// Stale temp files removed (in a dry run: that would be removed).
+    pub removed: Vec<PathBuf>,
+    /// Temp files left alone: a live writer holds them, or they are not
+    /// regular files.
+    pub kept: Vec<Kept>,
+    /// Final `.csv` files that verified.
+    pub verified: Vec<PathBuf>,
+    /// Final `.csv` files that did not verify: restore them from a backup
+    /// (`csvseal restore`) or salvage them.
+    pub invalid: Vec<Invalid>,
+    /// Files that could not be examined.
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl RecoverReport {
+    /// True when every final file verified and nothing failed.
+    pub fn clean(&self) -> bool {
+        self.invalid.is_empty() && self.unreadable.is_empty()
+    }
+}
+
+/// Sweeps `dir` (not its subdirectories): every `*.tmp` whose lock is free is
+/// removed, every `*.csv` is verified. Names are visited in sorted order.
+pub fn recover_dir(
+    ops: &dyn FileOps,
+    sandbox: &Sandbox,
+    dir_path: &Path,
+    dry_run: bool,
+) -> Result<RecoverReport> {
+    let dir = Dir::open_ambient_dir(dir_path, ambient_authority())
+        .map_err(|e| Error::io(dir_path, "open directory", e))?;
+    let mut names = Vec::new();
+    for entry in dir
+        .entries()
+        .map_err(|e| Error::io(dir_path, "list directory", e))?
+    {
+        let entry = entry.map_err(|e| Error::io(dir_path, "list directory", e))?;
+        // Names that are not UTF-8 are not csvseal's: it never creates them.
+        if let Ok(name) = entry.file_name().into_string() {
+            names.push(name);
+        }
+    }
+    names.sort();
+
+    let mut report = RecoverReport {
+        dry_run,
+        ..RecoverReport::default()
+    };
+    for name in names {
+        let path = dir_path.join(&name);
+        if name.ends_with(TEMP_SUFFIX) {
+            match sweep_if_stale(ops, &dir, &name, dry_run) {
+                Ok(Sweep::Removed) => report.removed.push(path),
+                Ok(Sweep::Live) => report.kept.push(Kept {
+                    path,
+                    reason: "a live writer holds its lock".into(),
+                }),
+                Ok(Sweep::NotAFile) => report.kept.push(Kept {
+                    path,
+                    reason: "not a regular file; csvseal never creates such a temp".into(),
+                }),
+                // Committed or removed by its writer while we looked.
+                Ok(Sweep::Gone) => {}
+                Err(e) => report.unreadable.push(Unreadable {
+                    path,
+                    error: format!("sweep temp file: {e}"),
+                }),
+            }
+        } else if name.ends_with(".csv") {
+            match dir.symlink_metadata(&name) {
+                Ok(m) if m.is_file() => {}
+                _ => continue,
+            }
+            let verified = dir
+                .open(&name)
+                .map_err(|e| Error::io(&path, "open", e))
+                .and_then(|mut f| verify_reader(sandbox, None, &mut f, &path));
+            match verified {
+                Ok(r) if r.valid => report.verified.push(path),
+                Ok(r) => report.invalid.push(Invalid {
+                    path,
+                    report: Box::new(r),
+                }),
+                Err(e) => report.unreadable.push(Unreadable {
+                    path,
+                    error: e.to_string(),
+                }),
+            }
+        }
+    }
+    Ok(report)
+}
