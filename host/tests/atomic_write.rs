@@ -85,10 +85,13 @@ fn a_symlink_at_the_target_name_counts_as_existing() {
 }
 
 #[test]
-fn someone_elses_temp_file_is_left_alone() {
+fn a_live_writers_temp_file_is_left_alone() {
     let dir = TempDir::new().unwrap();
     let temp = dir.path().join("orders_20240910_143000.csv.tmp");
     std::fs::write(&temp, b"another writer's bytes").unwrap();
+    // A live writer holds an exclusive flock on its temp file.
+    let held = std::fs::File::open(&temp).unwrap();
+    held.lock().unwrap();
     let err = write_sealed(
         &sandbox(),
         &request(dir.path()),
@@ -99,6 +102,44 @@ fn someone_elses_temp_file_is_left_alone() {
     assert!(matches!(err, Error::Busy { .. }), "{err}");
     assert_eq!(err.exit_code(), 3);
     assert_eq!(std::fs::read(&temp).unwrap(), b"another writer's bytes");
+    assert_eq!(names(dir.path()), ["orders_20240910_143000.csv.tmp"]);
+}
+
+#[test]
+fn a_dead_writers_temp_file_is_swept_and_the_write_commits() {
+    let dir = TempDir::new().unwrap();
+    let temp = dir.path().join("orders_20240910_143000.csv.tmp");
+    // Left by a crashed writer: nobody holds its lock.
+    std::fs::write(&temp, b"1,half a ro").unwrap();
+    let c = write_sealed(
+        &sandbox(),
+        &request(dir.path()),
+        &mut INPUT.as_bytes(),
+        "input",
+    )
+    .unwrap();
+    assert_eq!(names(dir.path()), ["orders_20240910_143000.csv"]);
+    assert!(verify_file(&sandbox(), None, &c.path).unwrap().valid);
+}
+
+#[test]
+fn a_symlink_at_the_temp_name_is_never_followed_or_removed() {
+    let dir = TempDir::new().unwrap();
+    let outside = TempDir::new().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    let temp = dir.path().join("orders_20240910_143000.csv.tmp");
+    std::os::unix::fs::symlink(&victim, &temp).unwrap();
+    let err = write_sealed(
+        &sandbox(),
+        &request(dir.path()),
+        &mut INPUT.as_bytes(),
+        "input",
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Busy { .. }), "{err}");
+    assert!(std::fs::symlink_metadata(&temp).unwrap().is_symlink());
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
 }
 
 #[test]

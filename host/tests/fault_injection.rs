@@ -1,0 +1,297 @@
+//! Fault injection through the `FileOps` seam: every step of the commit ×
+//! every fault. A recording wrapper around the real file system fails the
+//! Nth call of one operation with ENOSPC or EIO; each case must surface the
+//! error, never rename after a failed fsync, leave the target wholly old or
+//! wholly new, and leave no temp file. The same recorder shows the durable
+//! order of a successful write: fsync(temp) → rename → fsync(dir).
+
+use std::io;
+use std::path::Path;
+use std::sync::Mutex;
+
+use cap_std::fs::{Dir, File};
+use csvseal::file_ops::{FileOps, RealFs};
+use csvseal::{
+    Error, InputFormat, Limits, Sandbox, WriteControl, WriteRequest, verify_file, write_sealed_with,
+};
+use tempfile::TempDir;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Create,
+    Write,
+    SyncFile,
+    Rename,
+    SyncDir,
+    Remove,
+}
+
+/// The real file system, with a log of every call and one planned failure.
+struct Faulty {
+    log: Mutex<Vec<(Op, bool)>>,
+    /// Fail the `nth` (1-based) call of `op` with `errno`.
+    fault: Option<(Op, usize, i32)>,
+}
+
+impl Faulty {
+    fn new(fault: Option<(Op, usize, i32)>) -> Self {
+        Faulty {
+            log: Mutex::new(Vec::new()),
+            fault,
+        }
+    }
+
+    fn call<T>(&self, op: Op, real: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+        let mut log = self.log.lock().unwrap();
+        let nth = log.iter().filter(|(o, _)| *o == op).count() + 1;
+        if let Some((fop, n, errno)) = self.fault
+            && fop == op
+            && n == nth
+        {
+            log.push((op, false));
+            return Err(io::Error::from_raw_os_error(errno));
+        }
+        drop(log);
+        let r = real();
+        self.log.lock().unwrap().push((op, r.is_ok()));
+        r
+    }
+
+    fn ops(&self) -> Vec<(Op, bool)> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl FileOps for Faulty {
+    fn create_new(&self, dir: &Dir, name: &str) -> io::Result<File> {
+        self.call(Op::Create, || RealFs.create_new(dir, name))
+    }
+    fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
+        self.call(Op::Write, || RealFs.write_all(file, bytes))
+    }
+    fn sync_file(&self, file: &File) -> io::Result<()> {
+        self.call(Op::SyncFile, || RealFs.sync_file(file))
+    }
+    fn rename_noreplace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
+        self.call(Op::Rename, || RealFs.rename_noreplace(dir, from, to))
+    }
+    fn rename_replace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
+        self.call(Op::Rename, || RealFs.rename_replace(dir, from, to))
+    }
+    fn sync_dir(&self, dir: &Dir) -> io::Result<()> {
+        self.call(Op::SyncDir, || RealFs.sync_dir(dir))
+    }
+    fn remove(&self, dir: &Dir, name: &str) -> io::Result<()> {
+        self.call(Op::Remove, || RealFs.remove(dir, name))
+    }
+}
+
+const ENOSPC: i32 = 28;
+const EIO: i32 = 5;
+const TARGET: &str = "orders_20240910_143000.csv";
+
+fn request(dir: &Path) -> WriteRequest {
+    WriteRequest {
+        dir: dir.to_owned(),
+        base_name: "orders".into(),
+        timestamp: csvseal::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
+        format: InputFormat::Csv,
+        header: None,
+        schema: None,
+        start_seq: 1,
+    }
+}
+
+/// About 3 MiB of rows: the sealer emits several chunks, so several writes.
+fn input() -> Vec<u8> {
+    let mut s = String::from("symbol,qty,note\n");
+    for i in 0..60_000 {
+        s += &format!("EURUSD,{i},\"row {i}, quoted\"\n");
+    }
+    s.into_bytes()
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The bytes a fault-free write of `input()` commits.
+fn reference(sb: &Sandbox, input: &[u8]) -> (Vec<u8>, usize) {
+    let dir = TempDir::new().unwrap();
+    let rec = Faulty::new(None);
+    let c = write_sealed_with(
+        &rec,
+        &WriteControl::default(),
+        sb,
+        &request(dir.path()),
+        &mut &input[..],
+        "input",
+    )
+    .unwrap();
+    let writes = rec.ops().iter().filter(|(o, _)| *o == Op::Write).count();
+    (std::fs::read(c.path).unwrap(), writes)
+}
+
+#[test]
+fn a_successful_write_is_durable_in_order() {
+    let sb = Sandbox::builtin(Limits::default()).unwrap();
+    let dir = TempDir::new().unwrap();
+    let rec = Faulty::new(None);
+    write_sealed_with(
+        &rec,
+        &WriteControl::default(),
+        &sb,
+        &request(dir.path()),
+        &mut &input()[..],
+        "input",
+    )
+    .unwrap();
+    let ops: Vec<Op> = rec.ops().into_iter().map(|(o, _)| o).collect();
+    let pos = |op| ops.iter().position(|o| *o == op).unwrap();
+    let last_write = ops.iter().rposition(|o| *o == Op::Write).unwrap();
+    assert_eq!(ops[0], Op::Create, "{ops:?}");
+    assert!(last_write < pos(Op::SyncFile), "{ops:?}");
+    assert!(pos(Op::SyncFile) < pos(Op::Rename), "{ops:?}");
+    assert!(pos(Op::Rename) < pos(Op::SyncDir), "{ops:?}");
+    assert_eq!(*ops.last().unwrap(), Op::SyncDir, "{ops:?}");
+    assert!(!ops.contains(&Op::Remove), "{ops:?}");
+    assert_eq!(
+        ops.iter().filter(|o| **o == Op::SyncFile).count(),
+        1,
+        "{ops:?}"
+    );
+}
+
+#[test]
+fn every_step_times_every_fault() {
+    let sb = Sandbox::builtin(Limits::default()).unwrap();
+    let input = input();
+    let (new_bytes, writes) = reference(&sb, &input);
+    assert!(writes >= 3, "want several writes, got {writes}");
+
+    let mut cases = vec![];
+    for errno in [ENOSPC, EIO] {
+        for (op, n) in [
+            (Op::Create, 1),
+            (Op::Write, 1),
+            (Op::Write, 2),
+            (Op::Write, writes),
+            (Op::SyncFile, 1),
+            (Op::Rename, 1),
+            (Op::SyncDir, 1),
+        ] {
+            cases.push((op, n, errno));
+        }
+    }
+    for (op, n, errno) in cases {
+        let case = format!("{op:?} #{n} fails with errno {errno}");
+        let dir = TempDir::new().unwrap();
+        let rec = Faulty::new(Some((op, n, errno)));
+        let result = write_sealed_with(
+            &rec,
+            &WriteControl::default(),
+            &sb,
+            &request(dir.path()),
+            &mut &input[..],
+            "input",
+        );
+
+        // The error is surfaced, with the OS error intact.
+        let err = result.expect_err(&case);
+        match &err {
+            Error::Io { source, .. } => {
+                assert_eq!(source.raw_os_error(), Some(errno), "{case}: {err}")
+            }
+            other => panic!("{case}: not an I/O error: {other}"),
+        }
+        assert_eq!(err.exit_code(), 2, "{case}");
+
+        // Never a rename after a failed fsync, and fsync is never retried.
+        let ops = rec.ops();
+        if let Some(failed) = ops.iter().position(|(o, ok)| *o == Op::SyncFile && !ok) {
+            assert!(
+                !ops[failed..].iter().any(|(o, _)| *o == Op::Rename),
+                "{case}: {ops:?}"
+            );
+            assert_eq!(
+                ops.iter().filter(|(o, _)| *o == Op::SyncFile).count(),
+                1,
+                "{case}: {ops:?}"
+            );
+        }
+
+        // The target is wholly old (absent) or wholly new; no temp is left.
+        let listing = names(dir.path());
+        if op == Op::SyncDir {
+            // The rename happened; the error says it may not be durable.
+            assert_eq!(listing, [TARGET], "{case}");
+            let target = dir.path().join(TARGET);
+            assert_eq!(std::fs::read(&target).unwrap(), new_bytes, "{case}");
+            assert!(verify_file(&sb, None, &target).unwrap().valid, "{case}");
+        } else {
+            assert!(listing.is_empty(), "{case}: left {listing:?}");
+        }
+    }
+}
+
+#[test]
+fn a_failed_remove_of_the_temp_is_not_silent_about_the_first_error() {
+    // A write fails, then removing the temp fails too: the original error
+    // is what the caller sees (the cause to act on).
+    let sb = Sandbox::builtin(Limits::default()).unwrap();
+    let dir = TempDir::new().unwrap();
+    struct Both(Faulty);
+    impl FileOps for Both {
+        fn create_new(&self, d: &Dir, n: &str) -> io::Result<File> {
+            self.0.create_new(d, n)
+        }
+        fn write_all(&self, f: &mut File, b: &[u8]) -> io::Result<()> {
+            self.0.write_all(f, b)
+        }
+        fn sync_file(&self, _: &File) -> io::Result<()> {
+            Err(io::Error::from_raw_os_error(EIO))
+        }
+        fn rename_noreplace(&self, d: &Dir, a: &str, b: &str) -> io::Result<()> {
+            self.0.rename_noreplace(d, a, b)
+        }
+        fn rename_replace(&self, d: &Dir, a: &str, b: &str) -> io::Result<()> {
+            self.0.rename_replace(d, a, b)
+        }
+        fn sync_dir(&self, d: &Dir) -> io::Result<()> {
+            self.0.sync_dir(d)
+        }
+        fn remove(&self, _: &Dir, _: &str) -> io::Result<()> {
+            Err(io::Error::from_raw_os_error(EIO))
+        }
+    }
+    let ops = Both(Faulty::new(None));
+    let err = write_sealed_with(
+        &ops,
+        &WriteControl::default(),
+        &sb,
+        &request(dir.path()),
+        &mut &input()[..],
+        "input",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("fsync temp file"), "{err}");
+    // The temp stays (its removal failed) but its lock died with the writer's
+    // descriptor: the next writer sweeps it and commits.
+    assert_eq!(names(dir.path()), [format!("{TARGET}.tmp")]);
+    let c = write_sealed_with(
+        &RealFs,
+        &WriteControl::default(),
+        &sb,
+        &request(dir.path()),
+        &mut &b"symbol,qty\nX,1\n"[..],
+        "input",
+    )
+    .unwrap();
+    assert_eq!(names(dir.path()), [TARGET]);
+    assert!(verify_file(&sb, None, &c.path).unwrap().valid);
+}

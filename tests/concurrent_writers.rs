@@ -1,0 +1,175 @@
+//! Concurrent writers through the real binary: processes racing for one
+//! target, `--wait`, parallel writers of different targets, and `recover`
+//! next to a live writer.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const STAMP: &str = "2024-09-10T14:30:00Z";
+const TARGET: &str = "race_20240910_143000.csv";
+
+/// A few MiB of input, so that writers overlap in time.
+fn big_input(dir: &Path) -> String {
+    let mut s = String::from("timestamp,trade_id,symbol,profit_loss\n");
+    for i in 0..40_000 {
+        s += &format!("2024-09-10T14:30:00Z,TRADE_{i:08},EURUSD,{i}.25\n");
+    }
+    put(dir, "input.csv", s.as_bytes())
+}
+
+fn spawn_write(dir: &Path, input: &str, stamp: &str, extra: &[&str]) -> Child {
+    Command::new(csvseal_bin())
+        .args(["write", "--json", "--dir"])
+        .arg(dir)
+        .args(["--name", "race", "--timestamp", stamp, "--input", input])
+        .args(extra)
+        .env(
+            "CSVSEAL_CACHE_DIR",
+            std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn csvseal")
+}
+
+/// Races `n` writers for one target; returns (exit code, JSON) per writer.
+fn race(n: usize, extra: &[&str]) -> (TempDir, Vec<(i32, Value)>) {
+    let inputs = TempDir::new().unwrap();
+    let input = big_input(inputs.path());
+    let out = TempDir::new().unwrap();
+    // Warm the component cache so the race is about writing, not compiling.
+    let warm = csvseal(&["verify", &input], None);
+    assert_eq!(warm.status.code(), Some(1), "{}", stderr(&warm));
+    let children: Vec<Child> = (0..n)
+        .map(|_| spawn_write(out.path(), &input, STAMP, extra))
+        .collect();
+    let results = children
+        .into_iter()
+        .map(|c| {
+            let o = c.wait_with_output().unwrap();
+            let code = o.status.code().expect("exited, not killed");
+            let doc: Value = serde_json::from_slice(&o.stdout)
+                .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stdout(&o)));
+            (code, doc)
+        })
+        .collect();
+    (out, results)
+}
+
+fn check_one_winner(out: &Path, results: &[(i32, Value)], loser_kinds: &[&str]) {
+    let winners: Vec<_> = results.iter().filter(|(c, _)| *c == 0).collect();
+    assert_eq!(winners.len(), 1, "{results:#?}");
+    for (code, doc) in results.iter().filter(|(c, _)| *c != 0) {
+        assert_eq!(*code, 3, "{doc:#}");
+        assert_eq!(doc["ok"], false);
+        let kind = doc["error"]["kind"].as_str().unwrap();
+        assert!(loser_kinds.contains(&kind), "{doc:#}");
+    }
+    // No temp left; the committed file verifies.
+    assert_eq!(listing(out), [TARGET]);
+    let target = out.join(TARGET);
+    assert_eq!(winners[0].1["path"], target.to_str().unwrap());
+    let v = csvseal(&["verify", target.to_str().unwrap()], None);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    assert!(stdout(&v).contains("OK: 40000 rows"), "{}", stdout(&v));
+}
+
+#[test]
+fn sixteen_racers_exactly_one_commits() {
+    let (out, results) = race(16, &[]);
+    // A loser finds the winner's temp locked (busy) or its file committed.
+    check_one_winner(out.path(), &results, &["busy", "target-exists"]);
+}
+
+#[test]
+fn with_wait_losers_wait_then_see_the_committed_target() {
+    let (out, results) = race(8, &["--wait", "60s"]);
+    // Nobody gives up as busy: each waits for the lock, then finds the
+    // target committed.
+    check_one_winner(out.path(), &results, &["target-exists"]);
+}
+
+#[test]
+fn writers_of_different_targets_all_commit_in_parallel() {
+    let inputs = TempDir::new().unwrap();
+    let input = big_input(inputs.path());
+    let out = TempDir::new().unwrap();
+    let stamps: Vec<String> = (0..8)
+        .map(|i| format!("2024-09-10T14:30:{i:02}Z"))
+        .collect();
+    let children: Vec<Child> = stamps
+        .iter()
+        .map(|s| spawn_write(out.path(), &input, s, &[]))
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    }
+    let names = listing(out.path());
+    assert_eq!(names.len(), 8, "{names:?}");
+    assert!(names.iter().all(|n| n.ends_with(".csv")), "{names:?}");
+}
+
+#[test]
+fn recover_keeps_a_live_writers_temp_and_removes_a_dead_ones() {
+    let out = TempDir::new().unwrap();
+    let live = out.path().join("live_20240910_143000.csv.tmp");
+    let dead = out.path().join("dead_20240910_143000.csv.tmp");
+    std::fs::write(&live, b"being written").unwrap();
+    std::fs::write(&dead, b"crashed mid-wri").unwrap();
+    let good = write_ok(out.path(), "good", TRADES, &[]);
+    let held = std::fs::File::open(&live).unwrap();
+    held.lock().unwrap();
+
+    let d = out.path().to_str().unwrap();
+    let dry = csvseal(&["recover", "--dir", d, "--dry-run", "--json"], None);
+    assert_eq!(dry.status.code(), Some(0), "{}", stdout(&dry));
+    let doc: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(doc["removed"], serde_json::json!([dead.to_str().unwrap()]));
+    assert!(dead.exists(), "a dry run removed a file");
+
+    let r = csvseal(&["recover", "--dir", d, "--json"], None);
+    assert_eq!(r.status.code(), Some(0), "{}", stdout(&r));
+    let doc: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(doc["removed"], serde_json::json!([dead.to_str().unwrap()]));
+    assert_eq!(doc["kept"][0]["path"], live.to_str().unwrap());
+    assert_eq!(doc["verified"], serde_json::json!([good]));
+    assert_eq!(doc["clean"], true);
+    assert!(!dead.exists());
+    assert_eq!(std::fs::read(&live).unwrap(), b"being written");
+
+    // The writer dies (its descriptor closes): now the temp is stale.
+    drop(held);
+    let r = csvseal(&["recover", "--dir", d], None);
+    assert_eq!(r.status.code(), Some(0), "{}", stdout(&r));
+    assert!(
+        stdout(&r).contains("removed stale temp file"),
+        "{}",
+        stdout(&r)
+    );
+    assert!(!live.exists());
+}
+
+#[test]
+fn recover_reports_a_final_file_that_no_longer_verifies() {
+    let out = TempDir::new().unwrap();
+    let path = write_ok(out.path(), "t", TRADES, &[]);
+    let s = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, s.replacen("EURUSD", "EURUSX", 1)).unwrap();
+    let r = csvseal(&["recover", "--dir", out.path().to_str().unwrap()], None);
+    assert_eq!(r.status.code(), Some(1), "{}", stdout(&r));
+    assert!(
+        stdout(&r).contains(&format!("INVALID {path}")),
+        "{}",
+        stdout(&r)
+    );
+    assert!(stdout(&r).contains("checksum-mismatch"), "{}", stdout(&r));
+}
