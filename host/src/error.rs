@@ -56,6 +56,18 @@ pub enum Error {
         report: Box<VerifyReport>,
     },
 
+    /// A file to back up (or to be replaced) does not verify; a backup is
+    /// only ever made of a good file.
+    #[error("{path}: does not verify; no backup made, nothing replaced")]
+    SourceInvalid {
+        path: PathBuf,
+        report: Box<VerifyReport>,
+    },
+
+    /// No backup of the file matches its manifest SHA-256 and verifies.
+    #[error("{path}: no usable backup ({tried} tried); nothing restored")]
+    NoGoodBackup { path: PathBuf, tried: usize },
+
     /// The sandboxed component failed: trap, limit hit, or bad component.
     #[error("sandbox: {0}")]
     Sandbox(String),
@@ -82,13 +94,18 @@ impl Error {
             Error::InputRejected { .. } => "input-rejected",
             Error::WrittenFileInvalid { .. } => "written-file-invalid",
             Error::Sandbox(_) => "sandbox",
+            Error::SourceInvalid { .. } => "source-invalid",
+            Error::NoGoodBackup { .. } => "no-good-backup",
         }
     }
 
     /// The process exit code the CLI uses for this error (see README).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::InputRejected { .. } | Error::WrittenFileInvalid { .. } => 1,
+            Error::InputRejected { .. }
+            | Error::WrittenFileInvalid { .. }
+            | Error::SourceInvalid { .. }
+            | Error::NoGoodBackup { .. } => 1,
             Error::TargetExists { .. } | Error::Busy { .. } => 3,
             Error::Io { .. } | Error::Usage(_) | Error::Schema { .. } | Error::Sandbox(_) => 2,
         }

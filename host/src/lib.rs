@@ -26,6 +26,7 @@
 //! ```
 
 pub mod atomic_file;
+pub mod backup;
 mod component_cache;
 pub mod error;
 pub mod file_ops;

@@ -8,6 +8,7 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use serde::Serialize;
 
+use crate::backup::DEFAULT_BACKUP_DIR;
 use crate::error::{Error, Result};
 use crate::file_ops::FileOps;
 use crate::naming::TEMP_SUFFIX;
@@ -62,8 +63,9 @@ impl RecoverReport {
     }
 }
 
-/// Sweeps `dir` (not its subdirectories): every `*.tmp` whose lock is free is
-/// removed, every `*.csv` is verified. Names are visited in sorted order.
+/// Sweeps `dir` and its default backup directory (no other subdirectory):
+/// every `*.tmp` whose lock is free is removed, every `*.csv` in `dir` is
+/// verified. Names are visited in sorted order.
 pub fn recover_dir(
     ops: &dyn FileOps,
     sandbox: &Sandbox,
@@ -72,43 +74,24 @@ pub fn recover_dir(
 ) -> Result<RecoverReport> {
     let dir = Dir::open_ambient_dir(dir_path, ambient_authority())
         .map_err(|e| Error::io(dir_path, "open directory", e))?;
-    let mut names = Vec::new();
-    for entry in dir
-        .entries()
-        .map_err(|e| Error::io(dir_path, "list directory", e))?
-    {
-        let entry = entry.map_err(|e| Error::io(dir_path, "list directory", e))?;
-        // Names that are not UTF-8 are not csvseal's: it never creates them.
-        if let Ok(name) = entry.file_name().into_string() {
-            names.push(name);
-        }
-    }
-    names.sort();
-
     let mut report = RecoverReport {
         dry_run,
         ..RecoverReport::default()
     };
-    for name in names {
+    // Backups made by --replace live in the default backup directory: sweep
+    // its temps too (backups there are checked by `restore`, not here).
+    let bdir_path = dir_path.join(DEFAULT_BACKUP_DIR);
+    if let Ok(bdir) = Dir::open_ambient_dir(&bdir_path, ambient_authority()) {
+        for name in sorted_names(&bdir, &bdir_path)? {
+            if name.ends_with(TEMP_SUFFIX) {
+                sweep_one(ops, &bdir, &bdir_path, &name, &mut report);
+            }
+        }
+    }
+    for name in sorted_names(&dir, dir_path)? {
         let path = dir_path.join(&name);
         if name.ends_with(TEMP_SUFFIX) {
-            match sweep_if_stale(ops, &dir, &name, dry_run) {
-                Ok(Sweep::Removed) => report.removed.push(path),
-                Ok(Sweep::Live) => report.kept.push(Kept {
-                    path,
-                    reason: "a live writer holds its lock".into(),
-                }),
-                Ok(Sweep::NotAFile) => report.kept.push(Kept {
-                    path,
-                    reason: "not a regular file; csvseal never creates such a temp".into(),
-                }),
-                // Committed or removed by its writer while we looked.
-                Ok(Sweep::Gone) => {}
-                Err(e) => report.unreadable.push(Unreadable {
-                    path,
-                    error: format!("sweep temp file: {e}"),
-                }),
-            }
+            sweep_one(ops, &dir, dir_path, &name, &mut report);
         } else if name.ends_with(".csv") {
             match dir.symlink_metadata(&name) {
                 Ok(m) if m.is_file() => {}
@@ -132,4 +115,49 @@ pub fn recover_dir(
         }
     }
     Ok(report)
+}
+
+/// Sweeps one temp name, recording the outcome.
+fn sweep_one(
+    ops: &dyn FileOps,
+    dir: &Dir,
+    dir_path: &Path,
+    name: &str,
+    report: &mut RecoverReport,
+) {
+    let path = dir_path.join(name);
+    match sweep_if_stale(ops, dir, name, report.dry_run) {
+        Ok(Sweep::Removed) => report.removed.push(path),
+        Ok(Sweep::Live) => report.kept.push(Kept {
+            path,
+            reason: "a live writer holds its lock".into(),
+        }),
+        Ok(Sweep::NotAFile) => report.kept.push(Kept {
+            path,
+            reason: "not a regular file; csvseal never creates such a temp".into(),
+        }),
+        // Committed or removed by its writer while we looked.
+        Ok(Sweep::Gone) => {}
+        Err(e) => report.unreadable.push(Unreadable {
+            path,
+            error: format!("sweep temp file: {e}"),
+        }),
+    }
+}
+
+/// The directory's UTF-8 names, sorted. Other names are not csvseal's: it
+/// never creates them.
+fn sorted_names(dir: &Dir, dir_path: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in dir
+        .entries()
+        .map_err(|e| Error::io(dir_path, "list directory", e))?
+    {
+        let entry = entry.map_err(|e| Error::io(dir_path, "list directory", e))?;
+        if let Ok(name) = entry.file_name().into_string() {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
 }

@@ -10,6 +10,7 @@ use cap_std::fs::Dir;
 use time::OffsetDateTime;
 
 use crate::atomic_file::TempFile;
+use crate::backup::{BackupPolicy, backup_in};
 use crate::error::{Error, Result};
 use crate::file_ops::{FileOps, RealFs};
 use crate::naming;
@@ -73,6 +74,9 @@ pub struct WriteControl {
     /// When another writer holds the target's temp file: wait up to this
     /// long for it to finish instead of failing at once with `busy`.
     pub wait: Option<Duration>,
+    /// Supersede an existing target, but only after a verified backup of it
+    /// is in place (see [`crate::backup`]). `None`: never replace.
+    pub replace: Option<BackupPolicy>,
 }
 
 /// [`write_sealed`] with explicit control and file operations (a test seam:
@@ -93,7 +97,7 @@ pub fn write_sealed_with(
     let dir = Dir::open_ambient_dir(&req.dir, ambient_authority())
         .map_err(|e| Error::io(&req.dir, "open directory", e))?;
     // Early, friendly refusal; the no-replace rename is the real guard.
-    if dir.symlink_metadata(&final_name).is_ok() {
+    if control.replace.is_none() && dir.symlink_metadata(&final_name).is_ok() {
         return Err(Error::TargetExists {
             path: req.dir.join(&final_name),
         });
@@ -101,7 +105,7 @@ pub fn write_sealed_with(
 
     let mut temp = TempFile::acquire(ops, &dir, &req.dir, &temp_name, control.wait)?;
     // A writer we waited for may have committed this very target.
-    if dir.symlink_metadata(&final_name).is_ok() {
+    if control.replace.is_none() && dir.symlink_metadata(&final_name).is_ok() {
         return Err(Error::TargetExists {
             path: req.dir.join(&final_name),
         });
@@ -122,7 +126,15 @@ pub fn write_sealed_with(
         });
     }
 
-    let path = temp.commit(&final_name)?;
+    // Holding the temp's lock serializes every writer of this target, so
+    // the file backed up here is the one the rename replaces.
+    let path = match &control.replace {
+        Some(policy) if dir.symlink_metadata(&final_name).is_ok() => {
+            backup_in(ops, sandbox, &dir, &req.dir, &final_name, policy)?;
+            temp.commit_replacing(&final_name)?
+        }
+        _ => temp.commit(&final_name)?,
+    };
     Ok(Committed {
         path,
         summary,

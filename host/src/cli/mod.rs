@@ -1,9 +1,11 @@
 //! Argument parsing and dispatch: one file per subcommand, shared output
 //! formatting in `output.rs`.
 
+mod backup;
 mod duration;
 mod output;
 mod recover;
+mod restore;
 mod verify;
 mod write;
 
@@ -39,6 +41,10 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Remove temp files whose writer is gone; re-verify every final file.
     Recover(recover::RecoverArgs),
+    /// Make verified backups of sealed files (atomic, with a SHA-256 manifest).
+    Backup(backup::BackupArgs),
+    /// Bring back the newest backup of a file that verifies, atomically.
+    Restore(restore::RestoreArgs),
 }
 
 #[derive(Args)]
@@ -82,5 +88,7 @@ pub fn run() -> i32 {
         Command::Write(args) => write::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Recover(args) => recover::run(args),
+        Command::Backup(args) => backup::run(args),
+        Command::Restore(args) => restore::run(args),
     }
 }

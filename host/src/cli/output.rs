@@ -47,7 +47,7 @@ pub fn write_failed(e: &Error, json: bool) {
                 let _ = writeln!(err, "  … and {} more", count - shown);
             }
         }
-        Error::WrittenFileInvalid { report, .. } => {
+        Error::WrittenFileInvalid { report, .. } | Error::SourceInvalid { report, .. } => {
             for row in &report.errors {
                 let _ = writeln!(err, "  {row}");
             }
@@ -62,7 +62,8 @@ pub fn write_failed(e: &Error, json: bool) {
     }
 }
 
-fn error_json(e: &Error) -> Value {
+/// An error as JSON: kind, message, exit code, and its details.
+pub fn error_json(e: &Error) -> Value {
     let mut v = json!({
         "kind": e.kind(),
         "message": e.to_string(),
@@ -79,7 +80,9 @@ fn error_json(e: &Error) -> Value {
             v["error_count"] = json!(count);
             v["errors_truncated"] = json!(truncated);
         }
-        Error::WrittenFileInvalid { report, .. } => v["report"] = json!(report),
+        Error::WrittenFileInvalid { report, .. } | Error::SourceInvalid { report, .. } => {
+            v["report"] = json!(report)
+        }
         Error::Io { path, op, source } => {
             v["path"] = json!(path);
             v["op"] = json!(op);
@@ -181,7 +184,8 @@ fn text_report(out: &mut impl Write, path: &Path, r: &VerifyReport) -> std::io::
     Ok(())
 }
 
-fn print_json(v: &Value) {
+/// Prints one pretty JSON document on stdout.
+pub fn print_json(v: &Value) {
     let mut out = std::io::stdout().lock();
     let _ = serde_json::to_writer_pretty(&mut out, v);
     let _ = writeln!(out);

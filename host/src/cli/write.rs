@@ -35,6 +35,15 @@ pub struct WriteArgs {
     /// (e.g. 500ms, 30s, 2m) instead of failing with exit code 3.
     #[arg(long, value_parser = super::duration::parse)]
     wait: Option<std::time::Duration>,
+    /// Supersede an existing target, after a verified backup of it is made.
+    #[arg(long)]
+    replace: bool,
+    /// Where --replace puts backups (default DIR/.csvseal-backup).
+    #[arg(long, requires = "replace")]
+    backup_dir: Option<PathBuf>,
+    /// With --replace: keep only the newest N backups of the target.
+    #[arg(long, requires = "replace", value_parser = clap::value_parser!(u64).range(1..))]
+    keep: Option<u64>,
     /// Report as one JSON document on stdout.
     #[arg(long)]
     json: bool,
@@ -90,7 +99,13 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
         (Box::new(file), args.input.clone())
     };
     let sandbox = Sandbox::builtin(args.limits.to_limits())?;
-    let control = csvseal::WriteControl { wait: args.wait };
+    let control = csvseal::WriteControl {
+        wait: args.wait,
+        replace: args.replace.then(|| csvseal::backup::BackupPolicy {
+            dir: args.backup_dir.clone(),
+            keep: args.keep.map(|k| k as usize),
+        }),
+    };
     csvseal::write_sealed_with(
         &csvseal::file_ops::RealFs,
         &control,

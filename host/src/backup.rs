@@ -1,0 +1,393 @@
+//! Verified backups, the policy's "backup procedures for critical files".
+//!
+//! A backup of `DIR/NAME` is `BACKUP_DIR/NAME.YYYYMMDDTHHMMSS.NNNNNNNNNZ.bak`
+//! (UTC, nanoseconds: names sort by age). It is made only from a source that
+//! verifies, written like any sealed file (locked temp, fsync, read back and
+//! compared by SHA-256, no-replace rename, directory fsync), and listed with
+//! its SHA-256 in `BACKUP_DIR/MANIFEST.sha256` (`sha256sum` format), which is
+//! itself replaced atomically under a lock on `BACKUP_DIR/.lock` (a file that
+//! is never deleted, so every updater locks the same inode).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, File, OpenOptions};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::atomic_file::TempFile;
+use crate::error::{Error, Result};
+use crate::file_ops::FileOps;
+use crate::naming::temp_name;
+use crate::report::VerifyReport;
+use crate::sandbox::Sandbox;
+use crate::temp_lock::lock_exclusive;
+use crate::verify::{CHUNK_SIZE, read_full, start};
+
+/// The backup directory's name under a target's directory, by default.
+pub const DEFAULT_BACKUP_DIR: &str = ".csvseal-backup";
+/// The manifest: one `SHA256  NAME` line per backup.
+pub const MANIFEST: &str = "MANIFEST.sha256";
+const LOCK: &str = ".lock";
+const SUFFIX: &str = ".bak";
+
+/// One backup, as the manifest lists it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BackupEntry {
+    /// The backup file's path.
+    pub path: PathBuf,
+    /// SHA-256 of its bytes, lowercase hex.
+    pub sha256: String,
+    /// Rows in it (when it was just made or checked).
+    pub rows: Option<u64>,
+}
+
+/// Where backups go and how many to keep per file.
+#[derive(Debug, Clone, Default)]
+pub struct BackupPolicy {
+    /// Default: `.csvseal-backup/` next to the file.
+    pub dir: Option<PathBuf>,
+    /// Keep only the newest N backups of each file (at least 1).
+    pub keep: Option<usize>,
+}
+
+impl BackupPolicy {
+    /// The backup directory for files in `dir`.
+    pub fn dir_for(&self, dir: &Path) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(|| dir.join(DEFAULT_BACKUP_DIR))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Copies `src` into the locked temp `temp`, verifying and hashing on the
+/// way; then fsyncs it and checks that what is on disk hashes the same.
+fn copy_verified(
+    sandbox: &Sandbox,
+    src: &mut dyn Read,
+    src_path: &Path,
+    temp: &mut TempFile<'_>,
+) -> Result<(VerifyReport, String)> {
+    let mut session = start(sandbox, None)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK_SIZE];
+    loop {
+        let n = read_full(src, &mut buf).map_err(|e| Error::io(src_path, "read", e))?;
+        if n == 0 {
+            break;
+        }
+        session.feed(&buf[..n])?;
+        hasher.update(&buf[..n]);
+        temp.write_all(&buf[..n])?;
+    }
+    let report = session.finish()?;
+    if !report.valid {
+        return Err(Error::SourceInvalid {
+            path: src_path.to_owned(),
+            report: Box::new(report),
+        });
+    }
+    temp.sync()?;
+    let sha = hex(&hasher.finalize());
+    let mut back = temp.reopen_for_read()?;
+    let on_disk = hash_reader(&mut back, &temp.path())?;
+    if on_disk != sha {
+        return Err(Error::io(
+            temp.path(),
+            "read back copy",
+            std::io::Error::other("the copy on disk differs from what was written"),
+        ));
+    }
+    Ok((report, sha))
+}
+
+fn hash_reader(r: &mut dyn Read, label: &Path) -> Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK_SIZE];
+    loop {
+        let n = read_full(r, &mut buf).map_err(|e| Error::io(label, "read", e))?;
+        if n == 0 {
+            return Ok(hex(&hasher.finalize()));
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+fn open_or_create_dir(path: &Path) -> Result<Dir> {
+    // The backup directory is named by the user (or next to the target):
+    // ambient authority is what creates it, as it opens the target's.
+    std::fs::create_dir_all(path).map_err(|e| Error::io(path, "create backup directory", e))?;
+    Dir::open_ambient_dir(path, ambient_authority())
+        .map_err(|e| Error::io(path, "open backup directory", e))
+}
+
+/// Reads the manifest as (name, sha256) pairs, in file order.
+fn read_manifest(bdir: &Dir, bdir_path: &Path) -> Result<Vec<(String, String)>> {
+    let text = match bdir.read_to_string(MANIFEST) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(Error::io(bdir_path.join(MANIFEST), "read manifest", e)),
+    };
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let (sha, name) = l.split_once("  ")?;
+            (sha.len() == 64).then(|| (name.to_owned(), sha.to_owned()))
+        })
+        .collect())
+}
+
+/// Replaces the manifest atomically (locked temp, fsync, rename, dir fsync).
+fn write_manifest(
+    ops: &dyn FileOps,
+    bdir: &Dir,
+    bdir_path: &Path,
+    entries: &[(String, String)],
+) -> Result<()> {
+    let mut temp = TempFile::acquire(ops, bdir, bdir_path, &temp_name(MANIFEST), None)?;
+    let mut text = String::new();
+    for (name, sha) in entries {
+        text += &format!("{sha}  {name}\n");
+    }
+    temp.write_all(text.as_bytes())?;
+    temp.sync()?;
+    temp.commit_replacing(MANIFEST)?;
+    Ok(())
+}
+
+/// Holds the backup directory's lock while the manifest is updated.
+fn lock_backup_dir(bdir: &Dir, bdir_path: &Path) -> Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true);
+    let f = bdir
+        .open_with(LOCK, &options)
+        .map_err(|e| Error::io(bdir_path.join(LOCK), "open lock file", e))?;
+    lock_exclusive(&f).map_err(|e| Error::io(bdir_path.join(LOCK), "lock", e))?;
+    Ok(f)
+}
+
+/// Makes a verified backup of `name` in `dir`, prunes to `policy.keep`.
+pub fn backup_in(
+    ops: &dyn FileOps,
+    sandbox: &Sandbox,
+    dir: &Dir,
+    dir_path: &Path,
+    name: &str,
+    policy: &BackupPolicy,
+) -> Result<BackupEntry> {
+    let src_path = dir_path.join(name);
+    match dir.symlink_metadata(name) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(Error::Usage(format!(
+                "{}: not a regular file; only sealed files are backed up",
+                src_path.display()
+            )));
+        }
+        Err(e) => return Err(Error::io(&src_path, "open", e)),
+    }
+    let bdir_path = policy.dir_for(dir_path);
+    let bdir = open_or_create_dir(&bdir_path)?;
+    let stamp = OffsetDateTime::now_utc()
+        .format(format_description!(
+            "[year][month][day]T[hour][minute][second].[subsecond digits:9]Z"
+        ))
+        .map_err(|e| Error::Usage(format!("cannot format the time: {e}")))?;
+    let bname = format!("{name}.{stamp}{SUFFIX}");
+    let mut src = dir
+        .open(name)
+        .map_err(|e| Error::io(&src_path, "open", e))?;
+    let mut temp = TempFile::acquire(ops, &bdir, &bdir_path, &temp_name(&bname), None)?;
+    let (report, sha) = copy_verified(sandbox, &mut src, &src_path, &mut temp)?;
+    let path = temp.commit(&bname)?;
+
+    let _lock = lock_backup_dir(&bdir, &bdir_path)?;
+    let mut entries = read_manifest(&bdir, &bdir_path)?;
+    entries.push((bname, sha.clone()));
+    let mut pruned = vec![];
+    if let Some(keep) = policy.keep {
+        let prefix = format!("{name}.");
+        let mut mine: Vec<String> = entries
+            .iter()
+            .filter(|(n, _)| is_backup_of(n, &prefix))
+            .map(|(n, _)| n.clone())
+            .collect();
+        mine.sort();
+        let excess = mine.len().saturating_sub(keep.max(1));
+        pruned = mine[..excess].to_vec();
+        entries.retain(|(n, _)| !pruned.contains(n));
+    }
+    write_manifest(ops, &bdir, &bdir_path, &entries)?;
+    // Listed no more, so removing them now is safe even if we die midway.
+    for n in &pruned {
+        let _ = ops.remove(&bdir, n);
+    }
+    if !pruned.is_empty() {
+        let _ = ops.sync_dir(&bdir);
+    }
+    Ok(BackupEntry {
+        path,
+        sha256: sha,
+        rows: Some(report.rows),
+    })
+}
+
+/// Whether `backup` is `{prefix}YYYYMMDDTHHMMSS.NNNNNNNNNZ.bak`.
+fn is_backup_of(backup: &str, prefix: &str) -> bool {
+    let Some(stamp) = backup
+        .strip_prefix(prefix)
+        .and_then(|r| r.strip_suffix(SUFFIX))
+    else {
+        return false;
+    };
+    let b = stamp.as_bytes();
+    b.len() == 26
+        && b[8] == b'T'
+        && b[15] == b'.'
+        && b[25] == b'Z'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| matches!(i, 8 | 15 | 25) || c.is_ascii_digit())
+}
+
+/// Splits `file` into its directory (opened) and its name.
+pub fn split_path(file: &Path) -> Result<(PathBuf, String)> {
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::Usage(format!("{}: not a file name", file.display())))?
+        .to_owned();
+    let parent = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    Ok((parent, name))
+}
+
+/// Checks a backup against its manifest SHA-256 and the verifier; the
+/// reason it is unusable otherwise.
+fn check_backup(
+    sandbox: &Sandbox,
+    bdir: &Dir,
+    bpath: &Path,
+    bname: &str,
+    sha: &str,
+) -> std::result::Result<(), String> {
+    let mut f = bdir.open(bname).map_err(|e| format!("cannot open: {e}"))?;
+    let got = hash_reader(&mut f, bpath).map_err(|e| e.to_string())?;
+    if got != sha {
+        return Err(format!("SHA-256 {got} differs from the manifest's {sha}"));
+    }
+    let mut f = bdir.open(bname).map_err(|e| format!("cannot open: {e}"))?;
+    let r =
+        crate::verify::verify_reader(sandbox, None, &mut f, bpath).map_err(|e| e.to_string())?;
+    if !r.valid {
+        return Err(format!("does not verify ({} error(s))", r.error_count));
+    }
+    Ok(())
+}
+
+/// `csvseal backup FILE`: a verified backup of one file.
+pub fn backup_file(
+    ops: &dyn FileOps,
+    sandbox: &Sandbox,
+    file: &Path,
+    policy: &BackupPolicy,
+) -> Result<BackupEntry> {
+    let (dir_path, name) = split_path(file)?;
+    let dir = Dir::open_ambient_dir(&dir_path, ambient_authority())
+        .map_err(|e| Error::io(&dir_path, "open directory", e))?;
+    backup_in(ops, sandbox, &dir, &dir_path, &name, policy)
+}
+
+/// What `restore` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Restored {
+    pub path: PathBuf,
+    /// The backup it came from.
+    pub from: BackupEntry,
+    /// Newer backups passed over, and why.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Brings back the newest backup of `file` that matches its manifest
+/// SHA-256 and verifies, atomically (locked temp, fsync, rename over the
+/// target, directory fsync). Refuses to replace a target that still
+/// verifies unless `force`.
+pub fn restore_file(
+    ops: &dyn FileOps,
+    sandbox: &Sandbox,
+    file: &Path,
+    policy: &BackupPolicy,
+    force: bool,
+) -> Result<Restored> {
+    let (dir_path, name) = split_path(file)?;
+    let dir = Dir::open_ambient_dir(&dir_path, ambient_authority())
+        .map_err(|e| Error::io(&dir_path, "open directory", e))?;
+    let bdir_path = policy.dir_for(&dir_path);
+    let bdir = Dir::open_ambient_dir(&bdir_path, ambient_authority())
+        .map_err(|e| Error::io(&bdir_path, "open backup directory", e))?;
+
+    // Hold the target's temp (and its lock) from the start: no writer of
+    // this target runs while we look at it and replace it.
+    let mut temp = TempFile::acquire(ops, &dir, &dir_path, &temp_name(&name), None)?;
+    if !force && let Ok(mut current) = dir.open(&name) {
+        let r = crate::verify::verify_reader(sandbox, None, &mut current, file)?;
+        if r.valid {
+            return Err(Error::Usage(format!(
+                "{}: the file verifies; not replacing it with a backup (use --force)",
+                file.display()
+            )));
+        }
+    }
+
+    let prefix = format!("{name}.");
+    let mut candidates: Vec<(String, String)> = read_manifest(&bdir, &bdir_path)?
+        .into_iter()
+        .filter(|(n, _)| is_backup_of(n, &prefix))
+        .collect();
+    candidates.sort();
+    let mut skipped = vec![];
+    for (bname, sha) in candidates.into_iter().rev() {
+        let bpath = bdir_path.join(&bname);
+        match check_backup(sandbox, &bdir, &bpath, &bname, &sha) {
+            Ok(()) => {}
+            Err(why) => {
+                skipped.push((bpath, why));
+                continue;
+            }
+        }
+        let mut src = bdir
+            .open(&bname)
+            .map_err(|e| Error::io(&bpath, "open", e))?;
+        let (report, got) = copy_verified(sandbox, &mut src, &bpath, &mut temp)?;
+        if got != sha {
+            return Err(Error::io(
+                &bpath,
+                "copy backup",
+                std::io::Error::other("the backup changed while it was being restored"),
+            ));
+        }
+        let path = temp.commit_replacing(&name)?;
+        return Ok(Restored {
+            path,
+            from: BackupEntry {
+                path: bpath,
+                sha256: sha,
+                rows: Some(report.rows),
+            },
+            skipped,
+        });
+    }
+    Err(Error::NoGoodBackup {
+        path: file.to_owned(),
+        tried: skipped.len(),
+    })
+}

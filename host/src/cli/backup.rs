@@ -1,0 +1,71 @@
+//! `csvseal backup FILE...`: verified backups of critical files.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use csvseal::Sandbox;
+use csvseal::backup::{BackupPolicy, backup_file};
+use csvseal::file_ops::RealFs;
+use serde_json::json;
+
+use super::{EXIT_ERROR, EXIT_OK, LimitArgs, output};
+
+#[derive(Args)]
+pub struct BackupArgs {
+    /// Backup directory (default: .csvseal-backup next to each file).
+    #[arg(long)]
+    backup_dir: Option<PathBuf>,
+    /// Keep only the newest N backups of each file.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    keep: Option<u64>,
+    /// Report as one JSON document on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Sealed files to back up; each must verify.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Runs `backup`; returns the exit code (the worst over all files).
+pub fn run(args: BackupArgs) -> i32 {
+    let sandbox = match Sandbox::builtin(args.limits.to_limits()) {
+        Ok(s) => s,
+        Err(e) => {
+            output::write_failed(&e, args.json);
+            return EXIT_ERROR;
+        }
+    };
+    let policy = BackupPolicy {
+        dir: args.backup_dir.clone(),
+        keep: args.keep.map(|k| k as usize),
+    };
+    let mut code = EXIT_OK;
+    let mut docs = vec![];
+    for file in &args.files {
+        match backup_file(&RealFs, &sandbox, file, &policy) {
+            Ok(entry) => {
+                if args.json {
+                    docs.push(json!({ "file": file, "ok": true, "backup": entry }));
+                } else {
+                    println!("{} -> {}", file.display(), entry.path.display());
+                }
+            }
+            Err(e) => {
+                code = code.max(e.exit_code());
+                if args.json {
+                    docs.push(
+                        json!({ "file": file, "ok": false, "error": output::error_json(&e) }),
+                    );
+                } else {
+                    output::write_failed(&e, false);
+                }
+            }
+        }
+    }
+    if args.json {
+        output::print_json(&json!({ "ok": code == EXIT_OK, "files": docs }));
+    }
+    code
+}
