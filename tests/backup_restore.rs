@@ -63,7 +63,10 @@ fn replace_supersedes_only_after_a_verified_backup() {
         format!("{}  {}\n", sha256_of(&bpath), b[0])
     );
     // Nothing else left behind: no temps anywhere.
-    assert_eq!(listing(dir.path()), [".csvseal-backup", "t_20240910_143000.csv"]);
+    assert_eq!(
+        listing(dir.path()),
+        [".csvseal-backup", "t_20240910_143000.csv"]
+    );
     assert_eq!(
         listing(&dir.path().join(".csvseal-backup")),
         [".lock", "MANIFEST.sha256", b[0].as_str()]
@@ -98,7 +101,10 @@ fn replace_refuses_when_the_old_file_does_not_verify() {
     assert_eq!(doc["error"]["kind"], "source-invalid");
     assert_eq!(std::fs::read_to_string(&old).unwrap(), tampered);
     assert!(backups(dir.path()).is_empty());
-    assert_eq!(listing(dir.path()), [".csvseal-backup", "t_20240910_143000.csv"]);
+    assert_eq!(
+        listing(dir.path()),
+        [".csvseal-backup", "t_20240910_143000.csv"]
+    );
 }
 
 #[test]
@@ -107,7 +113,9 @@ fn keep_prunes_old_backups_and_restore_brings_back_the_newest_good_one() {
     let target = write_ok(dir.path(), "t", TRADES, &[]);
     let mut versions = vec![std::fs::read(&target).unwrap()];
     for i in 0..4 {
-        let input = format!("timestamp,trade_id,symbol,profit_loss\n2024-09-10T15:00:00Z,T{i},EURUSD,{i}.0\n");
+        let input = format!(
+            "timestamp,trade_id,symbol,profit_loss\n2024-09-10T15:00:00Z,T{i},EURUSD,{i}.0\n"
+        );
         write_ok(dir.path(), "t", &input, &["--replace", "--keep", "2"]);
         versions.push(std::fs::read(&target).unwrap());
     }
@@ -138,7 +146,10 @@ fn keep_prunes_old_backups_and_restore_brings_back_the_newest_good_one() {
     assert_eq!(std::fs::read(&target).unwrap(), versions[2]);
     let v = csvseal(&["verify", &target], None);
     assert_eq!(v.status.code(), Some(0));
-    assert_eq!(listing(dir.path()), [".csvseal-backup", "t_20240910_143000.csv"]);
+    assert_eq!(
+        listing(dir.path()),
+        [".csvseal-backup", "t_20240910_143000.csv"]
+    );
 
     // With every backup bad, restore fails and leaves the file alone.
     std::fs::write(&target, b"garbage").unwrap();
@@ -155,11 +166,23 @@ fn backup_command_backs_up_many_files_and_refuses_bad_ones() {
     let dir = TempDir::new().unwrap();
     let a = write_ok(dir.path(), "a", TRADES, &[]);
     let b = write_ok(dir.path(), "b", TRADES2, &[]);
-    let bad = put(dir.path(), "c_20240910_143000.csv", b"file_seq,checksum_sha256\n1,00\n");
+    let bad = put(
+        dir.path(),
+        "c_20240910_143000.csv",
+        b"file_seq,checksum_sha256\n1,00\n",
+    );
     let elsewhere = TempDir::new().unwrap();
     let bdir = elsewhere.path().join("bk");
     let o = csvseal(
-        &["backup", "--json", "--backup-dir", bdir.to_str().unwrap(), &a, &b, &bad],
+        &[
+            "backup",
+            "--json",
+            "--backup-dir",
+            bdir.to_str().unwrap(),
+            &a,
+            &b,
+            &bad,
+        ],
         None,
     );
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
@@ -170,7 +193,11 @@ fn backup_command_backs_up_many_files_and_refuses_bad_ones() {
     assert_eq!(files[2]["ok"], false);
     assert_eq!(files[2]["error"]["kind"], "source-invalid");
     let names = listing(&bdir);
-    assert_eq!(names.iter().filter(|n| n.ends_with(".bak")).count(), 2, "{names:?}");
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".bak")).count(),
+        2,
+        "{names:?}"
+    );
     assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
     // Restore from that directory after losing a file altogether.
     std::fs::remove_file(&a).unwrap();

@@ -1,0 +1,210 @@
+//! The kill test (SQLite-style crash testing, at process level): a child
+//! `csvseal write` is SIGKILLed at a random moment; afterwards every final
+//! file verifies and is byte-for-byte wholly old or wholly new, a write that
+//! reported success is never lost, and `recover` leaves no temp file.
+//!
+//! Small and 100k-row inputs, with and without `--replace`. Iterations per
+//! case: `CSVSEAL_KILL_ITERS` (default 8, so CI stays fast; the full-size
+//! run is `CSVSEAL_KILL_ITERS=1000`). `CSVSEAL_KILL_SEED` replays a run.
+//!
+//! A SIGKILL is a process crash, not a power cut: it proves the commit
+//! protocol and the cleanup, not that the disk honours fsync (the fault
+//! injection tests cover failing fsyncs; see README "Guarantees and limits").
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use tempfile::TempDir;
+
+const STAMP: &str = "2024-09-10T14:30:00Z";
+const TARGET: &str = "k_20240910_143000.csv";
+
+/// xorshift64*: reproducible from the printed seed, no dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn iterations() -> usize {
+    std::env::var("CSVSEAL_KILL_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8)
+}
+
+fn seed() -> u64 {
+    std::env::var("CSVSEAL_KILL_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        })
+}
+
+fn rows_csv(rows: usize, tag: &str) -> String {
+    let mut s = String::from("timestamp,trade_id,symbol,profit_loss\n");
+    for i in 0..rows {
+        s += &format!("2024-09-10T14:30:00Z,{tag}_{i:08},\"EUR,USD\",{i}.25\n");
+    }
+    s
+}
+
+fn write_cmd(dir: &Path, input: &Path, replace: bool) -> Command {
+    let mut cmd = Command::new(csvseal_bin());
+    cmd.args(["write", "--dir"])
+        .arg(dir)
+        .args(["--name", "k", "--timestamp", STAMP, "--input"])
+        .arg(input)
+        .env(
+            "CSVSEAL_CACHE_DIR",
+            std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if replace {
+        cmd.arg("--replace");
+    }
+    cmd
+}
+
+/// Every `.tmp` under `dir` and its backup directory.
+fn temps(dir: &Path) -> Vec<PathBuf> {
+    let mut found = vec![];
+    for d in [dir.to_owned(), dir.join(".csvseal-backup")] {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd {
+                let p = e.unwrap().path();
+                if p.to_string_lossy().ends_with(".tmp") {
+                    found.push(p);
+                }
+            }
+        }
+    }
+    found
+}
+
+fn kill_case(rows: usize, replace: bool) {
+    let seed = seed();
+    let mut rng = Rng(seed);
+    let case = format!("rows={rows} replace={replace} seed={seed}");
+    let work = TempDir::new().unwrap();
+    let input = work.path().join("input.csv");
+    std::fs::write(&input, rows_csv(rows, "NEW")).unwrap();
+
+    // The old file (for --replace) and the new file's exact bytes, from
+    // undisturbed runs; the new run's time bounds the kill delay.
+    let old_bytes = {
+        let d = TempDir::new().unwrap();
+        let old_input = work.path().join("old.csv");
+        std::fs::write(&old_input, rows_csv(rows.min(1000), "OLD")).unwrap();
+        let s = write_cmd(d.path(), &old_input, false).status().unwrap();
+        assert!(s.success(), "{case}");
+        std::fs::read(d.path().join(TARGET)).unwrap()
+    };
+    let (new_bytes, full) = {
+        let d = TempDir::new().unwrap();
+        let t = Instant::now();
+        let s = write_cmd(d.path(), &input, false).status().unwrap();
+        assert!(s.success(), "{case}");
+        (std::fs::read(d.path().join(TARGET)).unwrap(), t.elapsed())
+    };
+    let window = (full.as_micros() as u64 * 12 / 10).max(1);
+
+    let (mut killed_old, mut killed_new, mut finished, mut swept) = (0, 0, 0, 0);
+    for i in 0..iterations() {
+        let it = format!("{case} iteration {i}");
+        let dir = TempDir::new().unwrap();
+        let target = dir.path().join(TARGET);
+        if replace {
+            std::fs::write(&target, &old_bytes).unwrap();
+        }
+        let mut child = write_cmd(dir.path(), &input, replace).spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(rng.below(window)));
+        let _ = child.kill(); // SIGKILL; fails only if it already exited
+        let status = child.wait().unwrap();
+
+        let now = std::fs::read(&target).ok();
+        if status.success() {
+            // Reported success: the new file is there, whole.
+            assert_eq!(now.as_deref(), Some(&new_bytes[..]), "{it}: success lost");
+            finished += 1;
+        } else {
+            assert!(
+                status.code().is_none(),
+                "{it}: failed without a kill: {status}"
+            );
+            match now {
+                Some(b) if b == new_bytes => killed_new += 1,
+                Some(b) if replace && b == old_bytes => killed_old += 1,
+                None if !replace => killed_old += 1,
+                Some(b) => panic!("{it}: target is neither old nor new ({} bytes)", b.len()),
+                None => panic!("{it}: the old target vanished"),
+            }
+        }
+        // Any backup made is wholly the old file.
+        if let Ok(rd) = std::fs::read_dir(dir.path().join(".csvseal-backup")) {
+            for e in rd {
+                let p = e.unwrap().path();
+                if p.to_string_lossy().ends_with(".bak") {
+                    assert_eq!(std::fs::read(&p).unwrap(), old_bytes, "{it}: torn backup");
+                }
+            }
+        }
+        // recover: every final file verifies, no temp survives.
+        swept += usize::from(!temps(dir.path()).is_empty());
+        let r = csvseal(&["recover", "--dir", dir.path().to_str().unwrap()], None);
+        assert_eq!(r.status.code(), Some(0), "{it}: {}", stdout(&r));
+        assert!(
+            temps(dir.path()).is_empty(),
+            "{it}: {:?}",
+            temps(dir.path())
+        );
+        // And the next write of this target works (nothing stuck busy).
+        let again = write_cmd(dir.path(), &input, true).status().unwrap();
+        assert!(again.success(), "{it}: retry failed");
+        assert_eq!(std::fs::read(&target).unwrap(), new_bytes, "{it}");
+    }
+    eprintln!(
+        "kill test {case}: {} iterations: {killed_old} killed before commit, \
+         {killed_new} killed after the rename, {finished} finished first; \
+         {swept} left a temp that recover removed",
+        iterations()
+    );
+}
+
+#[test]
+fn kill_small_write() {
+    kill_case(3, false);
+}
+
+#[test]
+fn kill_small_replace() {
+    kill_case(3, true);
+}
+
+#[test]
+fn kill_100k_write() {
+    kill_case(100_000, false);
+}
+
+#[test]
+fn kill_100k_replace() {
+    kill_case(100_000, true);
+}
