@@ -33,6 +33,7 @@ pub mod file_ops;
 pub mod naming;
 pub mod recover;
 pub mod report;
+pub mod salvage;
 pub mod sandbox;
 pub mod temp_lock;
 pub mod verify;

@@ -6,6 +6,7 @@ mod duration;
 mod output;
 mod recover;
 mod restore;
+mod salvage;
 mod verify;
 mod write;
 
@@ -45,6 +46,8 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Bring back the newest backup of a file that verifies, atomically.
     Restore(restore::RestoreArgs),
+    /// Keep the longest valid prefix of a damaged file, as a new sealed file.
+    Salvage(salvage::SalvageArgs),
 }
 
 #[derive(Args)]
@@ -90,5 +93,6 @@ pub fn run() -> i32 {
         Command::Recover(args) => recover::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Restore(args) => restore::run(args),
+        Command::Salvage(args) => salvage::run(args),
     }
 }

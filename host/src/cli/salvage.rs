@@ -1,0 +1,62 @@
+//! `csvseal salvage FILE --out DIR`: keep the longest valid prefix.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use csvseal::Sandbox;
+use csvseal::file_ops::RealFs;
+use csvseal::salvage::salvage_file;
+use serde_json::json;
+
+use super::{EXIT_OK, LimitArgs, output};
+
+#[derive(Args)]
+pub struct SalvageArgs {
+    /// The damaged sealed file (never modified).
+    file: PathBuf,
+    /// Directory for the salvaged copy (same file name).
+    #[arg(long)]
+    out: PathBuf,
+    /// Report as one JSON document on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Runs `salvage`; returns the exit code.
+pub fn run(args: SalvageArgs) -> i32 {
+    let result = Sandbox::builtin(args.limits.to_limits())
+        .and_then(|sb| salvage_file(&RealFs, &sb, &args.file, &args.out));
+    match result {
+        Ok(s) => {
+            if args.json {
+                output::print_json(&json!({ "ok": true, "salvaged": s }));
+            } else {
+                let range = match (s.first_seq, s.last_seq) {
+                    (Some(a), Some(b)) => format!(", file_seq {a}..{b}"),
+                    _ => String::new(),
+                };
+                println!("{}: {} rows kept{range}", s.path.display(), s.rows);
+                match (s.cut_at_line, s.lost_seqs) {
+                    (None, _) => println!("  the file was valid: nothing lost"),
+                    (Some(line), lost) => {
+                        let lost = match lost {
+                            Some((a, b)) => format!("file_seq {a}..{b} lost"),
+                            None => "no readable file_seq after the cut".into(),
+                        };
+                        println!(
+                            "  cut at line {line}: {} byte(s) dropped; {lost}",
+                            s.bytes_dropped
+                        );
+                    }
+                }
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            output::write_failed(&e, args.json);
+            e.exit_code()
+        }
+    }
+}
