@@ -35,6 +35,7 @@ pub mod recover;
 pub mod report;
 pub mod salvage;
 pub mod sandbox;
+pub mod series;
 pub mod temp_lock;
 pub mod verify;
 pub mod write;

@@ -7,6 +7,7 @@ mod output;
 mod recover;
 mod restore;
 mod salvage;
+mod series;
 mod verify;
 mod write;
 

@@ -15,8 +15,12 @@ pub struct VerifyArgs {
     /// Report as one JSON document on stdout.
     #[arg(long)]
     json: bool,
+    /// Verify the series DIR/BASE_*.csv: every file in name order, and the
+    /// seams between files (overlaps are errors, gaps warnings).
+    #[arg(long, num_args = 2, value_names = ["DIR", "BASE"], conflicts_with = "files")]
+    series: Option<Vec<String>>,
     /// Files to verify.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "series")]
     files: Vec<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
@@ -36,6 +40,9 @@ pub fn run(args: VerifyArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
+    if let Some(series) = &args.series {
+        return super::series::verify(&sandbox, schema.as_ref(), &series[0], &series[1], args.json);
+    }
     let results: Vec<_> = args
         .files
         .iter()

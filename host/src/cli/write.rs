@@ -35,6 +35,10 @@ pub struct WriteArgs {
     /// (e.g. 500ms, 30s, 2m) instead of failing with exit code 3.
     #[arg(long, value_parser = super::duration::parse)]
     wait: Option<std::time::Duration>,
+    /// Continue the series BASE_*.csv in DIR: file_seq starts after the
+    /// last committed file's last seq (--start-seq if there is none).
+    #[arg(long = "continue", conflicts_with = "replace")]
+    continue_series: bool,
     /// Supersede an existing target, after a verified backup of it is made.
     #[arg(long)]
     replace: bool,
@@ -106,6 +110,17 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
             keep: args.keep.map(|k| k as usize),
         }),
     };
+    if args.continue_series {
+        let (committed, _) = csvseal::series::write_continue(
+            &csvseal::file_ops::RealFs,
+            &control,
+            &sandbox,
+            &req,
+            &mut input,
+            &label,
+        )?;
+        return Ok(committed);
+    }
     csvseal::write_sealed_with(
         &csvseal::file_ops::RealFs,
         &control,

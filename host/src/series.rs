@@ -1,0 +1,294 @@
+//! A series: the files `{BASE}_YYYYMMDD_HHMMSS.csv` of one directory, in
+//! name (= time) order, whose `file_seq` continues from file to file.
+//!
+//! - `write --continue` starts at the last committed file's last seq + 1.
+//!   Allocation is serialized per series by an exclusive `flock` on
+//!   `DIR/.{BASE}.series.lock`, held from reading the last seq until the new
+//!   file is committed; the lock file is never deleted (deleting it would let
+//!   two writers lock two different inodes of the same name).
+//! - The last seq is read from the file's tail, not the whole file: see
+//!   [`last_seq`].
+//! - `verify --series` checks every file and the seams between them.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, File, OpenOptions};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::file_ops::FileOps;
+use crate::report::VerifyReport;
+use crate::sandbox::Sandbox;
+use crate::temp_lock::lock_exclusive;
+use crate::verify::{Schema, start, verify_reader};
+use crate::write::{Committed, WriteControl, WriteRequest, write_sealed_with};
+
+/// Tail sizes tried before reading the whole file.
+const TAILS: [u64; 3] = [64 << 10, 1 << 20, 16 << 20];
+
+/// Whether `name` is `{base}_YYYYMMDD_HHMMSS.csv`.
+pub fn is_member(name: &str, base: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix(base)
+        .and_then(|r| r.strip_prefix('_'))
+        .and_then(|r| r.strip_suffix(".csv"))
+    else {
+        return false;
+    };
+    let b = rest.as_bytes();
+    b.len() == 15
+        && b[8] == b'_'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 8 || c.is_ascii_digit())
+}
+
+/// The series' files in `dir`, in name order (regular files only).
+pub fn members(dir: &Dir, dir_path: &Path, base: &str) -> Result<Vec<String>> {
+    let mut names = vec![];
+    for entry in dir
+        .entries()
+        .map_err(|e| Error::io(dir_path, "list directory", e))?
+    {
+        let entry = entry.map_err(|e| Error::io(dir_path, "list directory", e))?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if is_member(&name, base) && dir.symlink_metadata(&name).is_ok_and(|m| m.is_file()) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// How [`last_seq`] found its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TailRead {
+    /// From the header and the last this-many bytes.
+    Tail(u64),
+    /// From the whole file.
+    Whole,
+}
+
+/// The last `file_seq` of a committed sealed file, reading only its tail
+/// when that is provably enough.
+///
+/// The host never parses CSV: it picks a cut and lets the sandboxed verifier
+/// judge `header + tail-after-cut`. The cut is a record boundary only if it
+/// is outside quotes, so a tail is used only when it holds no `"` at all:
+/// then no quoted field can be open anywhere in it (one open before the tail
+/// would have to close inside it, the file being complete), and the first
+/// `\n` in it ends a record. The header line must hold no `"` either. If the
+/// tail has quotes, or the verifier rejects the splice, a larger tail is
+/// tried, then the whole file. `Ok(None)`: the file has no rows.
+pub fn last_seq(
+    sandbox: &Sandbox,
+    file: &mut File,
+    path: &Path,
+) -> Result<(Option<u64>, TailRead)> {
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .len();
+    let header = read_at(file, path, 0, 64 << 10)?;
+    let header_end = header.iter().position(|b| *b == b'\n').map(|i| i + 1);
+    if let Some(h) = header_end
+        && !header[..h].contains(&b'"')
+    {
+        for tail_len in TAILS {
+            if tail_len >= size.saturating_sub(h as u64) {
+                break;
+            }
+            let tail = read_at(file, path, size - tail_len, tail_len as usize)?;
+            if tail.contains(&b'"') {
+                continue;
+            }
+            let Some(nl) = tail.iter().position(|b| *b == b'\n') else {
+                continue;
+            };
+            let mut session = start(sandbox, None)?;
+            session.feed(&header[..h])?;
+            session.feed(&tail[nl + 1..])?;
+            let r = session.finish()?;
+            if r.valid && r.rows > 0 {
+                return Ok((r.last_seq, TailRead::Tail(tail_len)));
+            }
+        }
+    }
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, "seek", e))?;
+    let r = verify_reader(sandbox, None, file, path)?;
+    if !r.valid {
+        return Err(Error::SourceInvalid {
+            path: path.to_owned(),
+            report: Box::new(r),
+        });
+    }
+    Ok((r.last_seq, TailRead::Whole))
+}
+
+fn read_at(file: &mut File, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| Error::io(path, "seek", e))?;
+    let mut buf = Vec::with_capacity(len);
+    file.by_ref()
+        .take(len as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io(path, "read", e))?;
+    Ok(buf)
+}
+
+/// Holds the series lock until dropped.
+pub struct SeriesLock {
+    _file: File,
+}
+
+/// Takes the series' allocation lock, waiting for it.
+pub fn lock_series(dir: &Dir, dir_path: &Path, base: &str) -> Result<SeriesLock> {
+    let name = format!(".{base}.series.lock");
+    let mut options = OpenOptions::new();
+    options.write(true).create(true);
+    let file = dir
+        .open_with(&name, &options)
+        .map_err(|e| Error::io(dir_path.join(&name), "open series lock", e))?;
+    lock_exclusive(&file).map_err(|e| Error::io(dir_path.join(&name), "lock series", e))?;
+    Ok(SeriesLock { _file: file })
+}
+
+/// Writes the next file of the series `req.base_name` in `req.dir`: its
+/// `file_seq` starts after the last committed file's (or at
+/// `req.start_seq` for an empty series). Returns the commit and the last
+/// file it continued from.
+pub fn write_continue(
+    ops: &dyn FileOps,
+    control: &WriteControl,
+    sandbox: &Sandbox,
+    req: &WriteRequest,
+    input: &mut dyn Read,
+    input_label: &str,
+) -> Result<(Committed, Option<PathBuf>)> {
+    let dir = Dir::open_ambient_dir(&req.dir, ambient_authority())
+        .map_err(|e| Error::io(&req.dir, "open directory", e))?;
+    crate::naming::check_base_name(&req.base_name)?;
+    let _lock = lock_series(&dir, &req.dir, &req.base_name)?;
+    let names = members(&dir, &req.dir, &req.base_name)?;
+    let new_name = crate::naming::final_name(&req.base_name, req.timestamp)?;
+    let mut req = req.clone();
+    let mut from = None;
+    if let Some(last) = names.last() {
+        let path = req.dir.join(last);
+        if new_name <= *last {
+            return Err(Error::Usage(format!(
+                "{new_name}: the series' last file is {last}; a continuation must be named later (check --timestamp)"
+            )));
+        }
+        let mut file = dir.open(last).map_err(|e| Error::io(&path, "open", e))?;
+        let (seq, _) = last_seq(sandbox, &mut file, &path)?;
+        if let Some(seq) = seq {
+            req.start_seq = seq.checked_add(1).ok_or_else(|| {
+                Error::Usage(format!("{}: file_seq is at its maximum", path.display()))
+            })?;
+        }
+        from = Some(path);
+    }
+    let committed = write_sealed_with(ops, control, sandbox, &req, input, input_label)?;
+    Ok((committed, from))
+}
+
+/// A problem at the seam between two files of a series.
+#[derive(Debug, Clone, Serialize)]
+pub struct Seam {
+    pub before: PathBuf,
+    pub after: PathBuf,
+    /// Last seq of `before`, first seq of `after`.
+    pub last: u64,
+    pub first: u64,
+}
+
+/// The result of `verify --series`.
+#[derive(Debug, Serialize)]
+pub struct SeriesReport {
+    pub valid: bool,
+    /// Each file's own verification, in name order.
+    pub files: Vec<(PathBuf, VerifyReport)>,
+    /// Files that could not be read.
+    pub unreadable: Vec<(PathBuf, String)>,
+    /// `after` starts at or below `before`'s last seq (an error).
+    pub overlaps: Vec<Seam>,
+    /// `after` starts above `before`'s last seq + 1 (a warning, as within
+    /// a file).
+    pub gaps: Vec<Seam>,
+}
+
+/// Verifies every file of a series and the seams between them.
+pub fn verify_series(
+    sandbox: &Sandbox,
+    schema: Option<&Schema>,
+    dir_path: &Path,
+    base: &str,
+) -> Result<SeriesReport> {
+    crate::naming::check_base_name(base)?;
+    let dir = Dir::open_ambient_dir(dir_path, ambient_authority())
+        .map_err(|e| Error::io(dir_path, "open directory", e))?;
+    let mut report = SeriesReport {
+        valid: true,
+        files: vec![],
+        unreadable: vec![],
+        overlaps: vec![],
+        gaps: vec![],
+    };
+    let mut prev: Option<(PathBuf, u64)> = None;
+    for name in members(&dir, dir_path, base)? {
+        let path = dir_path.join(&name);
+        let r = dir
+            .open(&name)
+            .map_err(|e| Error::io(&path, "open", e))
+            .and_then(|mut f| verify_reader(sandbox, schema, &mut f, &path));
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                report.valid = false;
+                report.unreadable.push((path, e.to_string()));
+                continue;
+            }
+        };
+        report.valid &= r.valid;
+        if let (Some(first), Some(last)) = (r.first_seq, r.last_seq) {
+            if let Some((before, plast)) = &prev {
+                let seam = Seam {
+                    before: before.clone(),
+                    after: path.clone(),
+                    last: *plast,
+                    first,
+                };
+                if first <= *plast {
+                    report.valid = false;
+                    report.overlaps.push(seam);
+                } else if first > plast + 1 {
+                    report.gaps.push(seam);
+                }
+            }
+            prev = Some((path.clone(), last));
+        }
+        report.files.push((path, r));
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn membership_is_exact() {
+        assert!(is_member("t_20240910_143000.csv", "t"));
+        assert!(!is_member("t_x_20240910_143000.csv", "t"));
+        assert!(!is_member("t_20240910_143000.csv.tmp", "t"));
+        assert!(!is_member("t_2024091_1430000.csv", "t"));
+        assert!(!is_member("tt_20240910_143000.csv", "t"));
+        assert!(is_member("t_x_20240910_143000.csv", "t_x"));
+    }
+}
