@@ -46,8 +46,10 @@ pub fn try_lock_exclusive(file: &File) -> io::Result<bool> {
     }
     #[cfg(not(unix))]
     {
+        // Without the Unix lock, a leftover temp cannot be told from a live
+        // one: treat it as live (busy), never remove it.
         let _ = file;
-        Ok(true)
+        Ok(false)
     }
 }
 
