@@ -109,6 +109,43 @@ fn continue_refuses_to_follow_a_damaged_file() {
 }
 
 #[test]
+fn a_held_series_lock_is_busy_or_waited_for() {
+    let dir = TempDir::new().unwrap();
+    write_ok(dir.path(), "s", &rows(2, "A"), &[]);
+    let lock = std::fs::File::create(dir.path().join(".s.series.lock")).unwrap();
+    lock.lock().unwrap();
+    let o = cont(dir.path(), "2024-09-10T15:00:00Z", &rows(1, "B"));
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["error"]["kind"], "busy");
+    // Released while a writer waits: it proceeds.
+    let d = dir.path().to_owned();
+    let waiter = std::thread::spawn(move || {
+        csvseal(
+            &[
+                "write",
+                "--continue",
+                "--wait",
+                "30s",
+                "--dir",
+                d.to_str().unwrap(),
+                "--name",
+                "s",
+                "--timestamp",
+                "2024-09-10T15:00:00Z",
+            ],
+            Some(rows(1, "B").as_bytes()),
+        )
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(lock);
+    let o = waiter.join().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (code, _) = series_json(dir.path());
+    assert_eq!(code, 0);
+}
+
+#[test]
 fn verify_series_reports_overlaps_as_errors_and_gaps_as_warnings() {
     let dir = TempDir::new().unwrap();
     let d = dir.path().to_str().unwrap();
@@ -161,6 +198,8 @@ fn concurrent_continuations_never_hand_out_the_same_seqs() {
                     "write",
                     "--json",
                     "--continue",
+                    "--wait",
+                    "60s",
                     "--name",
                     "s",
                     "--input",

@@ -5,13 +5,15 @@
 //!   Allocation is serialized per series by an exclusive `flock` on
 //!   `DIR/.{BASE}.series.lock`, held from reading the last seq until the new
 //!   file is committed; the lock file is never deleted (deleting it would let
-//!   two writers lock two different inodes of the same name).
+//!   two writers lock two different inodes of the same name). A writer that
+//!   finds it held fails with `busy`, or waits with `--wait`.
 //! - The last seq is read from the file's tail, not the whole file: see
 //!   [`last_seq`].
 //! - `verify --series` checks every file and the seams between them.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, File, OpenOptions};
@@ -21,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::file_ops::FileOps;
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
-use crate::temp_lock::lock_exclusive;
+use crate::temp_lock::try_lock_exclusive;
 use crate::verify::{Schema, start, verify_reader};
 use crate::write::{Committed, WriteControl, WriteRequest, write_sealed_with};
 
@@ -146,16 +148,31 @@ pub struct SeriesLock {
     _file: File,
 }
 
-/// Takes the series' allocation lock, waiting for it.
-pub fn lock_series(dir: &Dir, dir_path: &Path, base: &str) -> Result<SeriesLock> {
+/// Takes the series' allocation lock. Held by another writer: `busy`, or
+/// with `wait`, polled until it is free or the time is up.
+pub fn lock_series(
+    dir: &Dir,
+    dir_path: &Path,
+    base: &str,
+    wait: Option<Duration>,
+) -> Result<SeriesLock> {
     let name = format!(".{base}.series.lock");
+    let path = dir_path.join(&name);
     let mut options = OpenOptions::new();
     options.write(true).create(true);
     let file = dir
         .open_with(&name, &options)
-        .map_err(|e| Error::io(dir_path.join(&name), "open series lock", e))?;
-    lock_exclusive(&file).map_err(|e| Error::io(dir_path.join(&name), "lock series", e))?;
-    Ok(SeriesLock { _file: file })
+        .map_err(|e| Error::io(&path, "open series lock", e))?;
+    let deadline = wait.map(|w| Instant::now() + w);
+    loop {
+        if try_lock_exclusive(&file).map_err(|e| Error::io(&path, "lock series", e))? {
+            return Ok(SeriesLock { _file: file });
+        }
+        match deadline {
+            Some(d) if Instant::now() < d => std::thread::sleep(Duration::from_millis(20)),
+            _ => return Err(Error::Busy { path }),
+        }
+    }
 }
 
 /// Writes the next file of the series `req.base_name` in `req.dir`: its
@@ -173,7 +190,7 @@ pub fn write_continue(
     let dir = Dir::open_ambient_dir(&req.dir, ambient_authority())
         .map_err(|e| Error::io(&req.dir, "open directory", e))?;
     crate::naming::check_base_name(&req.base_name)?;
-    let _lock = lock_series(&dir, &req.dir, &req.base_name)?;
+    let _lock = lock_series(&dir, &req.dir, &req.base_name, control.wait)?;
     let names = members(&dir, &req.dir, &req.base_name)?;
     let new_name = crate::naming::final_name(&req.base_name, req.timestamp)?;
     let mut req = req.clone();
