@@ -295,3 +295,98 @@ fn a_failed_remove_of_the_temp_is_not_silent_about_the_first_error() {
     assert_eq!(names(dir.path()), [TARGET]);
     assert!(verify_file(&sb, None, &c.path).unwrap().valid);
 }
+
+/// `--replace`: every call of a fault-free replacing write (the new file's,
+/// the backup's, the manifest's), failed in turn. The target stays wholly
+/// old unless only the final directory fsync failed (then it is wholly
+/// new), any backup present is whole, and no temp is left anywhere.
+#[test]
+fn replace_every_call_times_every_fault() {
+    let sb = Sandbox::builtin(Limits::default()).unwrap();
+    let input = input();
+    let (new_bytes, _) = reference(&sb, &input);
+    let old_input = b"symbol,qty\nOLD,1\n";
+    let (old_bytes, _) = reference(&sb, old_input);
+    let control = WriteControl {
+        replace: Some(csvseal::backup::BackupPolicy::default()),
+        ..WriteControl::default()
+    };
+    let setup = || {
+        let dir = TempDir::new().unwrap();
+        std::fs::write(dir.path().join(TARGET), &old_bytes).unwrap();
+        dir
+    };
+
+    // The calls of an undisturbed replacing write.
+    let dir = setup();
+    let rec = Faulty::new(None);
+    write_sealed_with(
+        &rec,
+        &control,
+        &sb,
+        &request(dir.path()),
+        &mut &input[..],
+        "input",
+    )
+    .unwrap();
+    let calls = rec.ops();
+    assert!(
+        calls.iter().filter(|(o, _)| *o == Op::Rename).count() == 3,
+        "backup, manifest and target renames: {calls:?}"
+    );
+
+    for (i, (op, _)) in calls.iter().enumerate() {
+        let nth = calls[..=i].iter().filter(|(o, _)| o == op).count();
+        for errno in [ENOSPC, EIO] {
+            let case = format!("call {i}: {op:?} #{nth} fails with errno {errno}");
+            let dir = setup();
+            let rec = Faulty::new(Some((*op, nth, errno)));
+            let err = write_sealed_with(
+                &rec,
+                &control,
+                &sb,
+                &request(dir.path()),
+                &mut &input[..],
+                "input",
+            )
+            .expect_err(&case);
+            match &err {
+                Error::Io { source, .. } => {
+                    assert_eq!(source.raw_os_error(), Some(errno), "{case}: {err}")
+                }
+                other => panic!("{case}: not an I/O error: {other}"),
+            }
+            let ops = rec.ops();
+            if let Some(f) = ops.iter().position(|(o, ok)| *o == Op::SyncFile && !ok) {
+                assert!(
+                    !ops[f..].iter().any(|(o, _)| *o == Op::Rename),
+                    "{case}: {ops:?}"
+                );
+            }
+            let last_call = i == calls.len() - 1;
+            let now = std::fs::read(dir.path().join(TARGET)).unwrap();
+            let want = if last_call { &new_bytes } else { &old_bytes };
+            assert!(
+                now == *want,
+                "{case}: target is not wholly {}",
+                if last_call { "new" } else { "old" }
+            );
+            let bdir = dir.path().join(".csvseal-backup");
+            for d in [dir.path().to_owned(), bdir.clone()] {
+                if let Ok(rd) = std::fs::read_dir(&d) {
+                    for e in rd {
+                        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                        assert!(!name.ends_with(".tmp"), "{case}: left {name}");
+                        if name.ends_with(".bak") {
+                            assert_eq!(
+                                std::fs::read(bdir.join(&name)).unwrap(),
+                                old_bytes,
+                                "{case}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
