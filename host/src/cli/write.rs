@@ -33,7 +33,7 @@ pub struct WriteArgs {
     timestamp: Option<String>,
     /// If another writer is writing this target, wait up to this long
     /// (e.g. 500ms, 30s, 2m) instead of failing with exit code 3.
-    #[arg(long, value_parser = super::duration::parse)]
+    #[arg(long, value_name = "DURATION", value_parser = super::duration::parse)]
     wait: Option<std::time::Duration>,
     /// Continue the series BASE_*.csv in DIR: file_seq starts after the
     /// last committed file's last seq (--start-seq if there is none).
