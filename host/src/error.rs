@@ -55,6 +55,17 @@ pub enum Error {
         report: Box<VerifyReport>,
     },
 
+    /// The write overran its deadline and was abandoned: the temp file was
+    /// removed and the target left untouched.
+    #[error("{path}: write abandoned: timed out after {after:?} while {step}; nothing was written")]
+    Timeout {
+        /// The target that was not written.
+        path: PathBuf,
+        /// What the write was doing when the deadline passed.
+        step: &'static str,
+        after: std::time::Duration,
+    },
+
     /// The sandboxed component failed: trap, limit hit, or bad component.
     #[error("sandbox: {0}")]
     Sandbox(String),
@@ -81,6 +92,7 @@ impl Error {
             Error::InputRejected { .. } => "input-rejected",
             Error::WrittenFileInvalid { .. } => "written-file-invalid",
             Error::Sandbox(_) => "sandbox",
+            Error::Timeout { .. } => "timeout",
         }
     }
 
@@ -90,6 +102,7 @@ impl Error {
             Error::InputRejected { .. } | Error::WrittenFileInvalid { .. } => 1,
             Error::TargetExists { .. } | Error::Busy { .. } => 3,
             Error::Io { .. } | Error::Usage(_) | Error::Schema { .. } | Error::Sandbox(_) => 2,
+            Error::Timeout { .. } => 4,
         }
     }
 }

@@ -26,9 +26,14 @@
 //! ```
 
 pub mod atomic_file;
+pub mod atomic_replace;
+pub mod audit;
 mod component_cache;
+pub mod deadline;
 pub mod error;
+pub mod metrics;
 pub mod naming;
+pub mod prom_text;
 pub mod report;
 pub mod sandbox;
 pub mod verify;
@@ -39,4 +44,4 @@ pub use report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
 pub use sandbox::{BUILTIN_COMPONENT, InputFormat, Limits, Sandbox, SealOptions};
 pub use time;
 pub use verify::{Schema, verify_file, verify_reader};
-pub use write::{Committed, WriteRequest, write_sealed};
+pub use write::{Committed, WriteRequest, write_sealed, write_sealed_until};

@@ -3,12 +3,14 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use time::OffsetDateTime;
 
 use crate::atomic_file::TempFile;
+use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
 use crate::naming;
 use crate::report::{SealSummary, VerifyReport};
@@ -55,6 +57,72 @@ pub fn write_sealed(
     input: &mut dyn Read,
     input_label: &str,
 ) -> Result<Committed> {
+    write_sealed_until(sandbox, req, input, input_label, None)
+}
+
+/// [`write_sealed`], abandoned with [`Error::Timeout`] (temp file removed,
+/// target untouched) if it is still running at `deadline`.
+///
+/// The clock is checked before every input read, between the steps, and
+/// during the read-back verification. A read that blocks is not interrupted:
+/// wrap a source that may stall (a pipe) in
+/// [`crate::deadline::ThreadedReader`]. Each call into the sandbox is
+/// bounded separately by `Limits::call_timeout`. Records the write's
+/// metrics (see [`crate::metrics`]).
+pub fn write_sealed_until(
+    sandbox: &Sandbox,
+    req: &WriteRequest,
+    input: &mut dyn Read,
+    input_label: &str,
+    deadline: Option<Instant>,
+) -> Result<Committed> {
+    let started = Instant::now();
+    let result = write_inner(sandbox, req, input, input_label, deadline)
+        .map_err(|e| as_timeout(e, req, started, deadline));
+    match &result {
+        Ok(c) => {
+            crate::metrics::write_ok(started.elapsed(), c.summary.bytes, c.summary.rows);
+            tracing::info!(path = %c.path.display(), rows = c.summary.rows, bytes = c.summary.bytes,
+                elapsed_ms = started.elapsed().as_millis() as u64, "committed");
+        }
+        Err(e) => crate::metrics::write_failed(started.elapsed(), e),
+    }
+    result
+}
+
+/// A read that failed because the deadline passed is the write's timeout.
+fn as_timeout(e: Error, req: &WriteRequest, started: Instant, deadline: Option<Instant>) -> Error {
+    let Some(deadline) = deadline else { return e };
+    let step = match &e {
+        Error::Io { op, source, .. } if is_deadline(source) => *op,
+        _ => return e,
+    };
+    let path = naming::final_name(&req.base_name, req.timestamp)
+        .map(|n| req.dir.join(n))
+        .unwrap_or_else(|_| req.dir.clone());
+    Error::Timeout {
+        path,
+        step,
+        after: deadline.saturating_duration_since(started),
+    }
+}
+
+/// The deadline has passed: fail as a deadline-interrupted read would.
+fn check_deadline(deadline: Option<Instant>, path: PathBuf, step: &'static str) -> Result<()> {
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Err(Error::io(path, step, crate::deadline::deadline_passed()));
+    }
+    Ok(())
+}
+
+fn write_inner(
+    sandbox: &Sandbox,
+    req: &WriteRequest,
+    input: &mut dyn Read,
+    input_label: &str,
+    deadline: Option<Instant>,
+) -> Result<Committed> {
+    let input = &mut DeadlineReader::new(input, deadline);
     if req.start_seq == 0 {
         return Err(Error::Usage("--start-seq must be at least 1".into()));
     }
@@ -70,11 +138,21 @@ pub fn write_sealed(
     }
 
     let mut temp = TempFile::create_new(&dir, &req.dir, &temp_name)?;
+    tracing::debug!(temp = %temp.path().display(), "sealing into temp file");
     let summary = seal_into(sandbox, req, input, input_label, &mut temp)?;
+    check_deadline(deadline, temp.path(), "fsync temp file")?;
     temp.sync()?;
 
-    let mut readback = temp.reopen_for_read()?;
-    let verified = verify_reader(sandbox, req.schema.as_ref(), &mut readback, &temp.path())?;
+    tracing::debug!(temp = %temp.path().display(), "verifying temp file");
+    let mut readback = DeadlineReader::new(temp.reopen_for_read()?, deadline);
+    let verified = verify_reader(sandbox, req.schema.as_ref(), &mut readback, &temp.path())
+        .map_err(|e| match e {
+            Error::Io { path, source, .. } if is_deadline(&source) => {
+                Error::io(path, "verify temp file", source)
+            }
+            e => e,
+        })?;
+    check_deadline(deadline, temp.path(), "rename temp file to target")?;
     let agrees = verified.valid
         && verified.rows == summary.rows
         && verified.last_seq == summary.last_seq

@@ -2,11 +2,13 @@
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use csvseal::deadline::ThreadedReader;
 use csvseal::{Error, InputFormat, Sandbox, Schema, WriteRequest, naming};
 
-use super::{EXIT_OK, LimitArgs, output};
+use super::{EXIT_OK, LimitArgs, logging, output, parse_duration, progress};
 
 #[derive(Args)]
 pub struct WriteArgs {
@@ -34,6 +36,10 @@ pub struct WriteArgs {
     /// Report as one JSON document on stdout.
     #[arg(long)]
     json: bool,
+    /// Abandon the write (temp removed, target untouched, exit 4) if it has
+    /// not committed within this time, e.g. 30s, 5m.
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<Duration>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -53,6 +59,7 @@ pub fn run(args: WriteArgs) -> i32 {
             EXIT_OK
         }
         Err(e) => {
+            logging::failure("write", &e);
             output::write_failed(&e, json);
             e.exit_code()
         }
@@ -78,13 +85,35 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
         schema,
         start_seq: args.start_seq,
     };
-    let (mut input, label): (Box<dyn Read>, String) = if args.input == "-" {
-        (Box::new(std::io::stdin().lock()), "<stdin>".to_owned())
+    let (source, label, len): (Box<dyn Read + Send>, String, Option<u64>) = if args.input == "-" {
+        (Box::new(std::io::stdin()), "<stdin>".to_owned(), None)
     } else {
         let file = std::fs::File::open(&args.input)
             .map_err(|e| Error::io(&args.input, "open input", e))?;
-        (Box::new(file), args.input.clone())
+        let len = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), args.input.clone(), len)
     };
     let sandbox = Sandbox::builtin(args.limits.to_limits())?;
-    csvseal::write_sealed(&sandbox, &req, &mut input, &label)
+    // The clock starts once the engine is loaded: the timeout bounds the
+    // write itself, from the first input byte to the commit.
+    let deadline = args.timeout.map(|t| Instant::now() + t);
+    let source: Box<dyn Read + Send> = match deadline {
+        // A stalled producer blocks in read(); read on a thread so the
+        // deadline still ends the write.
+        Some(_) => Box::new(
+            ThreadedReader::spawn(source, deadline)
+                .map_err(|e| Error::io(&label, "start input reader", e))?,
+        ),
+        None => source,
+    };
+    let bar = progress::bar(len, args.json, "sealing");
+    let mut input: Box<dyn Read> = match &bar {
+        Some(pb) => Box::new(pb.wrap_read(source)),
+        None => source,
+    };
+    let result = csvseal::write_sealed_until(&sandbox, &req, &mut input, &label, deadline);
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
+    result
 }
