@@ -94,7 +94,9 @@ pub fn write_sealed_until(
 fn as_timeout(e: Error, req: &WriteRequest, started: Instant, deadline: Option<Instant>) -> Error {
     let Some(deadline) = deadline else { return e };
     let step = match &e {
-        Error::Io { op, source, .. } if is_deadline(source) => *op,
+        // A real I/O timeout (say, a network filesystem) before the
+        // deadline stays an I/O error.
+        Error::Io { op, source, .. } if is_deadline(source) && Instant::now() >= deadline => *op,
         _ => return e,
     };
     let path = naming::final_name(&req.base_name, req.timestamp)

@@ -87,8 +87,11 @@ fn verify_one(
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len());
-    let Some(pb) = len.and_then(|n| progress::bar(Some(n), json, &path.display().to_string()))
-    else {
+    let label = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let Some(pb) = len.and_then(|n| progress::bar(Some(n), json, &label)) else {
         return csvseal::verify_file(sandbox, schema, path);
     };
     let result = std::fs::File::open(path)
