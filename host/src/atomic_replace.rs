@@ -4,12 +4,13 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
 /// Writes `bytes` to `path`, replacing it atomically.
 ///
-/// The temp file is `.{name}.{pid}.partial` in the same directory: hidden,
+/// The temp file is `.{name}.{pid}-{n}.partial` in the same directory: hidden,
 /// and not ending in `.prom`, so node_exporter's textfile collector never
 /// reads it; not ending in `.tmp`, so it is never taken for a CSV temp.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -20,10 +21,13 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    // pid and a per-process counter: unique among concurrent writers.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let temp = dir.join(format!(
-        ".{}.{}.partial",
+        ".{}.{}-{}.partial",
         name.to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()

@@ -259,4 +259,28 @@ mod tests {
         // Renders and parses back the same.
         assert_eq!(Exposition::parse(&exp.render()).unwrap(), exp);
     }
+
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        // Many writers at once (flock is per open file, so threads contend
+        // like processes do): without the lock, read-merge-replace loses counts.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.prom");
+        let one = Exposition::parse(
+            "# TYPE csvseal_writes_ok_total counter\ncsvseal_writes_ok_total 1\n",
+        )
+        .unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..40 {
+                        update(&path, &one).unwrap();
+                    }
+                });
+            }
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        let exp = Exposition::parse(&text).unwrap();
+        assert_eq!(exp.value(m::WRITES_OK_TOTAL, &[]), Some(320.0));
+    }
 }
