@@ -61,7 +61,8 @@ pub fn verify_reader(
     result
 }
 
-fn verify_stream(
+/// [`verify_reader`] without recording metrics.
+pub(crate) fn verify_stream(
     sandbox: &Sandbox,
     schema: Option<&Schema>,
     reader: &mut dyn Read,

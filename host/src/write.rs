@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::naming;
 use crate::report::{SealSummary, VerifyReport};
 use crate::sandbox::{InputFormat, Sandbox, SealOptions};
-use crate::verify::{CHUNK_SIZE, Schema, read_full, schema_error, verify_reader};
+use crate::verify::{CHUNK_SIZE, Schema, read_full, schema_error, verify_stream};
 
 /// What to write.
 #[derive(Debug, Clone)]
@@ -147,13 +147,18 @@ fn write_inner(
 
     tracing::debug!(temp = %temp.path().display(), "verifying temp file");
     let mut readback = DeadlineReader::new(temp.reopen_for_read()?, deadline);
-    let verified = verify_reader(sandbox, req.schema.as_ref(), &mut readback, &temp.path())
-        .map_err(|e| match e {
-            Error::Io { path, source, .. } if is_deadline(&source) => {
-                Error::io(path, "verify temp file", source)
-            }
-            e => e,
-        })?;
+    let verified = verify_stream(sandbox, req.schema.as_ref(), &mut readback, &temp.path());
+    // A read-back cut short by the deadline is the write's timeout, not a
+    // failed verification: recording it would raise an integrity alert.
+    let verified = match verified {
+        Err(Error::Io { path, source, .. }) if is_deadline(&source) => {
+            return Err(Error::io(path, "verify temp file", source));
+        }
+        r => {
+            crate::metrics::verification(&r);
+            r?
+        }
+    };
     check_deadline(deadline, temp.path(), "rename temp file to target")?;
     let agrees = verified.valid
         && verified.rows == summary.rows
