@@ -655,3 +655,33 @@ fn audit_of_a_missing_directory_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_verification_that_cannot_be_done_is_counted_apart_from_invalid_files() {
+    let data = TempDir::new().unwrap();
+    let metrics = data.path().join("m.prom");
+    let missing = data.path().join("missing.csv");
+    let v = csvseal(
+        &[
+            "verify",
+            "--metrics-file",
+            metrics.to_str().unwrap(),
+            missing.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(v.status.code(), Some(2));
+    let exp = read_metrics(&metrics);
+    assert_eq!(
+        val(
+            &exp,
+            "csvseal_verifications_errored_total",
+            &[("reason", "io")]
+        ),
+        1.0
+    );
+    assert!(
+        !exp.families
+            .contains_key("csvseal_verifications_failed_total")
+    );
+}

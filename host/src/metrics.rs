@@ -7,8 +7,8 @@
 //! Names are stable and documented in README ("Metrics"); the Prometheus
 //! alerting rules in `examples/prometheus/csvseal-alerts.yml` use them.
 //! Label values are the library's stable kind names: [`Error::kind`] for
-//! failed writes, [`crate::ErrorKind`] (or `Error::kind`) for failed
-//! verifications.
+//! failed writes and verifications that could not be done,
+//! [`crate::ErrorKind`] for files found invalid.
 
 use std::time::Duration;
 
@@ -30,10 +30,12 @@ pub const WRITTEN_ROWS_TOTAL: &str = "csvseal_written_rows_total";
 /// Counter: files (or streams) that verified, including each write's
 /// read-back of its temp file.
 pub const VERIFICATIONS_OK_TOTAL: &str = "csvseal_verifications_ok_total";
-/// Counter: verifications that failed. Label `kind` = the first error's
-/// [`crate::ErrorKind`] name, or the [`Error::kind`] when the check could not
-/// be done (e.g. `io`).
+/// Counter: verifications that found the file invalid. Label `kind` = the
+/// first error's [`crate::ErrorKind`] name (`checksum-mismatch`, ...).
 pub const VERIFICATIONS_FAILED_TOTAL: &str = "csvseal_verifications_failed_total";
+/// Counter: verifications that could not be done (the file unreadable, the
+/// schema unusable, the sandbox failing). Label `reason` = [`Error::kind`].
+pub const VERIFICATIONS_ERRORED_TOTAL: &str = "csvseal_verifications_errored_total";
 /// Counter: bytes read by verification (including each write's read-back).
 pub const VERIFIED_BYTES_TOTAL: &str = "csvseal_verified_bytes_total";
 /// Counter: rows read by verification.
@@ -81,7 +83,12 @@ pub const ALL: &[(&str, MetricType, &str)] = &[
     (
         VERIFICATIONS_FAILED_TOTAL,
         MetricType::Counter,
-        "Verifications that failed, by the first error's kind.",
+        "Verifications that found the file invalid, by the first error's kind.",
+    ),
+    (
+        VERIFICATIONS_ERRORED_TOTAL,
+        MetricType::Counter,
+        "Verifications that could not be done, by reason.",
     ),
     (
         VERIFIED_BYTES_TOTAL,
@@ -196,7 +203,7 @@ pub fn verification(result: &Result<VerifyReport, Error>) {
             }
         }
         Err(e) => {
-            metrics::counter!(VERIFICATIONS_FAILED_TOTAL, "kind" => e.kind()).increment(1);
+            metrics::counter!(VERIFICATIONS_ERRORED_TOTAL, "reason" => e.kind()).increment(1);
         }
     }
 }
