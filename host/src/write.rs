@@ -82,7 +82,7 @@ pub fn write_sealed_until(
     match &result {
         Ok(c) => {
             crate::metrics::write_ok(started.elapsed(), c.summary.bytes, c.summary.rows);
-            tracing::info!(path = %c.path.display(), rows = c.summary.rows, bytes = c.summary.bytes,
+            tracing::info!(file = %c.path.display(), rows = c.summary.rows, bytes = c.summary.bytes,
                 elapsed_ms = started.elapsed().as_millis() as u64, "committed");
         }
         Err(e) => crate::metrics::write_failed(started.elapsed(), e),
