@@ -168,7 +168,17 @@ impl Drop for TempFile<'_> {
         // writer may sweep this name and create its own temp under it, which
         // a late unlink here would then destroy.
         if !self.name.is_empty() {
-            let _ = self.ops.remove(self.dir, &self.name);
+            // The write failed: removing its temp is the policy's cleanup step.
+            use crate::metrics::{ORIGIN_ABANDONED_WRITE, temp_sweep_failed, temp_swept};
+            match self.ops.remove(self.dir, &self.name) {
+                Ok(()) => temp_swept(ORIGIN_ABANDONED_WRITE),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    temp_sweep_failed(ORIGIN_ABANDONED_WRITE);
+                    tracing::error!(file = %self.path().display(), step = "remove temp file", cause = %e,
+                        "temp file of a failed write could not be removed");
+                }
+            }
         }
         drop(self.file.take());
     }

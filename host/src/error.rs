@@ -68,6 +68,17 @@ pub enum Error {
     #[error("{path}: no usable backup ({tried} tried); nothing restored")]
     NoGoodBackup { path: PathBuf, tried: usize },
 
+    /// The write overran its deadline and was abandoned: the temp file was
+    /// removed and the target left untouched.
+    #[error("{path}: write abandoned: timed out after {after:?} while {step}; nothing was written")]
+    Timeout {
+        /// The target that was not written.
+        path: PathBuf,
+        /// What the write was doing when the deadline passed.
+        step: &'static str,
+        after: std::time::Duration,
+    },
+
     /// The sandboxed component failed: trap, limit hit, or bad component.
     #[error("sandbox: {0}")]
     Sandbox(String),
@@ -96,6 +107,7 @@ impl Error {
             Error::Sandbox(_) => "sandbox",
             Error::SourceInvalid { .. } => "source-invalid",
             Error::NoGoodBackup { .. } => "no-good-backup",
+            Error::Timeout { .. } => "timeout",
         }
     }
 
@@ -108,6 +120,7 @@ impl Error {
             | Error::NoGoodBackup { .. } => 1,
             Error::TargetExists { .. } | Error::Busy { .. } => 3,
             Error::Io { .. } | Error::Usage(_) | Error::Schema { .. } | Error::Sandbox(_) => 2,
+            Error::Timeout { .. } => 4,
         }
     }
 }

@@ -26,11 +26,16 @@
 //! ```
 
 pub mod atomic_file;
+pub mod atomic_replace;
+pub mod audit;
 pub mod backup;
 mod component_cache;
+pub mod deadline;
 pub mod error;
 pub mod file_ops;
+pub mod metrics;
 pub mod naming;
+pub mod prom_text;
 pub mod recover;
 pub mod report;
 pub mod salvage;
@@ -45,4 +50,6 @@ pub use report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
 pub use sandbox::{BUILTIN_COMPONENT, InputFormat, Limits, Sandbox, SealOptions};
 pub use time;
 pub use verify::{Schema, verify_file, verify_reader};
-pub use write::{Committed, WriteControl, WriteRequest, write_sealed, write_sealed_with};
+pub use write::{
+    Committed, WriteControl, WriteRequest, write_sealed, write_sealed_until, write_sealed_with,
+};

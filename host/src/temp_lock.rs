@@ -116,10 +116,14 @@ pub fn sweep_if_stale(
         return Ok(Sweep::Gone);
     }
     if !dry_run {
+        use crate::metrics::{ORIGIN_STALE, temp_sweep_failed, temp_swept};
         match ops.remove(dir, name) {
-            Ok(()) => {}
+            Ok(()) => temp_swept(ORIGIN_STALE),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Sweep::Gone),
-            Err(e) => return Err(e),
+            Err(e) => {
+                temp_sweep_failed(ORIGIN_STALE);
+                return Err(e);
+            }
         }
         // Make the removal durable, best effort: a crash would only bring
         // the stale temp back, to be swept again.

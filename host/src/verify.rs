@@ -48,8 +48,21 @@ pub(crate) fn schema_error(e: Error, schema: Option<&Schema>) -> Error {
     }
 }
 
-/// Verifies everything `reader` yields, in constant memory.
+/// Verifies everything `reader` yields, in constant memory. Records the
+/// verification metrics (see [`crate::metrics`]).
 pub fn verify_reader(
+    sandbox: &Sandbox,
+    schema: Option<&Schema>,
+    reader: &mut dyn Read,
+    label: &Path,
+) -> Result<VerifyReport> {
+    let result = verify_stream(sandbox, schema, reader, label);
+    crate::metrics::verification(&result);
+    result
+}
+
+/// [`verify_reader`] without recording metrics.
+pub(crate) fn verify_stream(
     sandbox: &Sandbox,
     schema: Option<&Schema>,
     reader: &mut dyn Read,
@@ -73,15 +86,26 @@ pub fn verify_file(
     schema: Option<&Schema>,
     path: &Path,
 ) -> Result<VerifyReport> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(Error::io(
-            path,
-            "open",
-            std::io::Error::other("is a directory"),
-        ));
+    let opened = std::fs::File::open(path)
+        .map_err(|e| Error::io(path, "open", e))
+        .and_then(|file| {
+            if file.metadata().is_ok_and(|m| m.is_dir()) {
+                return Err(Error::io(
+                    path,
+                    "open",
+                    std::io::Error::other("is a directory"),
+                ));
+            }
+            Ok(file)
+        });
+    match opened {
+        Ok(mut file) => verify_reader(sandbox, schema, &mut file, path),
+        Err(e) => {
+            let result = Err(e);
+            crate::metrics::verification(&result);
+            result
+        }
     }
-    verify_reader(sandbox, schema, &mut file, path)
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
@@ -11,12 +11,13 @@ use time::OffsetDateTime;
 
 use crate::atomic_file::TempFile;
 use crate::backup::{BackupPolicy, backup_in};
+use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
 use crate::file_ops::{FileOps, RealFs};
 use crate::naming;
 use crate::report::{SealSummary, VerifyReport};
 use crate::sandbox::{InputFormat, Sandbox, SealOptions};
-use crate::verify::{CHUNK_SIZE, Schema, read_full, schema_error, verify_reader};
+use crate::verify::{CHUNK_SIZE, Schema, read_full, schema_error, verify_stream};
 
 /// What to write.
 #[derive(Debug, Clone)]
@@ -77,10 +78,35 @@ pub struct WriteControl {
     /// Supersede an existing target, but only after a verified backup of it
     /// is in place (see [`crate::backup`]). `None`: never replace.
     pub replace: Option<BackupPolicy>,
+    /// Abandon the write with [`Error::Timeout`] (temp removed, target
+    /// untouched) if it is still running at this instant.
+    pub deadline: Option<Instant>,
+}
+
+/// [`write_sealed`], abandoned with [`Error::Timeout`] (temp file removed,
+/// target untouched) if it is still running at `deadline`.
+///
+/// The clock is checked before every input read, between the steps, and
+/// during the read-back verification. A read that blocks is not interrupted:
+/// wrap a source that may stall (a pipe) in
+/// [`crate::deadline::ThreadedReader`]. Each call into the sandbox is
+/// bounded separately by `Limits::call_timeout`.
+pub fn write_sealed_until(
+    sandbox: &Sandbox,
+    req: &WriteRequest,
+    input: &mut dyn Read,
+    input_label: &str,
+    deadline: Option<Instant>,
+) -> Result<Committed> {
+    let control = WriteControl {
+        deadline,
+        ..WriteControl::default()
+    };
+    write_sealed_with(&RealFs, &control, sandbox, req, input, input_label)
 }
 
 /// [`write_sealed`] with explicit control and file operations (a test seam:
-/// see [`FileOps`]).
+/// see [`FileOps`]). Records the write's metrics (see [`crate::metrics`]).
 pub fn write_sealed_with(
     ops: &dyn FileOps,
     control: &WriteControl,
@@ -89,6 +115,58 @@ pub fn write_sealed_with(
     input: &mut dyn Read,
     input_label: &str,
 ) -> Result<Committed> {
+    let started = Instant::now();
+    let deadline = control.deadline;
+    let result = write_inner(ops, control, sandbox, req, input, input_label)
+        .map_err(|e| as_timeout(e, req, started, deadline));
+    match &result {
+        Ok(c) => {
+            crate::metrics::write_ok(started.elapsed(), c.summary.bytes, c.summary.rows);
+            tracing::info!(file = %c.path.display(), rows = c.summary.rows, bytes = c.summary.bytes,
+                elapsed_ms = started.elapsed().as_millis() as u64, "committed");
+        }
+        Err(e) => crate::metrics::write_failed(started.elapsed(), e),
+    }
+    result
+}
+
+/// A read that failed because the deadline passed is the write's timeout.
+fn as_timeout(e: Error, req: &WriteRequest, started: Instant, deadline: Option<Instant>) -> Error {
+    let Some(deadline) = deadline else { return e };
+    let step = match &e {
+        // A real I/O timeout (say, a network filesystem) before the
+        // deadline stays an I/O error.
+        Error::Io { op, source, .. } if is_deadline(source) && Instant::now() >= deadline => *op,
+        _ => return e,
+    };
+    let path = naming::final_name(&req.base_name, req.timestamp)
+        .map(|n| req.dir.join(n))
+        .unwrap_or_else(|_| req.dir.clone());
+    Error::Timeout {
+        path,
+        step,
+        after: deadline.saturating_duration_since(started),
+    }
+}
+
+/// The deadline has passed: fail as a deadline-interrupted read would.
+fn check_deadline(deadline: Option<Instant>, path: PathBuf, step: &'static str) -> Result<()> {
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Err(Error::io(path, step, crate::deadline::deadline_passed()));
+    }
+    Ok(())
+}
+
+fn write_inner(
+    ops: &dyn FileOps,
+    control: &WriteControl,
+    sandbox: &Sandbox,
+    req: &WriteRequest,
+    input: &mut dyn Read,
+    input_label: &str,
+) -> Result<Committed> {
+    let deadline = control.deadline;
+    let input = &mut DeadlineReader::new(input, deadline);
     if req.start_seq == 0 {
         return Err(Error::Usage("--start-seq must be at least 1".into()));
     }
@@ -110,11 +188,26 @@ pub fn write_sealed_with(
             path: req.dir.join(&final_name),
         });
     }
+    tracing::debug!(temp = %temp.path().display(), "sealing into temp file");
     let summary = seal_into(sandbox, req, input, input_label, &mut temp)?;
+    check_deadline(deadline, temp.path(), "fsync temp file")?;
     temp.sync()?;
 
-    let mut readback = temp.reopen_for_read()?;
-    let verified = verify_reader(sandbox, req.schema.as_ref(), &mut readback, &temp.path())?;
+    tracing::debug!(temp = %temp.path().display(), "verifying temp file");
+    let mut readback = DeadlineReader::new(temp.reopen_for_read()?, deadline);
+    let verified = verify_stream(sandbox, req.schema.as_ref(), &mut readback, &temp.path());
+    // A read-back cut short by the deadline is the write's timeout, not a
+    // failed verification: recording it would raise an integrity alert.
+    let verified = match verified {
+        Err(Error::Io { path, source, .. }) if is_deadline(&source) => {
+            return Err(Error::io(path, "verify temp file", source));
+        }
+        r => {
+            crate::metrics::verification(&r);
+            r?
+        }
+    };
+    check_deadline(deadline, temp.path(), "rename temp file to target")?;
     let agrees = verified.valid
         && verified.rows == summary.rows
         && verified.last_seq == summary.last_seq

@@ -33,6 +33,7 @@ pub fn run(args: BackupArgs) -> i32 {
     let sandbox = match Sandbox::builtin(args.limits.to_limits()) {
         Ok(s) => s,
         Err(e) => {
+            super::logging::failure("backup", &e);
             output::write_failed(&e, args.json);
             return EXIT_ERROR;
         }
@@ -59,6 +60,7 @@ pub fn run(args: BackupArgs) -> i32 {
                         json!({ "file": file, "ok": false, "error": output::error_json(&e) }),
                     );
                 } else {
+                    super::logging::failure("backup", &e);
                     output::write_failed(&e, false);
                 }
             }

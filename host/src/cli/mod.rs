@@ -1,9 +1,13 @@
 //! Argument parsing and dispatch: one file per subcommand, shared output
 //! formatting in `output.rs`.
 
+mod audit;
 mod backup;
 mod duration;
+mod logging;
+mod metrics_file;
 mod output;
+mod progress;
 mod recover;
 mod restore;
 mod salvage;
@@ -11,6 +15,7 @@ mod series;
 mod verify;
 mod write;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -28,11 +33,31 @@ pub const EXIT_ERROR: i32 = 2;
     name = "csvseal",
     version,
     about = "Write and verify sealed CSV files: per-row SHA-256, strictly increasing file_seq, atomic commits.",
-    after_help = "Exit codes: 0 ok; 1 invalid file or rejected input; 2 usage or I/O error; 3 target exists or is being written."
+    after_help = "Exit codes: 0 ok; 1 invalid file or rejected input; 2 usage or I/O error; 3 target exists or is being written; 4 write timed out. audit: 32 + 1 integrity failure, + 2 sequence gap, + 4 temp file not cleaned up, + 8 write timeout."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    global: GlobalArgs,
+}
+
+/// Options every subcommand takes: metrics and logs.
+#[derive(Args)]
+struct GlobalArgs {
+    /// Add this run's metrics to a Prometheus text file (node_exporter
+    /// textfile collector); audit also reads write timeouts from it.
+    #[arg(long, global = true, value_name = "PATH")]
+    metrics_file: Option<PathBuf>,
+    /// Log line format (logs go to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text)]
+    log_format: logging::LogFormat,
+    /// More log detail (-v info, -vv debug, -vvv trace); default: warnings.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Less log detail (-q errors only, -qq none).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    quiet: u8,
 }
 
 #[derive(Subcommand)]
@@ -49,6 +74,19 @@ enum Command {
     Restore(restore::RestoreArgs),
     /// Keep the longest valid prefix of a damaged file, as a new sealed file.
     Salvage(salvage::SalvageArgs),
+    /// Check a directory and raise alerts: integrity failures, sequence
+    /// gaps, temp files not cleaned up, write timeouts.
+    Audit(audit::AuditArgs),
+}
+
+/// Parses a positive duration such as `500ms`, `30s`, `5m`, `1h` (for
+/// `--timeout`, `--max-temp-age`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = duration::parse(s)?;
+    if d.is_zero() {
+        return Err(format!("{s:?}: must be more than zero"));
+    }
+    Ok(d)
 }
 
 #[derive(Args)]
@@ -88,12 +126,32 @@ pub fn run() -> i32 {
             return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
         }
     };
-    match cli.command {
+    let g = cli.global;
+    logging::init(g.log_format, logging::level(g.verbose, g.quiet));
+    let recorder = g
+        .metrics_file
+        .as_ref()
+        .map(|_| metrics_file::FileRecorder::install());
+    let code = match cli.command {
         Command::Write(args) => write::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Recover(args) => recover::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Restore(args) => restore::run(args),
         Command::Salvage(args) => salvage::run(args),
+        Command::Audit(args) => audit::run(args, g.metrics_file.clone()),
+    };
+    if let (Some(path), Some(recorder)) = (&g.metrics_file, recorder) {
+        // The command's outcome stands: a write that committed must not be
+        // reported as failed (and retried) because its metrics were not saved.
+        match metrics_file::update(path, &recorder.snapshot()) {
+            Ok(warnings) => {
+                for w in warnings {
+                    tracing::warn!(file = %path.display(), step = "read metrics file", "{w}");
+                }
+            }
+            Err(e) => logging::failure("metrics-file", &e),
+        }
     }
+    code
 }

@@ -33,6 +33,7 @@ pub fn run(args: RecoverArgs) -> i32 {
     let report = match result {
         Ok(r) => r,
         Err(e) => {
+            super::logging::failure("recover", &e);
             output::write_failed(&e, args.json);
             return e.exit_code().max(EXIT_ERROR);
         }

@@ -48,6 +48,7 @@ pub fn run(args: RestoreArgs) -> i32 {
             EXIT_OK
         }
         Err(e) => {
+            super::logging::failure("restore", &e);
             output::write_failed(&e, args.json);
             e.exit_code()
         }

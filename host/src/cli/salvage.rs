@@ -55,6 +55,7 @@ pub fn run(args: SalvageArgs) -> i32 {
             EXIT_OK
         }
         Err(e) => {
+            super::logging::failure("salvage", &e);
             output::write_failed(&e, args.json);
             e.exit_code()
         }

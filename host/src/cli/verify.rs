@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use csvseal::{Error, Sandbox, Schema};
 
-use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, output};
+use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, logging, output, progress};
 
 #[derive(Args)]
 pub struct VerifyArgs {
@@ -36,6 +36,7 @@ pub fn run(args: VerifyArgs) -> i32 {
     let (schema, sandbox) = match setup {
         Ok(s) => s,
         Err(e) => {
+            logging::failure("verify", &e);
             output::write_failed(&e, args.json);
             return EXIT_ERROR;
         }
@@ -47,7 +48,24 @@ pub fn run(args: VerifyArgs) -> i32 {
         .files
         .iter()
         .map(|path| {
-            let r = csvseal::verify_file(&sandbox, schema.as_ref(), path);
+            let r = verify_one(&sandbox, schema.as_ref(), path, args.json);
+            match &r {
+                Err(e) => logging::failure("verify", e),
+                Ok(report) if !report.valid => {
+                    let first = report.errors.first();
+                    tracing::error!(
+                        command = "verify",
+                        file = %path.display(),
+                        step = "verify",
+                        kind = first.map_or("invalid", |e| e.kind.as_str()),
+                        line = first.map_or(0, |e| e.line),
+                        cause = first.map_or_else(String::new, |e| e.message.clone()),
+                        errors = report.error_count,
+                        "file does not verify"
+                    );
+                }
+                Ok(_) => tracing::info!(file = %path.display(), "verified"),
+            }
             (path.clone(), r)
         })
         .collect();
@@ -62,4 +80,30 @@ pub fn run(args: VerifyArgs) -> i32 {
     } else {
         EXIT_INVALID
     }
+}
+
+/// Verifies one file, with a progress bar when it is large and stderr is a
+/// terminal.
+fn verify_one(
+    sandbox: &Sandbox,
+    schema: Option<&Schema>,
+    path: &std::path::Path,
+    json: bool,
+) -> csvseal::Result<csvseal::VerifyReport> {
+    let len = std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let label = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let Some(pb) = len.and_then(|n| progress::bar(Some(n), json, &label)) else {
+        return csvseal::verify_file(sandbox, schema, path);
+    };
+    let result = std::fs::File::open(path)
+        .map_err(|e| Error::io(path, "open", e))
+        .and_then(|f| csvseal::verify_reader(sandbox, schema, &mut pb.wrap_read(f), path));
+    pb.finish_and_clear();
+    result
 }

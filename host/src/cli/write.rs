@@ -2,11 +2,13 @@
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use csvseal::deadline::ThreadedReader;
 use csvseal::{Error, InputFormat, Sandbox, Schema, WriteRequest, naming};
 
-use super::{EXIT_OK, LimitArgs, output};
+use super::{EXIT_OK, LimitArgs, logging, output, parse_duration, progress};
 
 #[derive(Args)]
 pub struct WriteArgs {
@@ -31,6 +33,13 @@ pub struct WriteArgs {
     /// Time used in the file name (RFC 3339), for backfills; default now.
     #[arg(long)]
     timestamp: Option<String>,
+    /// Report as one JSON document on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Abandon the write (temp removed, target untouched, exit 4) if it has
+    /// not committed within this time, e.g. 30s, 5m.
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<Duration>,
     /// If another writer is writing this target, wait up to this long
     /// (e.g. 500ms, 30s, 2m) instead of failing with exit code 3.
     #[arg(long, value_name = "DURATION", value_parser = super::duration::parse)]
@@ -48,9 +57,6 @@ pub struct WriteArgs {
     /// With --replace: keep only the newest N backups of the target.
     #[arg(long, requires = "replace", value_parser = clap::value_parser!(u64).range(1..))]
     keep: Option<u64>,
-    /// Report as one JSON document on stdout.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -70,6 +76,7 @@ pub fn run(args: WriteArgs) -> i32 {
             EXIT_OK
         }
         Err(e) => {
+            logging::failure("write", &e);
             output::write_failed(&e, json);
             e.exit_code()
         }
@@ -95,38 +102,49 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
         schema,
         start_seq: args.start_seq,
     };
-    let (mut input, label): (Box<dyn Read>, String) = if args.input == "-" {
-        (Box::new(std::io::stdin().lock()), "<stdin>".to_owned())
+    let (source, label, len): (Box<dyn Read + Send>, String, Option<u64>) = if args.input == "-" {
+        (Box::new(std::io::stdin()), "<stdin>".to_owned(), None)
     } else {
         let file = std::fs::File::open(&args.input)
             .map_err(|e| Error::io(&args.input, "open input", e))?;
-        (Box::new(file), args.input.clone())
+        let len = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), args.input.clone(), len)
     };
     let sandbox = Sandbox::builtin(args.limits.to_limits())?;
+    // The clock starts once the engine is loaded: the timeout bounds the
+    // write itself, from the first input byte to the commit.
+    let deadline = args.timeout.map(|t| Instant::now() + t);
+    let source: Box<dyn Read + Send> = match deadline {
+        // A stalled producer blocks in read(); read on a thread so the
+        // deadline still ends the write.
+        Some(_) => Box::new(
+            ThreadedReader::spawn(source, deadline)
+                .map_err(|e| Error::io(&label, "start input reader", e))?,
+        ),
+        None => source,
+    };
+    let bar = progress::bar(len, args.json, "sealing");
+    let mut input: Box<dyn Read> = match &bar {
+        Some(pb) => Box::new(pb.wrap_read(source)),
+        None => source,
+    };
     let control = csvseal::WriteControl {
         wait: args.wait,
         replace: args.replace.then(|| csvseal::backup::BackupPolicy {
             dir: args.backup_dir.clone(),
             keep: args.keep.map(|k| k as usize),
         }),
+        deadline,
     };
-    if args.continue_series {
-        let (committed, _) = csvseal::series::write_continue(
-            &csvseal::file_ops::RealFs,
-            &control,
-            &sandbox,
-            &req,
-            &mut input,
-            &label,
-        )?;
-        return Ok(committed);
+    let ops = &csvseal::file_ops::RealFs;
+    let result = if args.continue_series {
+        csvseal::series::write_continue(ops, &control, &sandbox, &req, &mut input, &label)
+            .map(|(committed, _)| committed)
+    } else {
+        csvseal::write_sealed_with(ops, &control, &sandbox, &req, &mut input, &label)
+    };
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
     }
-    csvseal::write_sealed_with(
-        &csvseal::file_ops::RealFs,
-        &control,
-        &sandbox,
-        &req,
-        &mut input,
-        &label,
-    )
+    result
 }

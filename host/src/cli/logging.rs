@@ -1,0 +1,94 @@
+//! Logs: `tracing` to stderr, as text or JSON lines, at a level set by
+//! `-v`/`-q`. Every failure is logged once, here, with the file, the step
+//! and the cause.
+
+use std::io::IsTerminal;
+
+use clap::ValueEnum;
+use csvseal::Error;
+use tracing::level_filters::LevelFilter;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for log shippers).
+    Json,
+}
+
+/// The level for `-v` and `-q` counts: warnings by default.
+pub fn level(verbose: u8, quiet: u8) -> LevelFilter {
+    match i16::from(verbose) - i16::from(quiet) {
+        i16::MIN..=-2 => LevelFilter::OFF,
+        -1 => LevelFilter::ERROR,
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
+    }
+}
+
+/// Installs the global subscriber.
+pub fn init(format: LogFormat, level: LevelFilter) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false);
+    let result = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    // Only fails if a subscriber is already set, which the CLI never does.
+    let _ = result;
+}
+
+/// The file and the step an error happened at.
+pub fn file_and_step(e: &Error) -> (String, &'static str) {
+    match e {
+        Error::Io { path, op, .. } => (path.display().to_string(), op),
+        Error::Timeout { path, step, .. } => (path.display().to_string(), step),
+        Error::TargetExists { path } => (path.display().to_string(), "check target"),
+        Error::Busy { path } => (path.display().to_string(), "create temp file"),
+        Error::WrittenFileInvalid { path, .. } => (path.display().to_string(), "verify temp file"),
+        Error::InputRejected { input, .. } => (input.clone(), "seal input"),
+        Error::Schema { path, .. } => (path.display().to_string(), "read schema"),
+        Error::Usage(_) => ("-".into(), "check arguments"),
+        Error::Sandbox(_) => ("-".into(), "sandbox call"),
+        Error::SourceInvalid { path, .. } => (path.display().to_string(), "verify source"),
+        Error::NoGoodBackup { path, .. } => (path.display().to_string(), "find backup"),
+    }
+}
+
+/// Logs a failed command once: file, step, kind and cause.
+pub fn failure(command: &'static str, e: &Error) {
+    let (file, step) = file_and_step(e);
+    let cause = match e {
+        Error::Io { source, .. } => source.to_string(),
+        e => e.to_string(),
+    };
+    tracing::error!(
+        command,
+        file,
+        step,
+        kind = e.kind(),
+        cause,
+        "{command} failed"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbosity_levels() {
+        assert_eq!(level(0, 0), LevelFilter::WARN);
+        assert_eq!(level(1, 0), LevelFilter::INFO);
+        assert_eq!(level(3, 0), LevelFilter::TRACE);
+        assert_eq!(level(0, 1), LevelFilter::ERROR);
+        assert_eq!(level(0, 2), LevelFilter::OFF);
+    }
+}
