@@ -14,6 +14,9 @@ command -v python3 >/dev/null || { echo "python3 is needed by the compatibility 
 echo "== component: committed bytes match a fresh reproducible build"
 scripts/build-component.sh --check
 
+echo "== plugins: the example and hostile plugins in tests/plugins/ match a fresh build"
+scripts/build-plugins.sh --check
+
 echo "== fmt"
 cargo fmt --all -- --check
 

@@ -55,9 +55,19 @@ pub enum Error {
         report: Box<VerifyReport>,
     },
 
-    /// The sandboxed component failed: trap, limit hit, or bad component.
+    /// The sandboxed component failed: trap, or bad component.
     #[error("sandbox: {0}")]
     Sandbox(String),
+
+    /// The component hit a resource limit (memory, CPU, output, tables);
+    /// the call was stopped and nothing was committed.
+    #[error("sandbox: {limit} limit hit: {message}")]
+    LimitExceeded {
+        /// Which limit: "memory", "cpu", "output", "table", "instances".
+        limit: &'static str,
+        /// What was asked for, the limit, and the option that sets it.
+        message: String,
+    },
 }
 
 impl Error {
@@ -81,6 +91,7 @@ impl Error {
             Error::InputRejected { .. } => "input-rejected",
             Error::WrittenFileInvalid { .. } => "written-file-invalid",
             Error::Sandbox(_) => "sandbox",
+            Error::LimitExceeded { .. } => "limit",
         }
     }
 
@@ -89,7 +100,11 @@ impl Error {
         match self {
             Error::InputRejected { .. } | Error::WrittenFileInvalid { .. } => 1,
             Error::TargetExists { .. } | Error::Busy { .. } => 3,
-            Error::Io { .. } | Error::Usage(_) | Error::Schema { .. } | Error::Sandbox(_) => 2,
+            Error::Io { .. }
+            | Error::Usage(_)
+            | Error::Schema { .. }
+            | Error::Sandbox(_)
+            | Error::LimitExceeded { .. } => 2,
         }
     }
 }

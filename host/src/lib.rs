@@ -29,12 +29,14 @@ pub mod atomic_file;
 mod component_cache;
 pub mod error;
 pub mod naming;
+pub mod plugin;
 pub mod report;
 pub mod sandbox;
 pub mod verify;
 pub mod write;
 
 pub use error::{Error, Result};
+pub use plugin::verify_file_checked;
 pub use report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
 pub use sandbox::{BUILTIN_COMPONENT, InputFormat, Limits, Sandbox, SealOptions};
 pub use time;

@@ -46,7 +46,8 @@ pub struct Committed {
 ///
 /// Steps: open the directory as a capability; create `{final}.tmp`
 /// exclusively; stream the input through the sandboxed sealer into it;
-/// fsync; verify it by reading it back through a fresh verifier; rename it to
+/// fsync; verify it by reading it back through a fresh instance of the
+/// built-in verifier (even when `sandbox` is a plugin); rename it to
 /// the final name without replacing anything; fsync the directory. On any
 /// failure the temp file is removed and no final file appears.
 pub fn write_sealed(
@@ -73,8 +74,17 @@ pub fn write_sealed(
     let summary = seal_into(sandbox, req, input, input_label, &mut temp)?;
     temp.sync()?;
 
+    // Whatever sealed the file, csvseal's own verifier judges it: a plugin
+    // cannot vouch for its own output.
+    let builtin;
+    let verifier = if sandbox.is_builtin() {
+        sandbox
+    } else {
+        builtin = Sandbox::builtin(sandbox.limits().clone())?;
+        &builtin
+    };
     let mut readback = temp.reopen_for_read()?;
-    let verified = verify_reader(sandbox, req.schema.as_ref(), &mut readback, &temp.path())?;
+    let verified = verify_reader(verifier, req.schema.as_ref(), &mut readback, &temp.path())?;
     let agrees = verified.valid
         && verified.rows == summary.rows
         && verified.last_seq == summary.last_seq

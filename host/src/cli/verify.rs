@@ -26,10 +26,16 @@ pub struct VerifyArgs {
 pub fn run(args: VerifyArgs) -> i32 {
     let setup = (|| {
         let schema = args.schema.as_deref().map(Schema::read).transpose()?;
-        let sandbox = Sandbox::builtin(args.limits.to_limits())?;
-        Ok::<_, Error>((schema, sandbox))
+        let sandbox = args.limits.sandbox()?;
+        // With a plugin, the built-in verifier runs too (see csvseal::plugin).
+        let builtin = if sandbox.is_builtin() {
+            None
+        } else {
+            Some(Sandbox::builtin(args.limits.to_limits())?)
+        };
+        Ok::<_, Error>((schema, sandbox, builtin))
     })();
-    let (schema, sandbox) = match setup {
+    let (schema, sandbox, builtin) = match setup {
         Ok(s) => s,
         Err(e) => {
             output::write_failed(&e, args.json);
@@ -40,7 +46,7 @@ pub fn run(args: VerifyArgs) -> i32 {
         .files
         .iter()
         .map(|path| {
-            let r = csvseal::verify_file(&sandbox, schema.as_ref(), path);
+            let r = csvseal::verify_file_checked(&sandbox, builtin.as_ref(), schema.as_ref(), path);
             (path.clone(), r)
         })
         .collect();

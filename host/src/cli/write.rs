@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use csvseal::{Error, InputFormat, Sandbox, Schema, WriteRequest, naming};
+use csvseal::{Error, InputFormat, Schema, WriteRequest, naming};
 
 use super::{EXIT_OK, LimitArgs, output};
 
@@ -85,6 +85,6 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
             .map_err(|e| Error::io(&args.input, "open input", e))?;
         (Box::new(file), args.input.clone())
     };
-    let sandbox = Sandbox::builtin(args.limits.to_limits())?;
+    let sandbox = args.limits.sandbox()?;
     csvseal::write_sealed(&sandbox, &req, &mut input, &label)
 }
