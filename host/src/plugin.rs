@@ -53,3 +53,66 @@ pub fn merge(mut base: VerifyReport, plugin: VerifyReport, max_errors: usize) ->
         .extend(plugin.warnings.into_iter().map(|w| format!("plugin: {w}")));
     base
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ErrorKind, RowError};
+
+    fn report(valid: bool, errors: Vec<RowError>) -> VerifyReport {
+        VerifyReport {
+            valid,
+            rows: 3,
+            first_seq: Some(1),
+            last_seq: Some(3),
+            columns: vec![],
+            gaps: vec![],
+            gap_count: 0,
+            error_count: errors.len() as u64,
+            errors,
+            errors_truncated: false,
+            warnings: vec![],
+            bytes: 10,
+        }
+    }
+
+    fn err(line: u64, kind: ErrorKind) -> RowError {
+        RowError {
+            kind,
+            line,
+            seq: None,
+            column: None,
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn a_plugin_that_says_valid_cannot_hide_builtin_errors() {
+        let base = report(false, vec![err(3, ErrorKind::ChecksumMismatch)]);
+        let merged = merge(base, report(true, vec![]), 10);
+        assert!(!merged.valid);
+        assert_eq!(merged.error_count, 1);
+    }
+
+    #[test]
+    fn plugin_findings_are_added_once_in_line_order_within_the_cap() {
+        let base = report(false, vec![err(4, ErrorKind::ChecksumMismatch)]);
+        let plugin = report(
+            false,
+            vec![
+                err(2, ErrorKind::Schema),
+                err(4, ErrorKind::ChecksumMismatch),
+                err(5, ErrorKind::Schema),
+            ],
+        );
+        let merged = merge(base.clone(), plugin.clone(), 10);
+        assert!(!merged.valid);
+        assert_eq!(merged.error_count, 3);
+        let lines: Vec<u64> = merged.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 4, 5]);
+        let capped = merge(base, plugin, 2);
+        assert_eq!(capped.errors.len(), 2);
+        assert!(capped.errors_truncated);
+        assert!(merge(report(true, vec![]), report(true, vec![]), 10).valid);
+    }
+}

@@ -128,7 +128,7 @@ impl ResourceLimiter for MemoryLimiter {
                 limit: "memory",
                 message: format!(
                     "the component asked for {} MiB, the limit is {} MiB (--memory-limit-mib)",
-                    desired >> 20,
+                    desired.div_ceil(1 << 20),
                     self.memory_bytes >> 20
                 ),
             }

@@ -51,8 +51,7 @@ fn listing(dir: &Path) -> Vec<String> {
 fn write_fails(sandbox: &Sandbox, input: &[u8]) -> Error {
     let dir = tempfile::tempdir().unwrap();
     let err = write_sealed(sandbox, &request(dir.path()), &mut &input[..], "input")
-        .err()
-        .expect("the write must fail");
+        .expect_err("the write must fail");
     assert_eq!(
         listing(dir.path()),
         Vec::<String>::new(),
