@@ -13,6 +13,9 @@ extern crate alloc;
 pub mod checksum;
 pub mod csv_reader;
 pub mod csv_writer;
+#[cfg(not(all(target_arch = "wasm32", not(test))))]
+#[doc(hidden)]
+pub mod fuzz_oracle;
 pub mod jsonl;
 pub mod report;
 mod scan;
