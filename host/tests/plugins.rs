@@ -230,3 +230,26 @@ fn a_plugin_that_emits_wrong_checksums_gets_nothing_committed() {
         &report.errors[..3]
     );
 }
+
+#[test]
+fn a_plugin_that_breaks_the_sequence_gets_nothing_committed() {
+    let sandbox = load("hostile-broken-sequence", Limits::default());
+    let err = write_fails(&sandbox, TRADES.as_bytes());
+    let Error::WrittenFileInvalid { report, .. } = &err else {
+        panic!("expected written-file-invalid, got {err}");
+    };
+    let kinds: Vec<_> = report.errors.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [ErrorKind::SequenceViolation], "{:?}", report.errors);
+    assert_eq!(report.errors[0].line, 3);
+}
+
+#[test]
+fn a_plugin_that_emits_a_torn_row_gets_nothing_committed() {
+    let sandbox = load("hostile-torn-row", Limits::default());
+    let err = write_fails(&sandbox, TRADES.as_bytes());
+    let Error::WrittenFileInvalid { report, .. } = &err else {
+        panic!("expected written-file-invalid, got {err}");
+    };
+    let kinds: Vec<_> = report.errors.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [ErrorKind::TornRow], "{:?}", report.errors);
+}

@@ -7,7 +7,10 @@
 //! - `trap-midway`: seals normally, then traps in `finish` after output was
 //!   written (the temp file must go);
 //! - `bad-checksums`: seals normally but corrupts every row's checksum (the
-//!   built-in verifier must refuse to commit).
+//!   built-in verifier must refuse to commit);
+//! - `broken-sequence`: seals normally but emits the first row twice (a
+//!   repeated `file_seq`);
+//! - `torn-row`: seals normally but ends the file inside a record.
 //!
 //! Everything else is the built-in engine, so the only reason a call fails
 //! is the misbehaviour under test. Built by scripts/build-plugins.sh into
@@ -68,7 +71,23 @@ fn tamper(mut out: Vec<u8>, header_done: &mut bool) -> Vec<u8> {
             i += 1;
         }
     }
-    #[cfg(not(feature = "bad-checksums"))]
+    #[cfg(feature = "broken-sequence")]
+    if !*header_done {
+        // Repeat the first data row, whole and correctly checksummed.
+        let ends: Vec<usize> = out
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w == b"\r\n")
+            .map(|(i, _)| i + 2)
+            .take(2)
+            .collect();
+        if let [header_end, row_end] = ends[..] {
+            let row = out[header_end..row_end].to_vec();
+            out.splice(row_end..row_end, row);
+            *header_done = true;
+        }
+    }
+    #[cfg(not(any(feature = "bad-checksums", feature = "broken-sequence")))]
     let _ = header_done;
     out
 }
@@ -133,7 +152,14 @@ impl GuestSealer for HostileSealer {
         #[cfg(feature = "trap-midway")]
         core::arch::wasm32::unreachable();
         match api::seal_result(self.inner.borrow_mut().finish()) {
-            Ok((tail, summary)) => Ok((tamper(tail, &mut self.header_done.borrow_mut()), summary)),
+            Ok((tail, summary)) => {
+                #[allow(unused_mut)]
+                let mut tail = tamper(tail, &mut self.header_done.borrow_mut());
+                // A record cut short: the policy's partial write.
+                #[cfg(feature = "torn-row")]
+                tail.extend_from_slice(b"999999,EURUSD,0123");
+                Ok((tail, summary))
+            }
             Err(f) => Err(f),
         }
     }
