@@ -14,12 +14,21 @@ command -v python3 >/dev/null || { echo "python3 is needed by the compatibility 
 echo "== component: committed bytes match a fresh reproducible build"
 scripts/build-component.sh --check
 
+echo "== plugins: the example and hostile plugins in tests/plugins/ match a fresh build"
+scripts/build-plugins.sh --check
+
 echo "== fmt"
 cargo fmt --all -- --check
+(cd plugins && cargo fmt --all -- --check)
 
 echo "== clippy (host and tests, then the guest for wasm32-wasip2)"
 cargo clippy --locked --workspace --all-targets --release -- -D warnings
 CARGO_TARGET_DIR=target/component cargo clippy --locked -p csvseal-guest --target wasm32-wasip2 --profile component -- -D warnings
+# One package at a time: a workspace-wide build would unify the guest's
+# features (hostile-fs uses std and must not get the no_std runtime).
+for p in csvseal-plugin-row-rule csvseal-hostile csvseal-hostile-fs; do
+  (cd plugins && CARGO_TARGET_DIR=../target/plugins cargo clippy --locked --release --target wasm32-wasip2 -p "$p" -- -D warnings)
+done
 
 echo "== tests"
 cargo test --locked --workspace --release

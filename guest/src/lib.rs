@@ -5,13 +5,17 @@
 //! (see `wit/csvseal.wit`), which imports nothing: no WASI, no clock, no
 //! filesystem. Natively it is an ordinary library, unit-tested with std.
 // Unit tests use std even when built for wasm32 (`--all-targets`); the
-// component itself (lib, not test) is no_std.
-#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
+// component itself (lib, not test) is no_std, with `runtime` standing in for
+// libc. Without `runtime` (a plugin written with std) the crate uses std.
+#![cfg_attr(all(target_arch = "wasm32", not(test), feature = "runtime"), no_std)]
 extern crate alloc;
 
 pub mod checksum;
 pub mod csv_reader;
 pub mod csv_writer;
+#[cfg(not(all(target_arch = "wasm32", not(test))))]
+#[doc(hidden)]
+pub mod fuzz_oracle;
 pub mod jsonl;
 pub mod report;
 mod scan;
@@ -20,5 +24,7 @@ pub mod seal;
 pub mod sha256x4;
 pub mod verify;
 
-#[cfg(all(target_arch = "wasm32", not(test)))]
-mod component;
+#[cfg(all(target_arch = "wasm32", not(test), feature = "plugin-api"))]
+pub mod component;
+#[cfg(all(target_arch = "wasm32", not(test), feature = "runtime"))]
+mod runtime;

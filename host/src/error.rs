@@ -79,9 +79,19 @@ pub enum Error {
         after: std::time::Duration,
     },
 
-    /// The sandboxed component failed: trap, limit hit, or bad component.
+    /// The sandboxed component failed: trap, or bad component.
     #[error("sandbox: {0}")]
     Sandbox(String),
+
+    /// The component hit a resource limit (memory, CPU, output, tables);
+    /// the call was stopped and nothing was committed.
+    #[error("sandbox: {limit} limit hit: {message}")]
+    LimitExceeded {
+        /// Which limit: "memory", "cpu", "output", "table", "instances".
+        limit: &'static str,
+        /// What was asked for, the limit, and the option that sets it.
+        message: String,
+    },
 }
 
 impl Error {
@@ -108,6 +118,7 @@ impl Error {
             Error::SourceInvalid { .. } => "source-invalid",
             Error::NoGoodBackup { .. } => "no-good-backup",
             Error::Timeout { .. } => "timeout",
+            Error::LimitExceeded { .. } => "limit",
         }
     }
 
@@ -119,7 +130,11 @@ impl Error {
             | Error::SourceInvalid { .. }
             | Error::NoGoodBackup { .. } => 1,
             Error::TargetExists { .. } | Error::Busy { .. } => 3,
-            Error::Io { .. } | Error::Usage(_) | Error::Schema { .. } | Error::Sandbox(_) => 2,
+            Error::Io { .. }
+            | Error::Usage(_)
+            | Error::Schema { .. }
+            | Error::Sandbox(_)
+            | Error::LimitExceeded { .. } => 2,
             Error::Timeout { .. } => 4,
         }
     }

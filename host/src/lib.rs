@@ -35,6 +35,7 @@ pub mod error;
 pub mod file_ops;
 pub mod metrics;
 pub mod naming;
+pub mod plugin;
 pub mod prom_text;
 pub mod recover;
 pub mod report;
@@ -46,6 +47,7 @@ pub mod verify;
 pub mod write;
 
 pub use error::{Error, Result};
+pub use plugin::verify_file_checked;
 pub use report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
 pub use sandbox::{BUILTIN_COMPONENT, InputFormat, Limits, Sandbox, SealOptions};
 pub use time;

@@ -47,6 +47,13 @@ pub struct Limits {
     pub max_record_bytes: u64,
     /// Most columns a header may have.
     pub max_columns: u32,
+    /// Most bytes one call may return (sealed output, or a report's text).
+    /// csvseal feeds 1 MiB chunks, whose sealed form is at most ~45 MiB.
+    pub max_output_bytes: u64,
+    /// Most elements a component's tables may hold (core wasm tables of
+    /// function references; the component model's handle tables live in
+    /// them too).
+    pub max_table_elements: usize,
 }
 
 impl Default for Limits {
@@ -57,6 +64,8 @@ impl Default for Limits {
             max_errors: 1000,
             max_record_bytes: 64 << 20,
             max_columns: 100_000,
+            max_output_bytes: 64 << 20,
+            max_table_elements: 100_000,
         }
     }
 }
@@ -76,11 +85,36 @@ struct State {
     limiter: MemoryLimiter,
 }
 
-/// Turns a refused memory growth into a trap that names the limit, rather
-/// than a null allocation the guest would report as a bare `unreachable`.
+/// Turns a refused memory or table growth into a trap that names the limit,
+/// rather than a null allocation the guest would report as a bare
+/// `unreachable`.
 struct MemoryLimiter {
     memory_bytes: usize,
+    table_elements: usize,
 }
+
+/// A limit the host enforced; carried through wasmtime's error so
+/// [`check`] can report it as [`Error::LimitExceeded`].
+#[derive(Debug)]
+struct LimitHit {
+    limit: &'static str,
+    message: String,
+}
+
+impl std::fmt::Display for LimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} limit hit: {}", self.limit, self.message)
+    }
+}
+
+impl std::error::Error for LimitHit {}
+
+/// Core instances, memories and tables one component may create. csvseal's
+/// own has a handful of each; the caps stop a component built to exhaust
+/// the host with thousands of them.
+const MAX_INSTANCES: usize = 100;
+const MAX_MEMORIES: usize = 10;
+const MAX_TABLES: usize = 100;
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
@@ -90,11 +124,15 @@ impl ResourceLimiter for MemoryLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
-            wasmtime::bail!(
-                "memory limit hit: the component asked for {} MiB, the limit is {} MiB",
-                desired >> 20,
-                self.memory_bytes >> 20
-            );
+            return Err(LimitHit {
+                limit: "memory",
+                message: format!(
+                    "the component asked for {} MiB, the limit is {} MiB (--memory-limit-mib)",
+                    desired.div_ceil(1 << 20),
+                    self.memory_bytes >> 20
+                ),
+            }
+            .into());
         }
         Ok(true)
     }
@@ -105,11 +143,29 @@ impl ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        const MAX_TABLE: usize = 100_000;
-        if desired > MAX_TABLE {
-            wasmtime::bail!("table limit hit: {desired} elements, the limit is {MAX_TABLE}");
+        if desired > self.table_elements {
+            return Err(LimitHit {
+                limit: "table",
+                message: format!(
+                    "a table of {desired} elements, the limit is {} (--max-table-elements)",
+                    self.table_elements
+                ),
+            }
+            .into());
         }
         Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
     }
 }
 
@@ -146,6 +202,8 @@ pub struct Sandbox {
     engine: Engine,
     pre: bindings::EnginePre<State>,
     limits: Limits,
+    /// True for csvseal's own component (the one that verifies writes).
+    builtin: bool,
     _ticker: EpochTicker,
 }
 
@@ -156,16 +214,41 @@ impl Sandbox {
         Self::from_component_bytes(BUILTIN_COMPONENT, limits)
     }
 
+    /// Loads a plugin: a component implementing the `csvseal:core/engine`
+    /// world (any language), from a `.wasm` file. It gets no WASI and no
+    /// host functions at all; see [`Sandbox::from_component_bytes`].
+    pub fn from_component_file(path: &std::path::Path, limits: Limits) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read component", e))?;
+        Self::from_component_bytes(&bytes, limits).map_err(|e| match e {
+            Error::Sandbox(m) => Error::Sandbox(format!("{}: {m}", path.display())),
+            e => e,
+        })
+    }
+
     /// Loads a component (the built-in one or a plugin implementing the
     /// `csvseal:core/engine` world) from its bytes.
+    ///
+    /// The linker is empty: a component that imports anything (WASI
+    /// filesystem, sockets, clocks, random, stdio, env, args) is refused
+    /// here, before any of its code runs, with the imports named.
     pub fn from_component_bytes(bytes: &[u8], limits: Limits) -> Result<Self> {
         let engine = new_engine()?;
         let component = component_cache::load(&engine, bytes)?;
         // An empty linker: a component that imports anything fails here.
         let linker = Linker::<State>::new(&engine);
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| Error::Sandbox(format!("cannot link the component: {e:#}")))?;
+        let pre = linker.instantiate_pre(&component).map_err(|e| {
+            let imports: Vec<String> = component
+                .component_type()
+                .imports(&engine)
+                .map(|(n, _)| n.to_string())
+                .collect();
+            Error::Sandbox(format!(
+                "cannot link the component: {e:#}; csvseal provides no imports (no WASI: \
+                 no filesystem, sockets, clocks, random, stdio, env or args), and this \
+                 component imports: {}",
+                imports.join(", ")
+            ))
+        })?;
         let pre = bindings::EnginePre::new(pre)
             .map_err(|e| Error::Sandbox(format!("not a csvseal engine component: {e:#}")))?;
         let ticker = EpochTicker::start(&engine);
@@ -173,8 +256,14 @@ impl Sandbox {
             engine,
             pre,
             limits,
+            builtin: bytes == BUILTIN_COMPONENT,
             _ticker: ticker,
         })
+    }
+
+    /// True when this is csvseal's own component, false for a plugin.
+    pub fn is_builtin(&self) -> bool {
+        self.builtin
     }
 
     /// The limits this sandbox applies.
@@ -196,6 +285,7 @@ impl Sandbox {
             State {
                 limiter: MemoryLimiter {
                     memory_bytes: self.limits.memory_bytes,
+                    table_elements: self.limits.max_table_elements,
                 },
             },
         );
@@ -210,6 +300,7 @@ impl Sandbox {
             bindings,
             deadline_ticks,
             timeout: self.limits.call_timeout,
+            max_output: self.limits.max_output_bytes,
         })
     }
 
@@ -266,7 +357,12 @@ impl Sandbox {
             .sealer()
             .call_create(&mut inst.store, &wit_options);
         let resource = inst.check(r)?.map_err(Error::Usage)?;
-        Ok(SealSession { inst, resource })
+        Ok(SealSession {
+            inst,
+            resource,
+            bytes_in: 0,
+            bytes_out: 0,
+        })
     }
 }
 
@@ -281,10 +377,34 @@ fn new_engine() -> Result<Engine> {
 
 /// Maps a failed call to an error that names the limit it hit.
 fn check<T>(r: wasmtime::Result<T>, timeout: Duration) -> Result<T> {
-    r.map_err(|e| match e.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => Error::Sandbox(format!(
-            "CPU limit hit: a call into the component ran longer than {timeout:?}"
-        )),
+    r.map_err(|e| {
+        if let Some(hit) = e.chain().find_map(|c| c.downcast_ref::<LimitHit>()) {
+            return Error::LimitExceeded {
+                limit: hit.limit,
+                message: hit.message.clone(),
+            };
+        }
+        let msg = format!("{e:#}");
+        // wasmtime's own caps (instances, memories, tables) surface as
+        // plain errors with this wording.
+        if msg.contains("resource limit exceeded") {
+            return Error::LimitExceeded {
+                limit: "instances",
+                message: format!("{msg} (at most {MAX_INSTANCES} instances, {MAX_MEMORIES} memories, {MAX_TABLES} tables)"),
+            };
+        }
+        check_trap(e, timeout)
+    })
+}
+
+fn check_trap(e: wasmtime::Error, timeout: Duration) -> Error {
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Error::LimitExceeded {
+            limit: "cpu",
+            message: format!(
+                "a call into the component ran longer than {timeout:?} (--call-timeout-secs)"
+            ),
+        },
         Some(trap) => Error::Sandbox(format!("the component trapped: {trap}")),
         // The root cause is the useful part (e.g. our limiter's message);
         // the wasm backtrace above it means nothing to a user.
@@ -293,7 +413,7 @@ fn check<T>(r: wasmtime::Result<T>, timeout: Duration) -> Result<T> {
                 .last()
                 .map_or_else(|| e.to_string(), |c| c.to_string()),
         ),
-    })
+    }
 }
 
 fn ticks(timeout: Duration) -> u64 {
@@ -306,9 +426,25 @@ struct Instance {
     bindings: bindings::Engine,
     deadline_ticks: u64,
     timeout: Duration,
+    max_output: u64,
 }
 
 impl Instance {
+    /// Refuses a call's result larger than the per-call output limit.
+    fn check_output(&self, bytes: u64, what: &str) -> Result<()> {
+        if bytes > self.max_output {
+            return Err(Error::LimitExceeded {
+                limit: "output",
+                message: format!(
+                    "the component returned {} MiB of {what} in one call, the limit is {} MiB (--max-output-mib)",
+                    bytes >> 20,
+                    self.max_output >> 20
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Gives the next call a fresh CPU budget.
     fn arm(&mut self) {
         self.store.set_epoch_deadline(self.deadline_ticks);
@@ -372,6 +508,7 @@ impl VerifySession {
             .verifier()
             .call_finish(&mut self.inst.store, self.resource);
         let report = self.inst.check(r)?;
+        self.inst.check_output(report_bytes(&report), "report")?;
         let _ = self.resource.resource_drop(&mut self.inst.store);
         Ok(convert_report(report, self.bytes))
     }
@@ -381,7 +518,14 @@ impl VerifySession {
 pub struct SealSession {
     inst: Instance,
     resource: ResourceAny,
+    bytes_in: u64,
+    bytes_out: u64,
 }
+
+/// The most a legitimate seal emits per input byte, with margin: a 2-byte
+/// row `a\n` becomes up to 89 bytes (20-digit seq, comma, value, comma, 64
+/// hex digits, CR LF), about 45x.
+const MAX_EXPANSION: u64 = 64;
 
 /// Why a seal did not complete.
 #[derive(Debug)]
@@ -400,7 +544,33 @@ impl SealSession {
             self.resource,
             chunk,
         );
-        self.inst.check(r)
+        let out = self.inst.check(r)?;
+        self.bytes_in += chunk.len() as u64;
+        self.count_output(out.len())?;
+        Ok(out)
+    }
+
+    /// Per-call and total output bounds: no call returns more than
+    /// `max_output_bytes`, and the whole output stays within what sealing
+    /// the input could produce, so a plugin cannot fill the disk.
+    fn count_output(&mut self, n: usize) -> Result<()> {
+        self.inst.check_output(n as u64, "sealed output")?;
+        self.bytes_out += n as u64;
+        let bound = self
+            .bytes_in
+            .saturating_mul(MAX_EXPANSION)
+            .saturating_add(self.inst.max_output);
+        if self.bytes_out > bound {
+            return Err(Error::LimitExceeded {
+                limit: "output",
+                message: format!(
+                    "the component returned {} MiB in all for {} MiB of input, more than sealing can produce ({MAX_EXPANSION}x the input + --max-output-mib)",
+                    self.bytes_out >> 20,
+                    self.bytes_in >> 20
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Ends the input: the final bytes and a summary, or the input's errors.
@@ -413,6 +583,10 @@ impl SealSession {
             .sealer()
             .call_finish(&mut self.inst.store, self.resource);
         let out = self.inst.check(r)?;
+        match &out {
+            Ok((tail, _)) => self.count_output(tail.len())?,
+            Err(f) => self.inst.check_output(errors_bytes(&f.errors), "errors")?,
+        }
         let _ = self.resource.resource_drop(&mut self.inst.store);
         Ok(match out {
             Ok((tail, s)) => Ok((
@@ -432,6 +606,19 @@ impl SealSession {
             }),
         })
     }
+}
+
+/// Roughly the bytes a report's variable parts take, for the output limit.
+fn report_bytes(r: &wit::VerifyReport) -> u64 {
+    let strings = |v: &[String]| v.iter().map(|s| s.len() as u64 + 16).sum::<u64>();
+    strings(&r.columns) + strings(&r.warnings) + r.gaps.len() as u64 * 24 + errors_bytes(&r.errors)
+}
+
+fn errors_bytes(errors: &[wit::RowError]) -> u64 {
+    errors
+        .iter()
+        .map(|e| 48 + e.message.len() as u64 + e.column.as_ref().map_or(0, |c| c.len() as u64))
+        .sum()
 }
 
 fn convert_kind(k: wit::ErrorKind) -> ErrorKind {
@@ -480,5 +667,36 @@ fn convert_report(r: wit::VerifyReport, bytes: u64) -> VerifyReport {
         errors_truncated: r.errors_truncated,
         warnings: r.warnings,
         bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_names_the_table_and_memory_limits() {
+        let mut l = MemoryLimiter {
+            memory_bytes: 1 << 20,
+            table_elements: 100,
+        };
+        assert!(l.table_growing(0, 100, None).unwrap());
+        let e = l.table_growing(0, 101, None).unwrap_err();
+        let hit = e.downcast_ref::<LimitHit>().expect("a LimitHit");
+        assert_eq!(hit.limit, "table");
+        assert!(hit.message.contains("--max-table-elements"), "{hit}");
+        let e = l.memory_growing(0, 2 << 20, None).unwrap_err();
+        assert_eq!(e.downcast_ref::<LimitHit>().unwrap().limit, "memory");
+        let mapped = check::<()>(Err(e), Duration::from_secs(1)).unwrap_err();
+        assert!(
+            matches!(
+                mapped,
+                Error::LimitExceeded {
+                    limit: "memory",
+                    ..
+                }
+            ),
+            "{mapped}"
+        );
     }
 }

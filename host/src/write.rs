@@ -50,7 +50,8 @@ pub struct Committed {
 ///
 /// Steps: open the directory as a capability; create `{final}.tmp`
 /// exclusively; stream the input through the sandboxed sealer into it;
-/// fsync; verify it by reading it back through a fresh verifier; rename it to
+/// fsync; verify it by reading it back through a fresh instance of the
+/// built-in verifier (even when `sandbox` is a plugin); rename it to
 /// the final name without replacing anything; fsync the directory. On any
 /// failure the temp file is removed and no final file appears.
 pub fn write_sealed(
@@ -193,9 +194,18 @@ fn write_inner(
     check_deadline(deadline, temp.path(), "fsync temp file")?;
     temp.sync()?;
 
+    // Whatever sealed the file, csvseal's own verifier judges it: a plugin
+    // cannot vouch for its own output.
+    let builtin;
+    let verifier = if sandbox.is_builtin() {
+        sandbox
+    } else {
+        builtin = Sandbox::builtin(sandbox.limits().clone())?;
+        &builtin
+    };
     tracing::debug!(temp = %temp.path().display(), "verifying temp file");
     let mut readback = DeadlineReader::new(temp.reopen_for_read()?, deadline);
-    let verified = verify_stream(sandbox, req.schema.as_ref(), &mut readback, &temp.path());
+    let verified = verify_stream(verifier, req.schema.as_ref(), &mut readback, &temp.path());
     // A read-back cut short by the deadline is the write's timeout, not a
     // failed verification: recording it would raise an integrity alert.
     let verified = match verified {
@@ -223,7 +233,7 @@ fn write_inner(
     // the file backed up here is the one the rename replaces.
     let path = match &control.replace {
         Some(policy) if dir.symlink_metadata(&final_name).is_ok() => {
-            backup_in(ops, sandbox, &dir, &req.dir, &final_name, policy)?;
+            backup_in(ops, verifier, &dir, &req.dir, &final_name, policy)?;
             temp.commit_replacing(&final_name)?
         }
         _ => temp.commit(&final_name)?,

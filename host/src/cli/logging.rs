@@ -57,6 +57,7 @@ pub fn file_and_step(e: &Error) -> (String, &'static str) {
         Error::Schema { path, .. } => (path.display().to_string(), "read schema"),
         Error::Usage(_) => ("-".into(), "check arguments"),
         Error::Sandbox(_) => ("-".into(), "sandbox call"),
+        Error::LimitExceeded { .. } => ("-".into(), "sandbox call"),
         Error::SourceInvalid { path, .. } => (path.display().to_string(), "verify source"),
         Error::NoGoodBackup { path, .. } => (path.display().to_string(), "find backup"),
     }

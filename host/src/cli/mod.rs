@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use csvseal::Limits;
+use csvseal::{Limits, Sandbox};
 
 /// Exit code: everything valid / done.
 pub const EXIT_OK: i32 = 0;
@@ -103,6 +103,17 @@ pub struct LimitArgs {
     /// Largest record accepted, in MiB.
     #[arg(long, default_value_t = 64)]
     max_record_mib: u64,
+    /// Most bytes one call into the component may return, in MiB.
+    #[arg(long, default_value_t = 64)]
+    max_output_mib: u64,
+    /// Most elements the component's tables may hold.
+    #[arg(long, default_value_t = 100_000)]
+    max_table_elements: usize,
+    /// A plugin component (csvseal:core/engine world) to use instead of the
+    /// built-in logic. It gets no WASI at all; `write` still verifies its
+    /// output with the built-in verifier, `verify` applies both.
+    #[arg(long, value_name = "PATH.wasm")]
+    component: Option<PathBuf>,
 }
 
 impl LimitArgs {
@@ -112,7 +123,17 @@ impl LimitArgs {
             call_timeout: Duration::from_secs(self.call_timeout_secs.max(1)),
             max_errors: self.max_errors,
             max_record_bytes: self.max_record_mib << 20,
+            max_output_bytes: self.max_output_mib << 20,
+            max_table_elements: self.max_table_elements,
             ..Limits::default()
+        }
+    }
+
+    /// The plugin given with `--component`, else the built-in component.
+    pub fn sandbox(&self) -> csvseal::Result<Sandbox> {
+        match &self.component {
+            Some(path) => Sandbox::from_component_file(path, self.to_limits()),
+            None => Sandbox::builtin(self.to_limits()),
         }
     }
 }

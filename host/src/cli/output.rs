@@ -89,6 +89,7 @@ pub fn error_json(e: &Error) -> Value {
             v["os_error"] = json!(source.to_string());
         }
         Error::TargetExists { path } | Error::Busy { path } => v["path"] = json!(path),
+        Error::LimitExceeded { limit, .. } => v["limit"] = json!(limit),
         _ => {}
     }
     v

@@ -30,10 +30,16 @@ pub struct VerifyArgs {
 pub fn run(args: VerifyArgs) -> i32 {
     let setup = (|| {
         let schema = args.schema.as_deref().map(Schema::read).transpose()?;
-        let sandbox = Sandbox::builtin(args.limits.to_limits())?;
-        Ok::<_, Error>((schema, sandbox))
+        let sandbox = args.limits.sandbox()?;
+        // With a plugin, the built-in verifier runs too (see csvseal::plugin).
+        let builtin = if sandbox.is_builtin() {
+            None
+        } else {
+            Some(Sandbox::builtin(args.limits.to_limits())?)
+        };
+        Ok::<_, Error>((schema, sandbox, builtin))
     })();
-    let (schema, sandbox) = match setup {
+    let (schema, sandbox, builtin) = match setup {
         Ok(s) => s,
         Err(e) => {
             logging::failure("verify", &e);
@@ -48,7 +54,7 @@ pub fn run(args: VerifyArgs) -> i32 {
         .files
         .iter()
         .map(|path| {
-            let r = verify_one(&sandbox, schema.as_ref(), path, args.json);
+            let r = verify_one(&sandbox, builtin.as_ref(), schema.as_ref(), path, args.json);
             match &r {
                 Err(e) => logging::failure("verify", e),
                 Ok(report) if !report.valid => {
@@ -86,6 +92,7 @@ pub fn run(args: VerifyArgs) -> i32 {
 /// terminal.
 fn verify_one(
     sandbox: &Sandbox,
+    builtin: Option<&Sandbox>,
     schema: Option<&Schema>,
     path: &std::path::Path,
     json: bool,
@@ -98,8 +105,11 @@ fn verify_one(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let Some(pb) = len.and_then(|n| progress::bar(Some(n), json, &label)) else {
-        return csvseal::verify_file(sandbox, schema, path);
+    // A plugin's verdict is checked by the built-in verifier too (see
+    // csvseal::plugin); no progress bar for that double pass.
+    let bar = len.and_then(|n| progress::bar(Some(n), json, &label));
+    let Some(pb) = bar.filter(|_| builtin.is_none() || sandbox.is_builtin()) else {
+        return csvseal::verify_file_checked(sandbox, builtin, schema, path);
     };
     let result = std::fs::File::open(path)
         .map_err(|e| Error::io(path, "open", e))

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use csvseal::deadline::ThreadedReader;
-use csvseal::{Error, InputFormat, Sandbox, Schema, WriteRequest, naming};
+use csvseal::{Error, InputFormat, Schema, WriteRequest, naming};
 
 use super::{EXIT_OK, LimitArgs, logging, output, parse_duration, progress};
 
@@ -110,7 +110,7 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
         let len = file.metadata().ok().map(|m| m.len());
         (Box::new(file), args.input.clone(), len)
     };
-    let sandbox = Sandbox::builtin(args.limits.to_limits())?;
+    let sandbox = args.limits.sandbox()?;
     // The clock starts once the engine is loaded: the timeout bounds the
     // write itself, from the first input byte to the commit.
     let deadline = args.timeout.map(|t| Instant::now() + t);

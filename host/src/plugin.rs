@@ -1,0 +1,118 @@
+//! Verification with a plugin: the plugin's rules on top of csvseal's own.
+//!
+//! A plugin's verifier may add rules, but it cannot waive the policy: the
+//! built-in verifier always runs too, and a file is valid only when both
+//! say so.
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::report::VerifyReport;
+use crate::sandbox::Sandbox;
+use crate::verify::{Schema, verify_file};
+
+/// Verifies `path` with `sandbox`; when that is a plugin, also with the
+/// built-in component (`builtin`), merging the two reports.
+pub fn verify_file_checked(
+    sandbox: &Sandbox,
+    builtin: Option<&Sandbox>,
+    schema: Option<&Schema>,
+    path: &Path,
+) -> Result<VerifyReport> {
+    let Some(builtin) = builtin.filter(|_| !sandbox.is_builtin()) else {
+        return verify_file(sandbox, schema, path);
+    };
+    let base = verify_file(builtin, schema, path)?;
+    let plugin = verify_file(sandbox, schema, path)?;
+    Ok(merge(base, plugin, sandbox.limits().max_errors as usize))
+}
+
+/// The built-in report with the plugin's extra findings: errors the plugin
+/// reports that the built-in one does not (same line, kind and column) are
+/// added, in line order, within the error cap.
+pub fn merge(mut base: VerifyReport, plugin: VerifyReport, max_errors: usize) -> VerifyReport {
+    let same = |a: &crate::RowError, b: &crate::RowError| {
+        a.line == b.line && a.kind == b.kind && a.column == b.column
+    };
+    // Errors past the plugin's cap cannot be compared; they still count.
+    let plugin_unlisted = plugin
+        .error_count
+        .saturating_sub(plugin.errors.len() as u64);
+    let extra: Vec<_> = plugin
+        .errors
+        .into_iter()
+        .filter(|p| !base.errors.iter().any(|b| same(b, p)))
+        .collect();
+    base.error_count += extra.len() as u64 + plugin_unlisted;
+    base.errors.extend(extra);
+    base.errors.sort_by_key(|e| e.line);
+    base.errors.truncate(max_errors);
+    base.errors_truncated = base.error_count > base.errors.len() as u64;
+    base.valid = base.valid && plugin.valid && base.error_count == 0;
+    base.warnings
+        .extend(plugin.warnings.into_iter().map(|w| format!("plugin: {w}")));
+    base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ErrorKind, RowError};
+
+    fn report(valid: bool, errors: Vec<RowError>) -> VerifyReport {
+        VerifyReport {
+            valid,
+            rows: 3,
+            first_seq: Some(1),
+            last_seq: Some(3),
+            columns: vec![],
+            gaps: vec![],
+            gap_count: 0,
+            error_count: errors.len() as u64,
+            errors,
+            errors_truncated: false,
+            warnings: vec![],
+            bytes: 10,
+        }
+    }
+
+    fn err(line: u64, kind: ErrorKind) -> RowError {
+        RowError {
+            kind,
+            line,
+            seq: None,
+            column: None,
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn a_plugin_that_says_valid_cannot_hide_builtin_errors() {
+        let base = report(false, vec![err(3, ErrorKind::ChecksumMismatch)]);
+        let merged = merge(base, report(true, vec![]), 10);
+        assert!(!merged.valid);
+        assert_eq!(merged.error_count, 1);
+    }
+
+    #[test]
+    fn plugin_findings_are_added_once_in_line_order_within_the_cap() {
+        let base = report(false, vec![err(4, ErrorKind::ChecksumMismatch)]);
+        let plugin = report(
+            false,
+            vec![
+                err(2, ErrorKind::Schema),
+                err(4, ErrorKind::ChecksumMismatch),
+                err(5, ErrorKind::Schema),
+            ],
+        );
+        let merged = merge(base.clone(), plugin.clone(), 10);
+        assert!(!merged.valid);
+        assert_eq!(merged.error_count, 3);
+        let lines: Vec<u64> = merged.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 4, 5]);
+        let capped = merge(base, plugin, 2);
+        assert_eq!(capped.errors.len(), 2);
+        assert!(capped.errors_truncated);
+        assert!(merge(report(true, vec![]), report(true, vec![]), 10).valid);
+    }
+}

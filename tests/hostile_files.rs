@@ -1,0 +1,144 @@
+//! `csvseal verify` on hostile files: the committed corpus in
+//! tests/hostile_files/ (written by its generate.py, each case with the
+//! error kind it must produce in expected.tsv), plus two huge cases made at
+//! test time. Every one: exit 1 (2 for I/O), the expected kind, a located
+//! message, never a panic; the huge ones within the documented memory bound.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{csvseal, csvseal_bin, stderr, stdout};
+use serde_json::Value;
+
+/// Peak RSS `csvseal verify` may reach on any input with default limits
+/// (README, "Hostile files"): the 64 MiB record cap buffered by the
+/// component, plus wasmtime and the 1 MiB read buffer.
+const PEAK_RSS_LIMIT_KIB: u64 = 320 * 1024;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile_files")
+}
+
+fn kinds(report: &Value) -> Vec<String> {
+    report["files"][0]["errors"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_corpus_file_gets_its_error_kind_and_exit_1() {
+    let manifest = std::fs::read_to_string(corpus().join("expected.tsv")).unwrap();
+    let cases: Vec<(&str, &str)> = manifest
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split_once('\t').expect("file<TAB>kind"))
+        .collect();
+    assert!(cases.len() >= 30, "corpus has only {} cases", cases.len());
+    let mut failures = Vec::new();
+    for (file, expected) in &cases {
+        let path = corpus().join(file);
+        let p = path.to_string_lossy();
+        let out = csvseal(&["verify", "--json", &p], None);
+        let err = stderr(&out);
+        if out.status.code() != Some(1) || err.contains("panicked") {
+            failures.push(format!(
+                "{file}: exit {:?}, stderr {err}",
+                out.status.code()
+            ));
+            continue;
+        }
+        let report: Value = serde_json::from_str(&stdout(&out)).expect("JSON report");
+        let got = kinds(&report);
+        if !got.iter().any(|k| k == expected) {
+            failures.push(format!("{file}: expected {expected}, got {got:?}"));
+        }
+        // The text report locates every error as file:line.
+        let text = stdout(&csvseal(&["verify", &p], None));
+        if !text.contains(&format!("{p}:")) || !text.contains(expected) {
+            failures.push(format!(
+                "{file}: text report lacks location or kind: {text}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn io_problems_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_string_lossy().into_owned();
+    let missing = dir.path().join("nope.csv").to_string_lossy().into_owned();
+    for target in [&d, &missing] {
+        let out = csvseal(&["verify", "--json", target], None);
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(v["files"][0]["error"]["kind"], "io");
+    }
+}
+
+/// Runs `csvseal verify --json FILE` under Python's getrusage to get the
+/// child's peak RSS (KiB); returns (exit code, report, peak).
+fn verify_measured(file: &Path) -> (Option<i32>, Value, u64) {
+    let script = "import resource, subprocess, sys\n\
+        r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n\
+        sys.stdout.buffer.write(r.stdout)\n\
+        sys.stderr.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
+        sys.exit(r.returncode)\n";
+    let out = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+        .arg("-c")
+        .arg(script)
+        .arg(csvseal_bin())
+        .args(["verify", "--json"])
+        .arg(file)
+        .env(
+            "CSVSEAL_CACHE_DIR",
+            std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
+        )
+        .output()
+        .expect("python3");
+    let peak: u64 = stderr(&out).trim().parse().expect("peak RSS");
+    let report = serde_json::from_str(&stdout(&out)).expect("JSON report");
+    (out.status.code(), report, peak)
+}
+
+#[test]
+fn a_100_mb_field_is_a_limit_error_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge-field.csv");
+    let mut data = b"file_seq,x,checksum_sha256\r\n1,".to_vec();
+    data.resize(data.len() + 100_000_000, b'a');
+    data.extend_from_slice(b",0000\r\n");
+    std::fs::write(&path, &data).unwrap();
+    drop(data);
+    let (code, report, peak) = verify_measured(&path);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(kinds(&report).contains(&"limit".to_owned()), "{report}");
+    assert!(peak < PEAK_RSS_LIMIT_KIB, "peak RSS {peak} KiB");
+}
+
+#[test]
+fn a_million_columns_is_a_limit_error_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    // A header of 1,000,000 columns, and a normal header whose data row has
+    // 1,000,000 fields.
+    let wide: Vec<String> = (0..1_000_000).map(|i| format!("c{i}")).collect();
+    let header = format!("file_seq,{},checksum_sha256\r\n", wide.join(","));
+    let row = format!(
+        "file_seq,a,checksum_sha256\r\n1,{}\r\n",
+        ",".repeat(999_999)
+    );
+    for (name, content) in [("wide-header.csv", header), ("wide-row.csv", row)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let (code, report, peak) = verify_measured(&path);
+        assert_eq!(code, Some(1), "{name}: {report}");
+        let k = kinds(&report);
+        assert!(k.contains(&"limit".to_owned()), "{name}: {k:?}");
+        assert!(peak < PEAK_RSS_LIMIT_KIB, "{name}: peak RSS {peak} KiB");
+    }
+}
