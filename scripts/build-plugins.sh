@@ -9,16 +9,25 @@
 #   scripts/build-plugins.sh --check  rebuild and fail if any differs by a byte
 #
 # Reproducible like scripts/build-component.sh: pinned toolchain, locked
-# dependencies (plugins/Cargo.lock), paths remapped.
+# dependencies (plugins/Cargo.lock), paths remapped. One more step: cargo
+# hashes a path dependency that lies outside the workspace (../guest) by its
+# absolute path, and that hash reaches symbol names and so code layout. The
+# sources are therefore built from a copy at a fixed path, the same on every
+# machine, whatever the checkout's location.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
 rustup target add wasm32-wasip2 --toolchain "$toolchain" >/dev/null
+src=/tmp/csvseal-plugin-build
+rm -rf "$src" && mkdir -p "$src"
+# The whole tree: guest/ inherits its package fields from the root workspace.
+tar -C "$root" --exclude=./target --exclude=./.git --exclude='*/target' \
+    --exclude=corpus --exclude=artifacts --exclude=./tests/plugins -cf - . | tar -C "$src" -xf -
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 rustc_sysroot="$(rustc --print sysroot)"
 export CARGO_TARGET_DIR="$root/target/plugins"
-export RUSTFLAGS="--remap-path-prefix=$root=/csvseal --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$rustc_sysroot=/rustc"
+export RUSTFLAGS="--remap-path-prefix=$src=/csvseal --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$rustc_sysroot=/rustc"
 out="$CARGO_TARGET_DIR/wasm32-wasip2/release"
 dest="tests/plugins"
 check="${1:-}"
@@ -27,7 +36,7 @@ status=0
 
 build() { # package, output name, [features]
   local pkg="$1" name="$2" features="${3:-}"
-  (cd plugins && cargo build --locked --release --target wasm32-wasip2 -p "$pkg" \
+  (cd "$src/plugins" && cargo build --locked --release --target wasm32-wasip2 -p "$pkg" \
      ${features:+--features "$features"} --quiet)
   local built="$out/${pkg//-/_}.wasm"
   # Only hostile-fs may import WASI (it is there to be refused for it).
