@@ -4,10 +4,10 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 
-use common::{TRADES, csvseal, csvseal_bin, listing, stderr, stdout};
+use common::{TRADES, csvseal, csvseal_measured, listing, stderr, stdout};
 use serde_json::Value;
 
 fn plugin(name: &str) -> String {
@@ -23,32 +23,19 @@ fn plugin(name: &str) -> String {
 fn write_with(dir: &Path, component: &str, extra: &[&str]) -> (Option<i32>, Value, u64) {
     let input = dir.join("..").join(format!("{component}-input.csv"));
     std::fs::write(&input, TRADES).unwrap();
-    let script = "import resource, subprocess, sys\n\
-        r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n\
-        sys.stdout.buffer.write(r.stdout)\n\
-        sys.stderr.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
-        sys.exit(r.returncode)\n";
-    let out = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
-        .arg("-c")
-        .arg(script)
-        .arg(csvseal_bin())
-        .args(["write", "--json", "--name", "trades", "--dir"])
-        .arg(dir)
-        .arg("--input")
-        .arg(&input)
-        .arg("--component")
-        .arg(plugin(component))
-        .args(extra)
-        .env(
-            "CSVSEAL_CACHE_DIR",
-            std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
-        )
-        .output()
-        .expect("python3");
+    let plugin_path = plugin(component);
+    let mut args: Vec<&std::ffi::OsStr> = ["write", "--json", "--name", "trades", "--dir"]
+        .iter()
+        .map(|a| a.as_ref())
+        .collect();
+    let (flag_input, flag_component) = (OsStr::new("--input"), OsStr::new("--component"));
+    args.extend([dir.as_os_str(), flag_input, input.as_os_str()]);
+    args.extend([flag_component, OsStr::new(&plugin_path)]);
+    args.extend(extra.iter().map(OsStr::new));
+    let (out, peak) = csvseal_measured(&args);
     std::fs::remove_file(&input).unwrap();
     let v = serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(&out), stderr(&out)));
-    let peak = stderr(&out).trim().parse().expect("peak RSS");
     (out.status.code(), v, peak)
 }
 

@@ -7,9 +7,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{csvseal, csvseal_bin, stderr, stdout};
+use common::{csvseal, csvseal_measured, stderr, stdout};
 use serde_json::Value;
 
 /// Peak RSS `csvseal verify` may reach on any input with default limits
@@ -84,24 +83,7 @@ fn io_problems_exit_2() {
 /// Runs `csvseal verify --json FILE` under Python's getrusage to get the
 /// child's peak RSS (KiB); returns (exit code, report, peak).
 fn verify_measured(file: &Path) -> (Option<i32>, Value, u64) {
-    let script = "import resource, subprocess, sys\n\
-        r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n\
-        sys.stdout.buffer.write(r.stdout)\n\
-        sys.stderr.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
-        sys.exit(r.returncode)\n";
-    let out = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
-        .arg("-c")
-        .arg(script)
-        .arg(csvseal_bin())
-        .args(["verify", "--json"])
-        .arg(file)
-        .env(
-            "CSVSEAL_CACHE_DIR",
-            std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
-        )
-        .output()
-        .expect("python3");
-    let peak: u64 = stderr(&out).trim().parse().expect("peak RSS");
+    let (out, peak) = csvseal_measured(&["verify".as_ref(), "--json".as_ref(), file.as_os_str()]);
     let report = serde_json::from_str(&stdout(&out)).expect("JSON report");
     (out.status.code(), report, peak)
 }

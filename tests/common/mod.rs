@@ -111,3 +111,36 @@ pub fn write_ok(dir: &Path, name: &str, input: &str, extra: &[&str]) -> String {
     assert_eq!(out.status.code(), Some(0), "write failed: {}", stderr(&out));
     stdout(&out).trim_end().to_owned()
 }
+
+/// Runs `csvseal ARGS` under Python's getrusage: the output (csvseal's own
+/// stdout and stderr) and the child's peak RSS in KiB.
+pub fn csvseal_measured(args: &[&std::ffi::OsStr]) -> (Output, u64) {
+    let script = "import resource, subprocess, sys\n\
+        r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n\
+        sys.stdout.buffer.write(r.stdout)\n\
+        sys.stderr.buffer.write(r.stderr)\n\
+        sys.stderr.write('\\n' + str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
+        sys.exit(r.returncode)\n";
+    let out = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+        .arg("-c")
+        .arg(script)
+        .arg(csvseal_bin())
+        .args(args)
+        .env("CSVSEAL_CACHE_DIR", cache_dir())
+        .output()
+        .expect("python3 must be installed for the memory checks");
+    // csvseal's own log lines come first; the wrapper's figure is last.
+    let err = stderr(&out);
+    let peak = err
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_else(|e| panic!("peak RSS ({e}): {err}"));
+    let mut out = out;
+    // Hand back csvseal's stderr without the wrapper's figure.
+    let keep = err.trim_end().rfind('\n').map_or(0, |i| i);
+    out.stderr.truncate(keep);
+    (out, peak)
+}
