@@ -23,6 +23,7 @@ cargo fmt --all -- --check
 
 echo "== clippy (host and tests, then the guest for wasm32-wasip2)"
 cargo clippy --locked --workspace --all-targets --release -- -D warnings
+cargo clippy --locked --release --test kill_crash -- -D warnings
 CARGO_TARGET_DIR=target/component cargo clippy --locked -p csvseal-guest --target wasm32-wasip2 --profile component -- -D warnings
 # One package at a time: a workspace-wide build would unify the guest's
 # features (hostile-fs uses std and must not get the no_std runtime).
@@ -32,3 +33,5 @@ done
 
 echo "== tests"
 cargo test --locked --workspace --release
+echo "== kill test (CSVSEAL_KILL_ITERS=1000 for the full size)"
+cargo test --locked --release --test kill_crash

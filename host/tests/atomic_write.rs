@@ -1,25 +1,17 @@
 //! The atomic write through the library: commit, no clobber, and that every
 //! failure leaves the target untouched and no temp file behind.
 
+mod common;
+
 use std::io::{self, Read};
 use std::path::Path;
 
-use csvseal::{Error, InputFormat, Limits, Sandbox, WriteRequest, verify_file, write_sealed};
+use csvseal::{Error, Limits, Sandbox, verify_file, write_sealed};
 use tempfile::TempDir;
 
-const INPUT: &str = "symbol,qty\nEURUSD,1\nGBPUSD,2\n";
+use common::request;
 
-fn request(dir: &Path) -> WriteRequest {
-    WriteRequest {
-        dir: dir.to_owned(),
-        base_name: "orders".into(),
-        timestamp: csvseal::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
-        format: InputFormat::Csv,
-        header: None,
-        schema: None,
-        start_seq: 1,
-    }
-}
+const INPUT: &str = "symbol,qty\nEURUSD,1\nGBPUSD,2\n";
 
 fn sandbox() -> Sandbox {
     Sandbox::builtin(Limits::default()).unwrap()

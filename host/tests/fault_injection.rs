@@ -5,16 +5,18 @@
 //! wholly new, and leave no temp file. The same recorder shows the durable
 //! order of a successful write: fsync(temp) → rename → fsync(dir).
 
+mod common;
+
 use std::io;
 use std::path::Path;
 use std::sync::Mutex;
 
 use cap_std::fs::{Dir, File};
 use csvseal::file_ops::{FileOps, RealFs};
-use csvseal::{
-    Error, InputFormat, Limits, Sandbox, WriteControl, WriteRequest, verify_file, write_sealed_with,
-};
+use csvseal::{Error, Limits, Sandbox, WriteControl, verify_file, write_sealed_with};
 use tempfile::TempDir;
+
+use common::request;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -89,18 +91,6 @@ impl FileOps for Faulty {
 const ENOSPC: i32 = 28;
 const EIO: i32 = 5;
 const TARGET: &str = "orders_20240910_143000.csv";
-
-fn request(dir: &Path) -> WriteRequest {
-    WriteRequest {
-        dir: dir.to_owned(),
-        base_name: "orders".into(),
-        timestamp: csvseal::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
-        format: InputFormat::Csv,
-        header: None,
-        schema: None,
-        start_seq: 1,
-    }
-}
 
 /// About 3 MiB of rows: the sealer emits several chunks, so several writes.
 fn input() -> Vec<u8> {

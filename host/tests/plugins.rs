@@ -6,10 +6,16 @@
 //! target never appears, no temp file is left, and the same process goes on
 //! to seal a file with the built-in component.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use csvseal::{Error, ErrorKind, InputFormat, Limits, Sandbox, WriteRequest, write_sealed};
+use csvseal::{Error, ErrorKind, Limits, Sandbox, WriteRequest, write_sealed};
+
+fn request(dir: &Path) -> WriteRequest {
+    common::request_named(dir, "trades")
+}
 
 const TRADES: &str = "timestamp,trade_id,symbol,profit_loss\n\
 2024-09-10T14:30:00Z,TRADE_20240910_001,EURUSD,25.0\n\
@@ -23,18 +29,6 @@ fn plugin(name: &str) -> PathBuf {
 
 fn load(name: &str, limits: Limits) -> Sandbox {
     Sandbox::from_component_file(&plugin(name), limits).expect("plugin loads")
-}
-
-fn request(dir: &Path) -> WriteRequest {
-    WriteRequest {
-        dir: dir.to_owned(),
-        base_name: "trades".into(),
-        timestamp: csvseal::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
-        format: InputFormat::Csv,
-        header: None,
-        schema: None,
-        start_seq: 1,
-    }
 }
 
 fn listing(dir: &Path) -> Vec<String> {

@@ -1,24 +1,15 @@
 //! `write_sealed_until`: a write still running at its deadline is abandoned
 //! with `Error::Timeout`, its temp file removed and the target untouched.
 
+mod common;
+
 use std::io::{self, Read};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use csvseal::{Error, InputFormat, Limits, Sandbox, WriteRequest, write_sealed_until};
+use csvseal::{Error, Limits, Sandbox, write_sealed_until};
 use tempfile::TempDir;
 
-fn request(dir: &Path) -> WriteRequest {
-    WriteRequest {
-        dir: dir.to_owned(),
-        base_name: "orders".into(),
-        timestamp: csvseal::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
-        format: InputFormat::Csv,
-        header: None,
-        schema: None,
-        start_seq: 1,
-    }
-}
+use common::request;
 
 /// Yields its bytes, then sleeps before reporting the end: the input is
 /// complete, but the write is past its deadline by the time it can go on.
