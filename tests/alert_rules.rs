@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use csvseal::audit::AlertClass;
-use csvseal::metrics::{ALL, MetricType};
+use csvseal::monitor::audit::AlertClass;
+use csvseal::monitor::metrics::{ALL, MetricType};
 use serde_norway::Value;
 
 const RULES: &str = concat!(

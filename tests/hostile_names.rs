@@ -78,7 +78,7 @@ fn a_nul_in_the_name_is_refused_by_the_library() {
     let req = csvseal::WriteRequest {
         dir: dir.path().to_owned(),
         base_name: "a\0b".into(),
-        timestamp: csvseal::naming::parse_timestamp(STAMP).unwrap(),
+        timestamp: csvseal::store::naming::parse_timestamp(STAMP).unwrap(),
         format: csvseal::InputFormat::Csv,
         header: None,
         schema: None,

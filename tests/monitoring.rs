@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use common::*;
-use csvseal::prom_text::Exposition;
+use csvseal::monitor::prom_text::Exposition;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -118,8 +118,8 @@ fn metrics_file_counts_writes_and_verifies_and_accumulates_across_runs() {
     assert_eq!(val(&one, "csvseal_write_duration_seconds_count", &ok), 2.0);
     assert!(val(&one, "csvseal_write_duration_seconds_sum", &ok) > 0.0);
     let mut prev = 0.0;
-    for b in csvseal::metrics::WRITE_DURATION_BUCKETS {
-        let le = csvseal::prom_text::format_value(*b);
+    for b in csvseal::monitor::metrics::WRITE_DURATION_BUCKETS {
+        let le = csvseal::monitor::prom_text::format_value(*b);
         let v = val(
             &one,
             "csvseal_write_duration_seconds_bucket",

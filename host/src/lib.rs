@@ -25,30 +25,18 @@
 //! # Ok(()) }
 //! ```
 
-pub mod atomic_file;
-pub mod atomic_replace;
-pub mod audit;
-pub mod backup;
-mod component_cache;
 pub mod deadline;
 pub mod error;
-pub mod file_ops;
-pub mod metrics;
-pub mod naming;
-pub mod plugin;
-pub mod prom_text;
-pub mod recover;
+pub mod monitor;
 pub mod report;
-pub mod salvage;
 pub mod sandbox;
-pub mod series;
-pub mod temp_lock;
+pub mod store;
 pub mod verify;
 pub mod write;
 
 pub use error::{Error, Result};
-pub use plugin::verify_file_checked;
 pub use report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
+pub use sandbox::plugin::verify_file_checked;
 pub use sandbox::{BUILTIN_COMPONENT, InputFormat, Limits, Sandbox, SealOptions};
 pub use time;
 pub use verify::{Schema, verify_file, verify_reader};

@@ -49,7 +49,7 @@ pub(crate) fn schema_error(e: Error, schema: Option<&Schema>) -> Error {
 }
 
 /// Verifies everything `reader` yields, in constant memory. Records the
-/// verification metrics (see [`crate::metrics`]).
+/// verification metrics (see [`crate::monitor::metrics`]).
 pub fn verify_reader(
     sandbox: &Sandbox,
     schema: Option<&Schema>,
@@ -57,7 +57,7 @@ pub fn verify_reader(
     label: &Path,
 ) -> Result<VerifyReport> {
     let result = verify_stream(sandbox, schema, reader, label);
-    crate::metrics::verification(&result);
+    crate::monitor::metrics::verification(&result);
     result
 }
 
@@ -102,7 +102,7 @@ pub fn verify_file(
         Ok(mut file) => verify_reader(sandbox, schema, &mut file, path),
         Err(e) => {
             let result = Err(e);
-            crate::metrics::verification(&result);
+            crate::monitor::metrics::verification(&result);
             result
         }
     }

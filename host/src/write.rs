@@ -9,14 +9,14 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use time::OffsetDateTime;
 
-use crate::atomic_file::TempFile;
-use crate::backup::{BackupPolicy, backup_in};
 use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
-use crate::file_ops::{FileOps, RealFs};
-use crate::naming;
 use crate::report::{SealSummary, VerifyReport};
 use crate::sandbox::{InputFormat, Sandbox, SealOptions};
+use crate::store::atomic_file::TempFile;
+use crate::store::backup::{BackupPolicy, backup_in};
+use crate::store::file_ops::{FileOps, RealFs};
+use crate::store::naming;
 use crate::verify::{CHUNK_SIZE, Schema, read_full, schema_error, verify_stream};
 
 /// What to write.
@@ -77,7 +77,7 @@ pub struct WriteControl {
     /// long for it to finish instead of failing at once with `busy`.
     pub wait: Option<Duration>,
     /// Supersede an existing target, but only after a verified backup of it
-    /// is in place (see [`crate::backup`]). `None`: never replace.
+    /// is in place (see [`crate::store::backup`]). `None`: never replace.
     pub replace: Option<BackupPolicy>,
     /// Abandon the write with [`Error::Timeout`] (temp removed, target
     /// untouched) if it is still running at this instant.
@@ -107,7 +107,7 @@ pub fn write_sealed_until(
 }
 
 /// [`write_sealed`] with explicit control and file operations (a test seam:
-/// see [`FileOps`]). Records the write's metrics (see [`crate::metrics`]).
+/// see [`FileOps`]). Records the write's metrics (see [`crate::monitor::metrics`]).
 pub fn write_sealed_with(
     ops: &dyn FileOps,
     control: &WriteControl,
@@ -122,11 +122,11 @@ pub fn write_sealed_with(
         .map_err(|e| as_timeout(e, req, started, deadline));
     match &result {
         Ok(c) => {
-            crate::metrics::write_ok(started.elapsed(), c.summary.bytes, c.summary.rows);
+            crate::monitor::metrics::write_ok(started.elapsed(), c.summary.bytes, c.summary.rows);
             tracing::info!(file = %c.path.display(), rows = c.summary.rows, bytes = c.summary.bytes,
                 elapsed_ms = started.elapsed().as_millis() as u64, "committed");
         }
-        Err(e) => crate::metrics::write_failed(started.elapsed(), e),
+        Err(e) => crate::monitor::metrics::write_failed(started.elapsed(), e),
     }
     result
 }
@@ -213,7 +213,7 @@ fn write_inner(
             return Err(Error::io(path, "verify temp file", source));
         }
         r => {
-            crate::metrics::verification(&r);
+            crate::monitor::metrics::verification(&r);
             r?
         }
     };

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use cap_std::fs::{Dir, File};
-use csvseal::file_ops::{FileOps, RealFs};
+use csvseal::store::file_ops::{FileOps, RealFs};
 use csvseal::{Error, Limits, Sandbox, WriteControl, verify_file, write_sealed_with};
 use tempfile::TempDir;
 
@@ -298,7 +298,7 @@ fn replace_every_call_times_every_fault() {
     let old_input = b"symbol,qty\nOLD,1\n";
     let (old_bytes, _) = reference(&sb, old_input);
     let control = WriteControl {
-        replace: Some(csvseal::backup::BackupPolicy::default()),
+        replace: Some(csvseal::store::backup::BackupPolicy::default()),
         ..WriteControl::default()
     };
     let setup = || {

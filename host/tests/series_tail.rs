@@ -3,7 +3,7 @@
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use csvseal::series::{TailRead, last_seq};
+use csvseal::store::series::{TailRead, last_seq};
 use csvseal::{InputFormat, Limits, Sandbox, WriteRequest, write_sealed};
 use tempfile::TempDir;
 
@@ -12,7 +12,7 @@ fn seal(dir: &std::path::Path, input: &str, start: u64) -> String {
     let req = WriteRequest {
         dir: dir.to_owned(),
         base_name: "s".into(),
-        timestamp: csvseal::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
+        timestamp: csvseal::store::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
         format: InputFormat::Csv,
         header: None,
         schema: None,

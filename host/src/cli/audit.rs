@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use csvseal::audit::{AlertClass, AuditOptions, AuditReport, audit};
+use csvseal::monitor::audit::{AlertClass, AuditOptions, AuditReport, audit};
 use csvseal::{Sandbox, Schema};
 use serde_json::json;
 

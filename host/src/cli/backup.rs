@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use csvseal::Sandbox;
-use csvseal::backup::{BackupPolicy, backup_file};
-use csvseal::file_ops::RealFs;
+use csvseal::store::backup::{BackupPolicy, backup_file};
+use csvseal::store::file_ops::RealFs;
 use serde_json::json;
 
 use super::{EXIT_ERROR, EXIT_OK, LimitArgs, output};

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use csvseal::metrics::{self as m, MetricType};
-use csvseal::prom_text::{Exposition, Family, Labels, format_value};
+use csvseal::monitor::metrics::{self as m, MetricType};
+use csvseal::monitor::prom_text::{Exposition, Family, Labels, format_value};
 use metrics::{Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, SharedString, Unit};
 
 /// A histogram with fixed bucket bounds (see [`m::buckets`]).
@@ -50,7 +50,7 @@ struct Registry {
 pub struct FileRecorder(Arc<Registry>);
 
 impl metrics::Recorder for FileRecorder {
-    // Help texts come from `csvseal::metrics::ALL`.
+    // Help texts come from `csvseal::monitor::metrics::ALL`.
     fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
     fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
     fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
@@ -195,7 +195,7 @@ pub fn update(path: &Path, run: &Exposition) -> csvseal::Result<Vec<String>> {
         Err(e) => return Err(csvseal::Error::io(path, "read metrics file", e)),
     };
     exp.merge(run);
-    csvseal::atomic_replace::replace_file(path, exp.render().as_bytes())?;
+    csvseal::store::atomic_replace::replace_file(path, exp.render().as_bytes())?;
     Ok(warnings)
 }
 

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use csvseal::Sandbox;
-use csvseal::file_ops::RealFs;
-use csvseal::recover::{RecoverReport, recover_dir};
+use csvseal::store::file_ops::RealFs;
+use csvseal::store::recover::{RecoverReport, recover_dir};
 
 use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, output};
 

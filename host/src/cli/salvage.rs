@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use csvseal::Sandbox;
-use csvseal::file_ops::RealFs;
-use csvseal::salvage::salvage_file;
+use csvseal::store::file_ops::RealFs;
+use csvseal::store::salvage::salvage_file;
 use serde_json::json;
 
 use super::{EXIT_OK, LimitArgs, output};

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use csvseal::series::verify_series;
+use csvseal::store::series::verify_series;
 use csvseal::{Sandbox, Schema};
 use serde_json::json;
 

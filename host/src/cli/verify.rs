@@ -31,7 +31,7 @@ pub fn run(args: VerifyArgs) -> i32 {
     let setup = (|| {
         let schema = args.schema.as_deref().map(Schema::read).transpose()?;
         let sandbox = args.limits.sandbox()?;
-        // With a plugin, the built-in verifier runs too (see csvseal::plugin).
+        // With a plugin, the built-in verifier runs too (see csvseal::sandbox::plugin).
         let builtin = if sandbox.is_builtin() {
             None
         } else {
@@ -106,7 +106,7 @@ fn verify_one(
         |n| n.to_string_lossy().into_owned(),
     );
     // A plugin's verdict is checked by the built-in verifier too (see
-    // csvseal::plugin); no progress bar for that double pass.
+    // csvseal::sandbox::plugin); no progress bar for that double pass.
     let bar = len.and_then(|n| progress::bar(Some(n), json, &label));
     let Some(pb) = bar.filter(|_| builtin.is_none() || sandbox.is_builtin()) else {
         return csvseal::verify_file_checked(sandbox, builtin, schema, path);

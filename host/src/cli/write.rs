@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use csvseal::deadline::ThreadedReader;
-use csvseal::{Error, InputFormat, Schema, WriteRequest, naming};
+use csvseal::store::naming;
+use csvseal::{Error, InputFormat, Schema, WriteRequest};
 
 use super::{EXIT_OK, LimitArgs, logging, output, parse_duration, progress};
 
@@ -130,15 +131,15 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
     };
     let control = csvseal::WriteControl {
         wait: args.wait,
-        replace: args.replace.then(|| csvseal::backup::BackupPolicy {
+        replace: args.replace.then(|| csvseal::store::backup::BackupPolicy {
             dir: args.backup_dir.clone(),
             keep: args.keep.map(|k| k as usize),
         }),
         deadline,
     };
-    let ops = &csvseal::file_ops::RealFs;
+    let ops = &csvseal::store::file_ops::RealFs;
     let result = if args.continue_series {
-        csvseal::series::write_continue(ops, &control, &sandbox, &req, &mut input, &label)
+        csvseal::store::series::write_continue(ops, &control, &sandbox, &req, &mut input, &label)
             .map(|(committed, _)| committed)
     } else {
         csvseal::write_sealed_with(ops, &control, &sandbox, &req, &mut input, &label)

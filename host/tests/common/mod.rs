@@ -10,7 +10,7 @@ pub fn request_named(dir: &Path, base: &str) -> WriteRequest {
     WriteRequest {
         dir: dir.to_owned(),
         base_name: base.into(),
-        timestamp: csvseal::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
+        timestamp: csvseal::store::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
         format: InputFormat::Csv,
         header: None,
         schema: None,

@@ -14,9 +14,11 @@ use std::time::Duration;
 use wasmtime::component::{Linker, ResourceAny};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 
-use crate::component_cache;
 use crate::error::{Error, Result};
 use crate::report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
+
+mod cache;
+pub mod plugin;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -29,7 +31,7 @@ use bindings::exports::csvseal::core::types as wit;
 
 /// csvseal's own logic component, built from `guest/` by
 /// `scripts/build-component.sh`.
-pub const BUILTIN_COMPONENT: &[u8] = include_bytes!("../assets/csvseal_guest.wasm");
+pub const BUILTIN_COMPONENT: &[u8] = include_bytes!("../../assets/csvseal_guest.wasm");
 
 /// How often the epoch ticker advances; the CPU deadline's resolution.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -233,7 +235,7 @@ impl Sandbox {
     /// here, before any of its code runs, with the imports named.
     pub fn from_component_bytes(bytes: &[u8], limits: Limits) -> Result<Self> {
         let engine = new_engine()?;
-        let component = component_cache::load(&engine, bytes)?;
+        let component = cache::load(&engine, bytes)?;
         // An empty linker: a component that imports anything fails here.
         let linker = Linker::<State>::new(&engine);
         let pre = linker.instantiate_pre(&component).map_err(|e| {

@@ -52,7 +52,7 @@ impl FileOps for RealFs {
     }
 
     fn rename_noreplace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
-        crate::atomic_file::rename_noreplace(dir, from, to)
+        crate::store::atomic_file::rename_noreplace(dir, from, to)
     }
 
     fn rename_replace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
@@ -60,7 +60,7 @@ impl FileOps for RealFs {
     }
 
     fn sync_dir(&self, dir: &Dir) -> io::Result<()> {
-        crate::atomic_file::sync_dir(dir)
+        crate::store::atomic_file::sync_dir(dir)
     }
 
     fn remove(&self, dir: &Dir, name: &str) -> io::Result<()> {

@@ -20,10 +20,10 @@ use cap_std::fs::{Dir, File, OpenOptions};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::file_ops::FileOps;
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
-use crate::temp_lock::try_lock_exclusive;
+use crate::store::file_ops::FileOps;
+use crate::store::temp_lock::try_lock_exclusive;
 use crate::verify::{Schema, start, verify_reader};
 use crate::write::{Committed, WriteControl, WriteRequest, write_sealed_with};
 
@@ -189,10 +189,10 @@ pub fn write_continue(
 ) -> Result<(Committed, Option<PathBuf>)> {
     let dir = Dir::open_ambient_dir(&req.dir, ambient_authority())
         .map_err(|e| Error::io(&req.dir, "open directory", e))?;
-    crate::naming::check_base_name(&req.base_name)?;
+    crate::store::naming::check_base_name(&req.base_name)?;
     let _lock = lock_series(&dir, &req.dir, &req.base_name, control.wait)?;
     let names = members(&dir, &req.dir, &req.base_name)?;
-    let new_name = crate::naming::final_name(&req.base_name, req.timestamp)?;
+    let new_name = crate::store::naming::final_name(&req.base_name, req.timestamp)?;
     let mut req = req.clone();
     let mut from = None;
     if let Some(last) = names.last() {
@@ -247,7 +247,7 @@ pub fn verify_series(
     dir_path: &Path,
     base: &str,
 ) -> Result<SeriesReport> {
-    crate::naming::check_base_name(base)?;
+    crate::store::naming::check_base_name(base)?;
     let dir = Dir::open_ambient_dir(dir_path, ambient_authority())
         .map_err(|e| Error::io(dir_path, "open directory", e))?;
     let mut report = SeriesReport {

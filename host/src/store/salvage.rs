@@ -13,13 +13,13 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use serde::Serialize;
 
-use crate::atomic_file::TempFile;
-use crate::backup::split_path;
 use crate::error::{Error, Result};
-use crate::file_ops::FileOps;
-use crate::naming::temp_name;
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
+use crate::store::atomic_file::TempFile;
+use crate::store::backup::split_path;
+use crate::store::file_ops::FileOps;
+use crate::store::naming::temp_name;
 use crate::verify::{CHUNK_SIZE, read_full, verify_file, verify_reader};
 
 /// What was kept and what was lost.

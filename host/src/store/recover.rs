@@ -8,13 +8,13 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use serde::Serialize;
 
-use crate::backup::DEFAULT_BACKUP_DIR;
 use crate::error::{Error, Result};
-use crate::file_ops::FileOps;
-use crate::naming::TEMP_SUFFIX;
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
-use crate::temp_lock::{Sweep, sweep_if_stale};
+use crate::store::backup::DEFAULT_BACKUP_DIR;
+use crate::store::file_ops::FileOps;
+use crate::store::naming::TEMP_SUFFIX;
+use crate::store::temp_lock::{Sweep, sweep_if_stale};
 use crate::verify::verify_reader;
 
 /// A temp file that was left in place, and why.

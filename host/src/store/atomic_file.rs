@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use cap_std::fs::{Dir, File};
 
 use crate::error::{Error, Result};
-use crate::file_ops::{FileOps, RealFs};
-use crate::temp_lock::{Sweep, lock_exclusive, names_file, sweep_if_stale};
+use crate::store::file_ops::{FileOps, RealFs};
+use crate::store::temp_lock::{Sweep, lock_exclusive, names_file, sweep_if_stale};
 
-/// A temp file being written, locked by this writer (see [`crate::temp_lock`]),
+/// A temp file being written, locked by this writer (see [`crate::store::temp_lock`]),
 /// removed on drop unless committed.
 pub struct TempFile<'d> {
     ops: &'d dyn FileOps,
@@ -169,7 +169,7 @@ impl Drop for TempFile<'_> {
         // a late unlink here would then destroy.
         if !self.name.is_empty() {
             // The write failed: removing its temp is the policy's cleanup step.
-            use crate::metrics::{ORIGIN_ABANDONED_WRITE, temp_sweep_failed, temp_swept};
+            use crate::monitor::metrics::{ORIGIN_ABANDONED_WRITE, temp_sweep_failed, temp_swept};
             match self.ops.remove(self.dir, &self.name) {
                 Ok(()) => temp_swept(ORIGIN_ABANDONED_WRITE),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}

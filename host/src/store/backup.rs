@@ -18,13 +18,13 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::atomic_file::TempFile;
 use crate::error::{Error, Result};
-use crate::file_ops::FileOps;
-use crate::naming::temp_name;
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
-use crate::temp_lock::lock_exclusive;
+use crate::store::atomic_file::TempFile;
+use crate::store::file_ops::FileOps;
+use crate::store::naming::temp_name;
+use crate::store::temp_lock::lock_exclusive;
 use crate::verify::{CHUNK_SIZE, read_full, start};
 
 /// The backup directory's name under a target's directory, by default.

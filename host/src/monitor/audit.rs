@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::naming::TEMP_SUFFIX;
-use crate::prom_text::Exposition;
+use crate::monitor::prom_text::Exposition;
 use crate::sandbox::Sandbox;
+use crate::store::naming::TEMP_SUFFIX;
 use crate::verify::{Schema, verify_file};
 
 /// Default state file name, inside the audited directory.
@@ -286,14 +286,14 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
     }
 
     let series_gaps = series_alerts(&opts.dir, &seqs, &mut report.alerts);
-    crate::metrics::series_gaps(series_gaps);
+    crate::monitor::metrics::series_gaps(series_gaps);
 
     if let Some(mf) = &opts.metrics_file {
         check_timeouts(mf, &mut new.timeouts_seen, &mut report);
     }
 
     let json = serde_json::to_vec_pretty(&new).expect("state serializes");
-    crate::atomic_replace::replace_file(&state_path, &json)?;
+    crate::store::atomic_replace::replace_file(&state_path, &json)?;
 
     let counts: Vec<(&'static str, u64)> = AlertClass::ALL
         .iter()
@@ -302,7 +302,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
     let unix = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    crate::metrics::audit_finished(&counts, unix);
+    crate::monitor::metrics::audit_finished(&counts, unix);
     Ok(report)
 }
 
@@ -398,7 +398,7 @@ fn check_timeouts(path: &Path, seen: &mut f64, report: &mut AuditReport) {
     };
     let now = exp
         .value(
-            crate::metrics::WRITES_FAILED_TOTAL,
+            crate::monitor::metrics::WRITES_FAILED_TOTAL,
             &[("reason", "timeout")],
         )
         .unwrap_or(0.0);

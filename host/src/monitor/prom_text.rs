@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::metrics::MetricType;
+use crate::monitor::metrics::MetricType;
 
 /// A sample's labels, sorted by name.
 pub type Labels = Vec<(String, String)>;

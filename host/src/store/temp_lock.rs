@@ -18,7 +18,7 @@ use std::io;
 
 use cap_std::fs::{Dir, File, OpenOptions};
 
-use crate::file_ops::FileOps;
+use crate::store::file_ops::FileOps;
 
 /// Takes an exclusive lock on `file`, waiting for it. Only sweepers hold a
 /// temp file's lock without owning it, and only for a stat and an unlink.
@@ -116,7 +116,7 @@ pub fn sweep_if_stale(
         return Ok(Sweep::Gone);
     }
     if !dry_run {
-        use crate::metrics::{ORIGIN_STALE, temp_sweep_failed, temp_swept};
+        use crate::monitor::metrics::{ORIGIN_STALE, temp_sweep_failed, temp_swept};
         match ops.remove(dir, name) {
             Ok(()) => temp_swept(ORIGIN_STALE),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Sweep::Gone),
