@@ -52,7 +52,7 @@ impl FileOps for RealFs {
     }
 
     fn rename_noreplace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
-        crate::store::atomic_file::rename_noreplace(dir, from, to)
+        rename_noreplace(dir, from, to)
     }
 
     fn rename_replace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
@@ -60,10 +60,52 @@ impl FileOps for RealFs {
     }
 
     fn sync_dir(&self, dir: &Dir) -> io::Result<()> {
-        crate::store::atomic_file::sync_dir(dir)
+        sync_dir(dir)
     }
 
     fn remove(&self, dir: &Dir, name: &str) -> io::Result<()> {
         dir.remove_file(name)
+    }
+}
+
+/// Atomically renames `from` to `to` within `dir`, failing with
+/// `AlreadyExists` rather than replacing an existing `to`.
+pub fn rename_noreplace(dir: &Dir, from: &str, to: &str) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{RenameFlags, renameat_with};
+        match renameat_with(dir, from, dir, to, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
+            // Filesystems without RENAME_NOREPLACE: fall back to link+unlink.
+            Err(rustix::io::Errno::INVAL) | Err(rustix::io::Errno::NOSYS) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // A hard link fails if `to` exists, so the swap never clobbers; the
+    // window where both names exist holds identical, complete content.
+    dir.hard_link(from, dir, to)?;
+    dir.remove_file(from)
+}
+
+/// Makes the directory's entries (a rename) durable.
+pub fn sync_dir(dir: &Dir) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::{Mode, OFlags, fsync, openat};
+        // cap-std holds directories as O_PATH descriptors, which fsync
+        // refuses (EBADF); open the same directory readable for it.
+        let readable = openat(
+            dir,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        fsync(&readable).map_err(io::Error::from)
+    }
+    #[cfg(not(unix))]
+    {
+        // Windows has no directory fsync; NTFS journals the rename itself.
+        let _ = dir;
+        Ok(())
     }
 }

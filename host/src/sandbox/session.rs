@@ -1,0 +1,201 @@
+//! A store with one instance of the component, and the streaming verify
+//! and seal sessions built on it: per-call CPU budget and output bounds.
+
+use std::time::Duration;
+
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use super::bindings;
+use super::convert::{convert_error, convert_report, errors_bytes, report_bytes};
+use super::limits::{State, check};
+use crate::error::{Error, Result};
+use crate::report::{RowError, SealSummary, VerifyReport};
+
+/// One store with one instance of the component.
+pub(super) struct Instance {
+    pub(super) store: Store<State>,
+    pub(super) bindings: bindings::Engine,
+    pub(super) deadline_ticks: u64,
+    pub(super) timeout: Duration,
+    pub(super) max_output: u64,
+}
+
+impl Instance {
+    /// Refuses a call's result larger than the per-call output limit.
+    fn check_output(&self, bytes: u64, what: &str) -> Result<()> {
+        if bytes > self.max_output {
+            return Err(Error::LimitExceeded {
+                limit: "output",
+                message: format!(
+                    "the component returned {} MiB of {what} in one call, the limit is {} MiB (--max-output-mib)",
+                    bytes >> 20,
+                    self.max_output >> 20
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Gives the next call a fresh CPU budget.
+    pub(super) fn arm(&mut self) {
+        self.store.set_epoch_deadline(self.deadline_ticks);
+    }
+
+    /// Maps a failed call to an error that names the limit it hit.
+    pub(super) fn check<T>(&self, r: wasmtime::Result<T>) -> Result<T> {
+        check(r, self.timeout)
+    }
+}
+
+/// Which input format a seal reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputFormat {
+    /// CSV with `"` quoting.
+    #[default]
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Options for [`Sandbox::sealer`].
+#[derive(Debug, Clone)]
+pub struct SealOptions {
+    pub format: InputFormat,
+    /// The input's columns, when the input has no header line.
+    pub header: Option<Vec<String>>,
+    pub schema_json: Option<String>,
+    /// `file_seq` of the first row.
+    pub first_seq: u64,
+}
+
+/// A verification in progress: feed the file's bytes, then finish.
+pub struct VerifySession {
+    pub(super) inst: Instance,
+    pub(super) resource: ResourceAny,
+    pub(super) bytes: u64,
+}
+
+impl VerifySession {
+    /// Feeds the next chunk of the file (any size; 64 KiB–1 MiB is best).
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        self.bytes += chunk.len() as u64;
+        self.inst.arm();
+        let r = self
+            .inst
+            .bindings
+            .csvseal_core_verify()
+            .verifier()
+            .call_feed(&mut self.inst.store, self.resource, chunk);
+        self.inst.check(r)
+    }
+
+    /// Ends the input and returns the report.
+    pub fn finish(mut self) -> Result<VerifyReport> {
+        self.inst.arm();
+        let r = self
+            .inst
+            .bindings
+            .csvseal_core_verify()
+            .verifier()
+            .call_finish(&mut self.inst.store, self.resource);
+        let report = self.inst.check(r)?;
+        self.inst.check_output(report_bytes(&report), "report")?;
+        let _ = self.resource.resource_drop(&mut self.inst.store);
+        Ok(convert_report(report, self.bytes))
+    }
+}
+
+/// A seal in progress: feed input bytes, write what comes back, then finish.
+pub struct SealSession {
+    pub(super) inst: Instance,
+    pub(super) resource: ResourceAny,
+    pub(super) bytes_in: u64,
+    pub(super) bytes_out: u64,
+}
+
+/// The most a legitimate seal emits per input byte, with margin: a 2-byte
+/// row `a\n` becomes up to 89 bytes (20-digit seq, comma, value, comma, 64
+/// hex digits, CR LF), about 45x.
+const MAX_EXPANSION: u64 = 64;
+
+/// Why a seal did not complete.
+#[derive(Debug)]
+pub struct SealRejected {
+    pub errors: Vec<RowError>,
+    pub count: u64,
+    pub truncated: bool,
+}
+
+impl SealSession {
+    /// Feeds input bytes; returns the sealed bytes they complete.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<u8>> {
+        self.inst.arm();
+        let r = self.inst.bindings.csvseal_core_seal().sealer().call_feed(
+            &mut self.inst.store,
+            self.resource,
+            chunk,
+        );
+        let out = self.inst.check(r)?;
+        self.bytes_in += chunk.len() as u64;
+        self.count_output(out.len())?;
+        Ok(out)
+    }
+
+    /// Per-call and total output bounds: no call returns more than
+    /// `max_output_bytes`, and the whole output stays within what sealing
+    /// the input could produce, so a plugin cannot fill the disk.
+    fn count_output(&mut self, n: usize) -> Result<()> {
+        self.inst.check_output(n as u64, "sealed output")?;
+        self.bytes_out += n as u64;
+        let bound = self
+            .bytes_in
+            .saturating_mul(MAX_EXPANSION)
+            .saturating_add(self.inst.max_output);
+        if self.bytes_out > bound {
+            return Err(Error::LimitExceeded {
+                limit: "output",
+                message: format!(
+                    "the component returned {} MiB in all for {} MiB of input, more than sealing can produce ({MAX_EXPANSION}x the input + --max-output-mib)",
+                    self.bytes_out >> 20,
+                    self.bytes_in >> 20
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Ends the input: the final bytes and a summary, or the input's errors.
+    pub fn finish(mut self) -> Result<std::result::Result<(Vec<u8>, SealSummary), SealRejected>> {
+        self.inst.arm();
+        let r = self
+            .inst
+            .bindings
+            .csvseal_core_seal()
+            .sealer()
+            .call_finish(&mut self.inst.store, self.resource);
+        let out = self.inst.check(r)?;
+        match &out {
+            Ok((tail, _)) => self.count_output(tail.len())?,
+            Err(f) => self.inst.check_output(errors_bytes(&f.errors), "errors")?,
+        }
+        let _ = self.resource.resource_drop(&mut self.inst.store);
+        Ok(match out {
+            Ok((tail, s)) => Ok((
+                tail,
+                SealSummary {
+                    columns: s.columns,
+                    rows: s.rows,
+                    first_seq: s.first_seq,
+                    last_seq: s.last_seq,
+                    bytes: s.bytes,
+                },
+            )),
+            Err(f) => Err(SealRejected {
+                errors: f.errors.into_iter().map(convert_error).collect(),
+                count: f.error_count,
+                truncated: f.errors_truncated,
+            }),
+        })
+    }
+}
