@@ -1,15 +1,9 @@
 #!/usr/bin/env bash
-# Everything CI checks, in order: toolchain and wasm target, the committed
+# Everything CI checks, in order: what the tests need (install-deps.sh), the committed
 # component against a fresh build, formatting, lints, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
-# Install the pinned toolchain only when missing (an install re-syncs it).
-rustup run "$toolchain" rustc --version >/dev/null 2>&1 ||
-  rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clippy
-rustup component add --toolchain "$toolchain" rustfmt clippy >/dev/null 2>&1
-rustup target add wasm32-wasip2 --toolchain "$toolchain" >/dev/null
-command -v python3 >/dev/null || { echo "python3 is needed by the compatibility tests" >&2; exit 1; }
+scripts/install-deps.sh
 
 echo "== component: committed bytes match a fresh reproducible build"
 scripts/build-component.sh --check
