@@ -405,3 +405,55 @@ fn quoted_fields_with_newlines_commas_and_quotes_round_trip() {
     let (_, doc) = verify_json(&path, &[]);
     assert_eq!(doc["files"][0]["last_seq"], 7);
 }
+
+/// Runs `csvseal ARGS` with its stdout already closed by the reader (a
+/// pipe whose read end is gone: writes fail with EPIPE).
+fn with_stdout_closed(args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = Command::new(csvseal_bin())
+        .args(args)
+        .env("CSVSEAL_CACHE_DIR", cache_dir())
+        .stdin(Stdio::piped())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_never_turns_a_commit_into_a_failure() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let args = [
+        "write",
+        "--dir",
+        d,
+        "--name",
+        "t",
+        "--timestamp",
+        "2024-09-10T14:30:00Z",
+    ];
+    let out = with_stdout_closed(&args, TRADES.as_bytes());
+    let err = stderr(&out);
+    // Committed and durable: exit 0, the path on stderr, no panic (101).
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let path = dir.path().join("t_20240910_143000.csv");
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert_eq!(listing(dir.path()), ["t_20240910_143000.csv"]);
+    // --json and verify: no panic either, and the exit code is the result's.
+    let mut json_args = args.to_vec();
+    json_args[6] = "2024-09-10T14:31:00Z";
+    json_args.push("--json");
+    let out = with_stdout_closed(&json_args, TRADES.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p = path.to_str().unwrap();
+    let out = with_stdout_closed(&["verify", p], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"));
+}

@@ -29,10 +29,7 @@ fn spawn_write(dir: &Path, input: &str, stamp: &str, extra: &[&str]) -> Child {
         .arg(dir)
         .args(["--name", "race", "--timestamp", stamp, "--input", input])
         .args(extra)
-        .env(
-            "CSVSEAL_CACHE_DIR",
-            std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
-        )
+        .env("CSVSEAL_CACHE_DIR", common::cache_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

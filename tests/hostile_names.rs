@@ -143,10 +143,7 @@ fn dir_swapped_for_a_symlink_mid_write_keeps_writing_into_the_original() {
         .args(["write", "--dir"])
         .arg(&dir)
         .args(["--name", "trades", "--timestamp", STAMP])
-        .env(
-            "CSVSEAL_CACHE_DIR",
-            std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
-        )
+        .env("CSVSEAL_CACHE_DIR", common::cache_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -71,10 +71,7 @@ fn write_cmd(dir: &Path, input: &Path, replace: bool) -> Command {
         .arg(dir)
         .args(["--name", "k", "--timestamp", STAMP, "--input"])
         .arg(input)
-        .env(
-            "CSVSEAL_CACHE_DIR",
-            std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
-        )
+        .env("CSVSEAL_CACHE_DIR", common::cache_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());

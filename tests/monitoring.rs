@@ -245,10 +245,7 @@ fn write_timeout_abandons_cleanly_and_is_counted() {
             "--metrics-file",
             metrics.to_str().unwrap(),
         ])
-        .env(
-            "CSVSEAL_CACHE_DIR",
-            std::env::temp_dir().join("csvseal-test-cache-timeout"),
-        )
+        .env("CSVSEAL_CACHE_DIR", common::cache_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -549,10 +546,7 @@ fn audit_raises_write_timeout_from_the_metrics_file_once() {
             "--metrics-file",
             m,
         ])
-        .env(
-            "CSVSEAL_CACHE_DIR",
-            std::env::temp_dir().join("csvseal-test-cache-timeout"),
-        )
+        .env("CSVSEAL_CACHE_DIR", common::cache_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

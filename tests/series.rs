@@ -208,10 +208,7 @@ fn concurrent_continuations_never_hand_out_the_same_seqs() {
                 .arg("--dir")
                 .arg(dir.path())
                 .args(["--timestamp", &format!("2024-09-10T14:00:{i:02}Z")])
-                .env(
-                    "CSVSEAL_CACHE_DIR",
-                    std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
-                )
+                .env("CSVSEAL_CACHE_DIR", common::cache_dir())
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())

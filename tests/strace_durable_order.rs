@@ -48,10 +48,7 @@ fn fsync_temp_then_rename_then_fsync_dir() {
             "--dir",
         ])
         .arg(&out)
-        .env(
-            "CSVSEAL_CACHE_DIR",
-            std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
-        )
+        .env("CSVSEAL_CACHE_DIR", common::cache_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()

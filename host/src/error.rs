@@ -79,6 +79,21 @@ pub enum Error {
         after: std::time::Duration,
     },
 
+    /// The file was committed (it is in place under its final name), but a
+    /// step after the rename failed, so it may not survive a crash. Do not
+    /// write it again (the target exists); verify it after a reboot.
+    #[error(
+        "{path}: committed, but durability not confirmed: {op} failed: {source}; the file is in place (do not write it again); verify it after a crash or reboot"
+    )]
+    CommittedNotDurable {
+        /// The committed file.
+        path: PathBuf,
+        /// The step after the rename that failed.
+        op: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
     /// The sandboxed component failed: trap, or bad component.
     #[error("sandbox: {0}")]
     Sandbox(String),
@@ -119,6 +134,16 @@ impl Error {
             Error::NoGoodBackup { .. } => "no-good-backup",
             Error::Timeout { .. } => "timeout",
             Error::LimitExceeded { .. } => "limit",
+            Error::CommittedNotDurable { .. } => "committed-not-durable",
+        }
+    }
+
+    /// Whether the file was committed despite the error (only
+    /// [`Error::CommittedNotDurable`]): a caller must not retry the write.
+    pub fn committed(&self) -> Option<&std::path::Path> {
+        match self {
+            Error::CommittedNotDurable { path, .. } => Some(path),
+            _ => None,
         }
     }
 
@@ -136,6 +161,7 @@ impl Error {
             | Error::Sandbox(_)
             | Error::LimitExceeded { .. } => 2,
             Error::Timeout { .. } => 4,
+            Error::CommittedNotDurable { .. } => 5,
         }
     }
 }

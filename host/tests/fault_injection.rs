@@ -24,6 +24,7 @@ enum Op {
     Write,
     SyncFile,
     Rename,
+    Link,
     SyncDir,
     Remove,
 }
@@ -79,6 +80,9 @@ impl FileOps for Faulty {
     }
     fn rename_replace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
         self.call(Op::Rename, || RealFs.rename_replace(dir, from, to))
+    }
+    fn hard_link(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
+        self.call(Op::Link, || RealFs.hard_link(dir, from, to))
     }
     fn sync_dir(&self, dir: &Dir) -> io::Result<()> {
         self.call(Op::SyncDir, || RealFs.sync_dir(dir))
@@ -191,15 +195,22 @@ fn every_step_times_every_fault() {
             "input",
         );
 
-        // The error is surfaced, with the OS error intact.
+        // The error is surfaced, with the OS error intact. After the rename
+        // the file is committed: that is its own error and exit code, never
+        // "nothing written" (a retry would only get "exists").
         let err = result.expect_err(&case);
-        match &err {
-            Error::Io { source, .. } => {
-                assert_eq!(source.raw_os_error(), Some(errno), "{case}: {err}")
+        match (&err, op) {
+            (Error::CommittedNotDurable { source, path, .. }, Op::SyncDir) => {
+                assert_eq!(source.raw_os_error(), Some(errno), "{case}: {err}");
+                assert_eq!(path, &dir.path().join(TARGET), "{case}");
+                assert_eq!(err.exit_code(), 5, "{case}");
             }
-            other => panic!("{case}: not an I/O error: {other}"),
+            (Error::Io { source, .. }, _) if op != Op::SyncDir => {
+                assert_eq!(source.raw_os_error(), Some(errno), "{case}: {err}");
+                assert_eq!(err.exit_code(), 2, "{case}");
+            }
+            (other, _) => panic!("{case}: wrong error: {other:?}"),
         }
-        assert_eq!(err.exit_code(), 2, "{case}");
 
         // Never a rename after a failed fsync, and fsync is never retried.
         let ops = rec.ops();
@@ -251,6 +262,9 @@ fn a_failed_remove_of_the_temp_is_not_silent_about_the_first_error() {
         }
         fn rename_replace(&self, d: &Dir, a: &str, b: &str) -> io::Result<()> {
             self.0.rename_replace(d, a, b)
+        }
+        fn hard_link(&self, d: &Dir, a: &str, b: &str) -> io::Result<()> {
+            self.0.hard_link(d, a, b)
         }
         fn sync_dir(&self, d: &Dir) -> io::Result<()> {
             self.0.sync_dir(d)
@@ -340,11 +354,17 @@ fn replace_every_call_times_every_fault() {
                 "input",
             )
             .expect_err(&case);
+            let last_call = i == calls.len() - 1;
             match &err {
-                Error::Io { source, .. } => {
+                // Only the target's own directory fsync comes after its
+                // rename; a backup that is not durable stops the replace.
+                Error::CommittedNotDurable { source, .. } if last_call => {
                     assert_eq!(source.raw_os_error(), Some(errno), "{case}: {err}")
                 }
-                other => panic!("{case}: not an I/O error: {other}"),
+                Error::Io { source, .. } if !last_call => {
+                    assert_eq!(source.raw_os_error(), Some(errno), "{case}: {err}")
+                }
+                other => panic!("{case}: wrong error: {other:?}"),
             }
             let ops = rec.ops();
             if let Some(f) = ops.iter().position(|(o, ok)| *o == Op::SyncFile && !ok) {
@@ -353,7 +373,6 @@ fn replace_every_call_times_every_fault() {
                     "{case}: {ops:?}"
                 );
             }
-            let last_call = i == calls.len() - 1;
             let now = std::fs::read(dir.path().join(TARGET)).unwrap();
             let want = if last_call { &new_bytes } else { &old_bytes };
             assert!(
@@ -379,4 +398,150 @@ fn replace_every_call_times_every_fault() {
             }
         }
     }
+}
+
+/// A file system where another writer wins the race: it creates the target
+/// right before the commit's rename (or link), after every early check has
+/// passed; optionally `RENAME_NOREPLACE` is missing (EINVAL, as on
+/// filesystems without it) and the temp's unlink after the link fails.
+struct Race {
+    rec: Faulty,
+    /// Plant the rival target just before this call.
+    plant_before: Option<Op>,
+    no_renameat2: bool,
+    fail_unlink_after_link: bool,
+    linked: std::sync::atomic::AtomicBool,
+}
+
+const RIVAL: &[u8] = b"the rival writer's file\n";
+
+impl Race {
+    fn new(plant_before: Option<Op>, no_renameat2: bool, fail_unlink_after_link: bool) -> Self {
+        Race {
+            rec: Faulty::new(None),
+            plant_before,
+            no_renameat2,
+            fail_unlink_after_link,
+            linked: false.into(),
+        }
+    }
+    fn plant(&self, dir: &Dir, op: Op) {
+        if self.plant_before == Some(op) {
+            dir.write(TARGET, RIVAL).unwrap();
+        }
+    }
+}
+
+impl FileOps for Race {
+    fn create_new(&self, d: &Dir, n: &str) -> io::Result<File> {
+        self.rec.create_new(d, n)
+    }
+    fn write_all(&self, f: &mut File, b: &[u8]) -> io::Result<()> {
+        self.rec.write_all(f, b)
+    }
+    fn sync_file(&self, f: &File) -> io::Result<()> {
+        self.rec.sync_file(f)
+    }
+    fn rename_noreplace(&self, d: &Dir, a: &str, b: &str) -> io::Result<()> {
+        self.plant(d, Op::Rename);
+        if self.no_renameat2 {
+            return self
+                .rec
+                .call(Op::Rename, || Err(io::Error::from_raw_os_error(EINVAL)));
+        }
+        self.rec.rename_noreplace(d, a, b)
+    }
+    fn rename_replace(&self, d: &Dir, a: &str, b: &str) -> io::Result<()> {
+        self.rec.rename_replace(d, a, b)
+    }
+    fn hard_link(&self, d: &Dir, a: &str, b: &str) -> io::Result<()> {
+        self.plant(d, Op::Link);
+        let r = self.rec.hard_link(d, a, b);
+        self.linked
+            .store(r.is_ok(), std::sync::atomic::Ordering::SeqCst);
+        r
+    }
+    fn sync_dir(&self, d: &Dir) -> io::Result<()> {
+        self.rec.sync_dir(d)
+    }
+    fn remove(&self, d: &Dir, n: &str) -> io::Result<()> {
+        if self.fail_unlink_after_link && self.linked.load(std::sync::atomic::Ordering::SeqCst) {
+            return self
+                .rec
+                .call(Op::Remove, || Err(io::Error::from_raw_os_error(EIO)));
+        }
+        self.rec.remove(d, n)
+    }
+}
+
+const EINVAL: i32 = 22;
+
+fn race(ops: &Race) -> (TempDir, csvseal::Result<csvseal::Committed>) {
+    let sb = Sandbox::builtin(Limits::default()).unwrap();
+    let dir = TempDir::new().unwrap();
+    let r = write_sealed_with(
+        ops,
+        &WriteControl::default(),
+        &sb,
+        &request(dir.path()),
+        &mut &b"symbol,qty\nX,1\n"[..],
+        "input",
+    );
+    (dir, r)
+}
+
+#[test]
+fn the_rename_itself_refuses_a_target_created_after_the_early_checks() {
+    let ops = Race::new(Some(Op::Rename), false, false);
+    let (dir, r) = race(&ops);
+    assert!(matches!(r, Err(Error::TargetExists { .. })), "{r:?}");
+    // The rival's file is untouched and our temp is gone.
+    assert_eq!(std::fs::read(dir.path().join(TARGET)).unwrap(), RIVAL);
+    assert_eq!(names(dir.path()), [TARGET]);
+}
+
+#[test]
+fn without_renameat2_the_link_fallback_commits_and_never_clobbers() {
+    // The fallback commits: link, then unlink of the temp, then dir fsync.
+    let ops = Race::new(None, true, false);
+    let (dir, r) = race(&ops);
+    let c = r.expect("the link + unlink fallback commits");
+    assert_eq!(names(dir.path()), [TARGET]);
+    let sb = Sandbox::builtin(Limits::default()).unwrap();
+    assert!(verify_file(&sb, None, &c.path).unwrap().valid);
+    let seq: Vec<Op> = ops.rec.ops().into_iter().map(|(o, _)| o).collect();
+    let tail = &seq[seq.len() - 4..];
+    assert_eq!(
+        tail,
+        [Op::Rename, Op::Link, Op::Remove, Op::SyncDir],
+        "{seq:?}"
+    );
+
+    // A rival that appears before the link: the link refuses to replace it.
+    let ops = Race::new(Some(Op::Link), true, false);
+    let (dir, r) = race(&ops);
+    assert!(matches!(r, Err(Error::TargetExists { .. })), "{r:?}");
+    assert_eq!(std::fs::read(dir.path().join(TARGET)).unwrap(), RIVAL);
+    assert_eq!(names(dir.path()), [TARGET]);
+}
+
+#[test]
+fn a_failed_unlink_after_the_link_is_committed_not_nothing_written() {
+    let ops = Race::new(None, true, true);
+    let (dir, r) = race(&ops);
+    let err = r.expect_err("the unlink failed");
+    let Error::CommittedNotDurable { path, source, .. } = &err else {
+        panic!("wrong error: {err:?}");
+    };
+    assert_eq!(source.raw_os_error(), Some(EIO));
+    assert_eq!(err.exit_code(), 5);
+    assert_eq!(err.committed(), Some(path.as_path()));
+    // The file is in place and verifies; the leftover temp name is a second
+    // name of it, which the next writer of the target would sweep.
+    let sb = Sandbox::builtin(Limits::default()).unwrap();
+    assert!(verify_file(&sb, None, path).unwrap().valid);
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        std::fs::read(dir.path().join(format!("{TARGET}.tmp"))).unwrap()
+    );
 }

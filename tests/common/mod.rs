@@ -6,25 +6,54 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The `csvseal` binary built by `cargo test --workspace` (same profile as
-/// these tests), or `$CSVSEAL_BIN`.
+/// The `csvseal` binary built from the current sources (or `$CSVSEAL_BIN`,
+/// to test an installed one).
+///
+/// The root package cannot depend on the host's binary, so a plain
+/// `cargo test --test X` would not rebuild it and could test a stale one.
+/// Instead the first call runs `cargo build -p csvseal --bin csvseal` with
+/// this test's profile (a no-op when it is fresh; cargo does not hold the
+/// build lock while tests run) and takes the path cargo reports.
 pub fn csvseal_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("CSVSEAL_BIN") {
-        return PathBuf::from(p);
-    }
-    // target/<profile>/deps/<test-exe> → target/<profile>/csvseal
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("CSVSEAL_BIN") {
+            return PathBuf::from(p);
+        }
+        build_current_binary()
+    })
+    .clone()
+}
+
+fn build_current_binary() -> PathBuf {
+    // target/<profile>/deps/<test-exe>: the profile this test was built with.
     let exe = std::env::current_exe().expect("current exe");
-    let bin = exe
+    let profile = exe
         .parent()
         .and_then(Path::parent)
-        .expect("target dir")
-        .join(format!("csvseal{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} not built: run `cargo test --workspace` (builds the CLI) or set CSVSEAL_BIN",
-        bin.display()
-    );
-    bin
+        .and_then(Path::file_name)
+        .and_then(|p| p.to_str())
+        .expect("target/<profile>/deps")
+        .to_owned();
+    let profile = if profile == "debug" {
+        "dev".to_owned()
+    } else {
+        profile
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--locked", "--profile", &profile, "-p", "csvseal"])
+        .args(["--bin", "csvseal", "--message-format", "json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run cargo build for the csvseal binary");
+    assert!(out.status.success(), "cargo build -p csvseal failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reported the csvseal executable")
 }
 
 /// Runs `csvseal ARGS` with `stdin`, using a private component cache.
@@ -50,8 +79,11 @@ pub fn csvseal(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("wait for csvseal")
 }
 
-fn cache_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id()))
+/// The component cache the tests share: under cargo's per-target temp dir,
+/// owned by the user, never a predictable name in the world-writable /tmp
+/// (a cache there could be planted by anyone; csvseal refuses such dirs).
+pub fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("csvseal-test-cache")
 }
 
 /// Runs the Python policy implementation (`tests/python/policy_csv.py`).

@@ -103,17 +103,17 @@ fn print(args: &AuditArgs, r: &AuditReport, code: i32) {
             "temp_files": r.temp_files,
             "warnings": r.warnings,
         });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return;
     }
     for a in &r.alerts {
         match &a.file {
-            Some(f) => println!("ALERT {}: {}: {}", a.class.as_str(), f.display(), a.message),
-            None => println!("ALERT {}: {}", a.class.as_str(), a.message),
+            Some(f) => out!("ALERT {}: {}: {}", a.class.as_str(), f.display(), a.message),
+            None => out!("ALERT {}: {}", a.class.as_str(), a.message),
         }
     }
     for w in &r.warnings {
-        eprintln!("csvseal: warning: {w}");
+        err!("csvseal: warning: {w}");
     }
     let summary = format!(
         "{}: {} file(s) ({} verified, {} unchanged), {} temp file(s)",
@@ -124,9 +124,9 @@ fn print(args: &AuditArgs, r: &AuditReport, code: i32) {
         r.temp_files
     );
     if r.alerts.is_empty() {
-        println!("{summary}: OK, no alerts");
+        out!("{summary}: OK, no alerts");
     } else {
-        println!(
+        out!(
             "{summary}: {} alert(s): {}",
             r.alerts.len(),
             classes.join(", ")

@@ -50,7 +50,7 @@ pub fn run(args: BackupArgs) -> i32 {
                 if args.json {
                     docs.push(json!({ "file": file, "ok": true, "backup": entry }));
                 } else {
-                    println!("{} -> {}", file.display(), entry.path.display());
+                    out!("{} -> {}", file.display(), entry.path.display());
                 }
             }
             Err(e) => {

@@ -60,6 +60,7 @@ pub fn file_and_step(e: &Error) -> (String, &'static str) {
         Error::LimitExceeded { .. } => ("-".into(), "sandbox call"),
         Error::SourceInvalid { path, .. } => (path.display().to_string(), "verify source"),
         Error::NoGoodBackup { path, .. } => (path.display().to_string(), "find backup"),
+        Error::CommittedNotDurable { path, op, .. } => (path.display().to_string(), op),
     }
 }
 
@@ -67,7 +68,7 @@ pub fn file_and_step(e: &Error) -> (String, &'static str) {
 pub fn failure(command: &'static str, e: &Error) {
     let (file, step) = file_and_step(e);
     let cause = match e {
-        Error::Io { source, .. } => source.to_string(),
+        Error::Io { source, .. } | Error::CommittedNotDurable { source, .. } => source.to_string(),
         e => e.to_string(),
     };
     tracing::error!(

@@ -1,6 +1,22 @@
 //! Argument parsing and dispatch: one file per subcommand, shared output
 //! formatting in `output.rs`.
 
+/// `println!` that never panics: a closed stdout (EPIPE; Rust ignores
+/// SIGPIPE) is ignored. Output a caller must know was delivered (a
+/// committed path) goes through [`output::stdout_line`] instead.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        let _ = $crate::cli::output::stdout_line(&format!($($t)*));
+    }};
+}
+
+/// `eprintln!` that never panics on a closed stderr.
+macro_rules! err {
+    ($($t:tt)*) => {{
+        $crate::cli::output::eprintln_safe(&format!($($t)*));
+    }};
+}
+
 mod audit;
 mod backup;
 mod duration;
@@ -33,7 +49,7 @@ pub const EXIT_ERROR: i32 = 2;
     name = "csvseal",
     version,
     about = "Write and verify sealed CSV files: per-row SHA-256, strictly increasing file_seq, atomic commits.",
-    after_help = "Exit codes: 0 ok; 1 invalid file or rejected input; 2 usage or I/O error; 3 target exists or is being written; 4 write timed out. audit: 32 + 1 integrity failure, + 2 sequence gap, + 4 temp file not cleaned up, + 8 write timeout."
+    after_help = "Exit codes: 0 ok; 1 invalid file or rejected input; 2 usage or I/O error; 3 target exists or is being written; 4 write timed out; 5 committed, but durability not confirmed (do not write it again). audit: 32 + 1 integrity failure, + 2 sequence gap, + 4 temp file not cleaned up, + 8 write timeout."
 )]
 struct Cli {
     #[command(subcommand)]

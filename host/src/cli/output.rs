@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use csvseal::{Committed, Error, RowError, VerifyReport};
 use serde_json::{Value, json};
 
-/// Prints a committed write: its path alone, or a JSON summary.
-pub fn write_ok(c: &Committed, json: bool) {
+/// Prints a committed write: its path alone, or a JSON summary. Returns
+/// false when stdout could not take it (closed, full): the file is
+/// committed all the same, and the caller says so on stderr.
+pub fn write_ok(c: &Committed, json: bool) -> bool {
     if json {
         print_json(&json!({
             "ok": true,
@@ -18,17 +20,28 @@ pub fn write_ok(c: &Committed, json: bool) {
             "last_seq": c.summary.last_seq,
             "bytes": c.summary.bytes,
             "columns": c.summary.columns,
-        }));
+        }))
     } else {
-        println!("{}", c.path.display());
+        stdout_line(&c.path.display().to_string())
     }
 }
 
-/// Prints a failure: JSON on stdout with `--json`, else text on stderr.
+/// Prints a failure: JSON on stdout with `--json`, else text on stderr. A
+/// write that committed despite the error ([`Error::committed`]) also gets
+/// its path on stdout (as a success would) and on stderr, so neither a
+/// script reading stdout nor a person reading stderr retries it.
 pub fn write_failed(e: &Error, json: bool) {
     if json {
-        print_json(&json!({ "ok": false, "error": error_json(e) }));
+        let mut doc = json!({ "ok": false, "error": error_json(e) });
+        if let Some(path) = e.committed() {
+            doc["committed"] = json!(true);
+            doc["path"] = json!(path);
+        }
+        print_json(&doc);
         return;
+    }
+    if let Some(path) = e.committed() {
+        stdout_line(&path.display().to_string());
     }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "csvseal: error: {e}");
@@ -52,6 +65,9 @@ pub fn write_failed(e: &Error, json: bool) {
                 let _ = writeln!(err, "  {row}");
             }
         }
+        Error::CommittedNotDurable { path, .. } => {
+            let _ = writeln!(err, "  committed: {}", path.display());
+        }
         _ => {
             let mut source = std::error::Error::source(e);
             while let Some(s) = source {
@@ -60,6 +76,14 @@ pub fn write_failed(e: &Error, json: bool) {
             }
         }
     }
+}
+
+/// Writes one line on stdout and flushes it; false if stdout refused it
+/// (a closed pipe gives EPIPE: Rust ignores SIGPIPE, and `println!` would
+/// panic here).
+pub fn stdout_line(line: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
 }
 
 /// An error as JSON: kind, message, exit code, and its details.
@@ -83,7 +107,7 @@ pub fn error_json(e: &Error) -> Value {
         Error::WrittenFileInvalid { report, .. } | Error::SourceInvalid { report, .. } => {
             v["report"] = json!(report)
         }
-        Error::Io { path, op, source } => {
+        Error::Io { path, op, source } | Error::CommittedNotDurable { path, op, source } => {
             v["path"] = json!(path);
             v["op"] = json!(op);
             v["os_error"] = json!(source.to_string());
@@ -135,7 +159,7 @@ pub fn verify_results(results: &[(PathBuf, csvseal::Result<VerifyReport>)], json
             }
             Err(e) => {
                 let _ = out.flush();
-                eprintln!("csvseal: error: {e}");
+                err!("csvseal: error: {e}");
             }
         }
     }
@@ -185,9 +209,15 @@ fn text_report(out: &mut impl Write, path: &Path, r: &VerifyReport) -> std::io::
     Ok(())
 }
 
-/// Prints one pretty JSON document on stdout.
-pub fn print_json(v: &Value) {
+/// Prints one pretty JSON document on stdout; false if stdout refused it.
+pub fn print_json(v: &Value) -> bool {
     let mut out = std::io::stdout().lock();
-    let _ = serde_json::to_writer_pretty(&mut out, v);
-    let _ = writeln!(out);
+    serde_json::to_writer_pretty(&mut out, v).is_ok()
+        && writeln!(out).and_then(|()| out.flush()).is_ok()
+}
+
+/// Writes one line on stderr, ignoring a closed stderr (never panics, unlike
+/// `eprintln!`).
+pub fn eprintln_safe(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

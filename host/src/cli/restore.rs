@@ -41,9 +41,9 @@ pub fn run(args: RestoreArgs) -> i32 {
                 output::print_json(&json!({ "ok": true, "restored": r }));
             } else {
                 for (p, why) in &r.skipped {
-                    eprintln!("csvseal: skipped backup {}: {why}", p.display());
+                    err!("csvseal: skipped backup {}: {why}", p.display());
                 }
-                println!("{} <- {}", r.path.display(), r.from.path.display());
+                out!("{} <- {}", r.path.display(), r.from.path.display());
             }
             EXIT_OK
         }

@@ -37,15 +37,15 @@ pub fn run(args: SalvageArgs) -> i32 {
                     (Some(a), Some(b)) => format!(", file_seq {a}..{b}"),
                     _ => String::new(),
                 };
-                println!("{}: {} rows kept{range}", s.path.display(), s.rows);
+                out!("{}: {} rows kept{range}", s.path.display(), s.rows);
                 match (s.cut_at_line, s.lost_seqs) {
-                    (None, _) => println!("  the file was valid: nothing lost"),
+                    (None, _) => out!("  the file was valid: nothing lost"),
                     (Some(line), lost) => {
                         let lost = match lost {
                             Some((a, b)) => format!("file_seq {a}..{b} lost"),
                             None => "no readable file_seq after the cut".into(),
                         };
-                        println!(
+                        out!(
                             "  cut at line {line}: {} byte(s) dropped; {lost}",
                             s.bytes_dropped
                         );

@@ -9,6 +9,7 @@ use csvseal::deadline::ThreadedReader;
 use csvseal::store::naming;
 use csvseal::{Error, InputFormat, Schema, WriteRequest};
 
+use super::output::eprintln_safe;
 use super::{EXIT_OK, LimitArgs, logging, output, parse_duration, progress};
 
 #[derive(Args)]
@@ -73,7 +74,14 @@ pub fn run(args: WriteArgs) -> i32 {
     let json = args.json;
     match try_write(args) {
         Ok(committed) => {
-            output::write_ok(&committed, json);
+            if !output::write_ok(&committed, json) {
+                // Committed and durable: the exit code stays 0, so nobody
+                // retries into "exists"; the path goes where it can.
+                eprintln_safe(&format!(
+                    "csvseal: committed {} (stdout is closed: the path could not be printed there)",
+                    committed.path.display()
+                ));
+            }
             EXIT_OK
         }
         Err(e) => {

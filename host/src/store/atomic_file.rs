@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use cap_std::fs::{Dir, File};
 
 use crate::error::{Error, Result};
-use crate::store::file_ops::{FileOps, RealFs};
+use crate::store::file_ops::{FileOps, RealFs, noreplace_unsupported};
 use crate::store::temp_lock::{Sweep, lock_exclusive, names_file, sweep_if_stale};
 
 /// A temp file being written, locked by this writer (see [`crate::store::temp_lock`]),
@@ -147,18 +147,55 @@ impl<'d> TempFile<'d> {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(Error::TargetExists { path: target });
             }
+            Err(e) if !replace && noreplace_unsupported(&e) => {
+                return self.commit_by_link(final_name, target);
+            }
             Err(e) => return Err(Error::io(target, "rename temp file to target", e)),
         }
         // The temp name is gone; nothing is left for drop to remove.
         self.name.clear();
-        self.ops.sync_dir(self.dir).map_err(|e| {
-            Error::io(
-                self.dir_path,
-                "fsync directory (the file is in place but may not survive a crash)",
-                e,
-            )
-        })?;
-        Ok(target)
+        self.sync_dir_after_commit(target)
+    }
+
+    /// The fallback where `RENAME_NOREPLACE` is missing: a hard link fails
+    /// if the target exists, so it never clobbers; while both names exist
+    /// they hold the same complete, verified file. Once the link is made the
+    /// file is committed, so a failure to remove the temp name is
+    /// [`Error::CommittedNotDurable`], never "nothing written".
+    fn commit_by_link(mut self, final_name: &str, target: PathBuf) -> Result<PathBuf> {
+        match self.ops.hard_link(self.dir, &self.name, final_name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(Error::TargetExists { path: target });
+            }
+            Err(e) => return Err(Error::io(target, "link temp file to target", e)),
+        }
+        let removed = self.ops.remove(self.dir, &self.name);
+        // Committed either way: drop must not treat the temp as abandoned.
+        // A temp name left behind is a second name of the committed file,
+        // swept (name only) by the next writer of the target or `recover`.
+        self.name.clear();
+        if let Err(e) = removed {
+            return Err(Error::CommittedNotDurable {
+                path: target,
+                op: "remove the temp name after linking it to the target",
+                source: e,
+            });
+        }
+        self.sync_dir_after_commit(target)
+    }
+
+    /// The rename is done: the file is in place whatever happens now, so a
+    /// failed directory fsync is reported as such, not as a failed write.
+    fn sync_dir_after_commit(self, target: PathBuf) -> Result<PathBuf> {
+        match self.ops.sync_dir(self.dir) {
+            Ok(()) => Ok(target),
+            Err(e) => Err(Error::CommittedNotDurable {
+                path: target,
+                op: "fsync directory",
+                source: e,
+            }),
+        }
     }
 }
 

@@ -158,8 +158,19 @@ fn write_manifest(
     }
     temp.write_all(text.as_bytes())?;
     temp.sync()?;
-    temp.commit_replacing(MANIFEST)?;
+    temp.commit_replacing(MANIFEST)
+        .map_err(unconfirmed_backup)?;
     Ok(())
+}
+
+/// A backup (or its manifest entry) that is in place but not known to be
+/// durable does not count: the job fails as an I/O error, so `--replace`
+/// never replaces a file on the strength of it.
+fn unconfirmed_backup(e: Error) -> Error {
+    match e {
+        Error::CommittedNotDurable { path, op, source } => Error::Io { path, op, source },
+        e => e,
+    }
 }
 
 /// Holds the backup directory's lock while the manifest is updated.
@@ -206,7 +217,7 @@ pub fn backup_in(
         .map_err(|e| Error::io(&src_path, "open", e))?;
     let mut temp = TempFile::acquire(ops, &bdir, &bdir_path, &temp_name(&bname), None)?;
     let (report, sha) = copy_verified(sandbox, &mut src, &src_path, &mut temp)?;
-    let path = temp.commit(&bname)?;
+    let path = temp.commit(&bname).map_err(unconfirmed_backup)?;
 
     let _lock = lock_backup_dir(&bdir, &bdir_path)?;
     let mut entries = read_manifest(&bdir, &bdir_path)?;

@@ -22,8 +22,15 @@ pub trait FileOps: Send + Sync {
     /// Flushes `file`'s data and metadata to stable storage.
     fn sync_file(&self, file: &File) -> io::Result<()>;
     /// Renames `from` to `to` in `dir`, failing with `AlreadyExists` rather
-    /// than replacing an existing `to`.
+    /// than replacing an existing `to` (`renameat2(RENAME_NOREPLACE)`).
+    /// Where the kernel or filesystem lacks that, fails with `EINVAL`,
+    /// `ENOSYS` or [`io::ErrorKind::Unsupported`] (see
+    /// [`noreplace_unsupported`]); the caller then falls back to
+    /// [`FileOps::hard_link`] + [`FileOps::remove`].
     fn rename_noreplace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()>;
+    /// Gives the file `from` a second name `to` in `dir`, failing with
+    /// `AlreadyExists` if `to` exists (so it never replaces anything).
+    fn hard_link(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()>;
     /// Renames `from` to `to` in `dir`, atomically replacing `to`.
     fn rename_replace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()>;
     /// Makes `dir`'s entries (a rename, a removal) durable.
@@ -55,6 +62,10 @@ impl FileOps for RealFs {
         rename_noreplace(dir, from, to)
     }
 
+    fn hard_link(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
+        dir.hard_link(from, dir, to)
+    }
+
     fn rename_replace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
         dir.rename(from, dir, to)
     }
@@ -69,22 +80,35 @@ impl FileOps for RealFs {
 }
 
 /// Atomically renames `from` to `to` within `dir`, failing with
-/// `AlreadyExists` rather than replacing an existing `to`.
+/// `AlreadyExists` rather than replacing an existing `to`. Only
+/// `renameat2(RENAME_NOREPLACE)`: where that is missing the error says so
+/// ([`noreplace_unsupported`]) and the caller links and unlinks instead, as
+/// separate seam steps, so that a failure between them is visible.
 pub fn rename_noreplace(dir: &Dir, from: &str, to: &str) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         use rustix::fs::{RenameFlags, renameat_with};
-        match renameat_with(dir, from, dir, to, RenameFlags::NOREPLACE) {
-            Ok(()) => return Ok(()),
-            // Filesystems without RENAME_NOREPLACE: fall back to link+unlink.
-            Err(rustix::io::Errno::INVAL) | Err(rustix::io::Errno::NOSYS) => {}
-            Err(e) => return Err(e.into()),
-        }
+        renameat_with(dir, from, dir, to, RenameFlags::NOREPLACE).map_err(io::Error::from)
     }
-    // A hard link fails if `to` exists, so the swap never clobbers; the
-    // window where both names exist holds identical, complete content.
-    dir.hard_link(from, dir, to)?;
-    dir.remove_file(from)
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (dir, from, to);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no RENAME_NOREPLACE on this platform",
+        ))
+    }
+}
+
+/// Whether a failed [`rename_noreplace`] means "not supported here" (the
+/// kernel or filesystem lacks `RENAME_NOREPLACE`) rather than a real failure.
+pub fn noreplace_unsupported(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Unsupported
+        || matches!(
+            e.raw_os_error(),
+            Some(code) if code == rustix::io::Errno::INVAL.raw_os_error()
+                || code == rustix::io::Errno::NOSYS.raw_os_error()
+        )
 }
 
 /// Makes the directory's entries (a rename) durable.
