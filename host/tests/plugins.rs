@@ -247,3 +247,108 @@ fn a_plugin_that_emits_a_torn_row_gets_nothing_committed() {
     let kinds: Vec<_> = report.errors.iter().map(|e| e.kind).collect();
     assert_eq!(kinds, [ErrorKind::TornRow], "{:?}", report.errors);
 }
+
+/// A hostile plugin with several linear memories: csvseal's own component,
+/// nested unchanged (so it implements the world), beside a core module
+/// declaring `memories` memories of `mib_each` MiB each. The interface
+/// names come from wit/csvseal.wit, so the test follows the contract.
+fn memory_hog(memories: u32, mib_each: u64) -> Vec<u8> {
+    use wasm_encoder::{
+        Alias, Component, ComponentAliasSection, ComponentExportKind, ComponentExportSection,
+        ComponentInstanceSection, ComponentSectionId, InstanceSection, MemorySection, MemoryType,
+        Module, ModuleArg, ModuleSection, RawSection,
+    };
+    let wit =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/csvseal.wit"))
+            .unwrap();
+    let package = wit
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("package "))
+        .and_then(|p| p.strip_suffix(';'))
+        .expect("package line");
+    let (ns, version) = package.split_once('@').expect("versioned package");
+    let names: Vec<String> = ["types", "checksum", "verify", "seal"]
+        .iter()
+        .map(|i| format!("{ns}/{i}@{version}"))
+        .collect();
+
+    let mut hog = Module::new();
+    let mut mems = MemorySection::new();
+    for _ in 0..memories {
+        mems.memory(MemoryType {
+            minimum: mib_each * 16, // 64 KiB pages
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+    }
+    hog.section(&mems);
+
+    let mut c = Component::new();
+    c.section(&ModuleSection(&hog));
+    let mut core = InstanceSection::new();
+    core.instantiate(0, Vec::<(&str, ModuleArg)>::new());
+    c.section(&core);
+    c.section(&RawSection {
+        id: ComponentSectionId::Component as u8,
+        data: csvseal::BUILTIN_COMPONENT,
+    });
+    let mut inst = ComponentInstanceSection::new();
+    inst.instantiate(0, Vec::<(&str, ComponentExportKind, u32)>::new());
+    c.section(&inst);
+    let mut aliases = ComponentAliasSection::new();
+    for name in &names {
+        aliases.alias(Alias::InstanceExport {
+            instance: 0,
+            kind: ComponentExportKind::Instance,
+            name,
+        });
+    }
+    c.section(&aliases);
+    let mut exports = ComponentExportSection::new();
+    for (i, name) in names.iter().enumerate() {
+        exports.export(
+            name.as_str(),
+            ComponentExportKind::Instance,
+            1 + i as u32,
+            None,
+        );
+    }
+    c.section(&exports);
+    c.finish()
+}
+
+#[test]
+fn several_memories_share_one_memory_cap() {
+    let limits = Limits {
+        memory_bytes: 256 << 20,
+        ..Limits::default()
+    };
+    // Under the cap in total: the nested engine works as usual.
+    let small = Sandbox::from_component_bytes(&memory_hog(3, 16), limits.clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = write_sealed(
+        &small,
+        &request(dir.path()),
+        &mut TRADES.as_bytes(),
+        "input",
+    )
+    .unwrap();
+    assert!(c.verified.valid);
+    // Three memories of 100 MiB: each alone is under 256 MiB, together they
+    // are not. The store's total is capped, so the plugin cannot start.
+    let hog = Sandbox::from_component_bytes(&memory_hog(3, 100), limits).unwrap();
+    let err = write_fails(&hog, TRADES.as_bytes());
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                limit: "memory",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--memory-limit-mib"), "{err}");
+}

@@ -110,7 +110,7 @@ pub struct LimitArgs {
     /// Errors listed per file; later ones are only counted.
     #[arg(long, default_value_t = 1000)]
     max_errors: u32,
-    /// Memory cap for the sandboxed component, in MiB.
+    /// Memory cap for the sandboxed component (all its memories together), in MiB.
     #[arg(long, default_value_t = 512)]
     memory_limit_mib: usize,
     /// CPU bound on any one call into the component, in seconds.

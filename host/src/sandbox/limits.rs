@@ -17,7 +17,7 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Resource limits for the component and the records it buffers.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Cap on the component's linear memory, in bytes.
+    /// Cap on all of the component's linear memories together, in bytes.
     pub memory_bytes: usize,
     /// Wall-clock bound on any single call into the component.
     pub call_timeout: Duration,
@@ -67,10 +67,32 @@ pub(super) struct State {
 
 /// Turns a refused memory or table growth into a trap that names the limit,
 /// rather than a null allocation the guest would report as a bare
-/// `unreachable`.
+/// `unreachable`. The caps are on the store's total: a component may have
+/// several memories and tables (up to [`MAX_MEMORIES`], [`MAX_TABLES`]),
+/// and together they get no more than one cap.
 pub(super) struct MemoryLimiter {
-    pub(super) memory_bytes: usize,
-    pub(super) table_elements: usize,
+    memory_bytes: usize,
+    table_elements: usize,
+    /// Bytes granted to all of the store's memories so far.
+    memory_total: usize,
+    /// Elements granted to all of its tables so far.
+    table_total: usize,
+    /// The last grant, taken back if that growth then fails.
+    last_memory_grant: usize,
+    last_table_grant: usize,
+}
+
+impl MemoryLimiter {
+    pub(super) fn new(memory_bytes: usize, table_elements: usize) -> Self {
+        MemoryLimiter {
+            memory_bytes,
+            table_elements,
+            memory_total: 0,
+            table_total: 0,
+            last_memory_grant: 0,
+            last_table_grant: 0,
+        }
+    }
 }
 
 /// A limit the host enforced; carried through wasmtime's error so
@@ -92,48 +114,68 @@ impl std::error::Error for LimitHit {}
 /// Core instances, memories and tables one component may create. csvseal's
 /// own has a handful of each; the caps stop a component built to exhaust
 /// the host with thousands of them.
-const MAX_INSTANCES: usize = 100;
-const MAX_MEMORIES: usize = 10;
-const MAX_TABLES: usize = 100;
+pub(super) const MAX_INSTANCES: usize = 100;
+pub(super) const MAX_MEMORIES: usize = 10;
+pub(super) const MAX_TABLES: usize = 100;
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+        let grant = desired.saturating_sub(current);
+        let total = self.memory_total.saturating_add(grant);
+        if total > self.memory_bytes {
             return Err(LimitHit {
                 limit: "memory",
                 message: format!(
-                    "the component asked for {} MiB, the limit is {} MiB (--memory-limit-mib)",
-                    desired.div_ceil(1 << 20),
+                    "the component asked for {} MiB of memory in all, the limit is {} MiB (--memory-limit-mib)",
+                    total.div_ceil(1 << 20),
                     self.memory_bytes >> 20
                 ),
             }
             .into());
         }
+        self.memory_total = total;
+        self.last_memory_grant = grant;
         Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        // Growth is one call at a time per store: the failure is the grant
+        // just made.
+        self.memory_total -= std::mem::take(&mut self.last_memory_grant);
+        Ok(())
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.table_elements {
+        let grant = desired.saturating_sub(current);
+        let total = self.table_total.saturating_add(grant);
+        if total > self.table_elements {
             return Err(LimitHit {
                 limit: "table",
                 message: format!(
-                    "a table of {desired} elements, the limit is {} (--max-table-elements)",
+                    "tables of {total} elements in all, the limit is {} (--max-table-elements)",
                     self.table_elements
                 ),
             }
             .into());
         }
+        self.table_total = total;
+        self.last_table_grant = grant;
         Ok(true)
+    }
+
+    fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.table_total -= std::mem::take(&mut self.last_table_grant);
+        Ok(())
     }
 
     fn instances(&self) -> usize {
@@ -228,10 +270,7 @@ mod tests {
 
     #[test]
     fn the_limiter_names_the_table_and_memory_limits() {
-        let mut l = MemoryLimiter {
-            memory_bytes: 1 << 20,
-            table_elements: 100,
-        };
+        let mut l = MemoryLimiter::new(1 << 20, 100);
         assert!(l.table_growing(0, 100, None).unwrap());
         let e = l.table_growing(0, 101, None).unwrap_err();
         let hit = e.downcast_ref::<LimitHit>().expect("a LimitHit");
@@ -250,5 +289,30 @@ mod tests {
             ),
             "{mapped}"
         );
+    }
+
+    #[test]
+    fn the_caps_are_on_the_total_of_all_memories_and_tables() {
+        let mib = 1 << 20;
+        let mut l = MemoryLimiter::new(10 * mib, 100);
+        // Each memory alone is under the cap; together they are not.
+        assert!(l.memory_growing(0, 4 * mib, None).unwrap());
+        assert!(l.memory_growing(0, 4 * mib, None).unwrap());
+        let e = l.memory_growing(0, 4 * mib, None).unwrap_err();
+        assert!(
+            e.downcast_ref::<LimitHit>()
+                .unwrap()
+                .message
+                .contains("12 MiB of memory in all")
+        );
+        // Growing one counts only the growth; a failed growth gives it back.
+        assert!(l.memory_growing(4 * mib, 5 * mib, None).unwrap());
+        l.memory_grow_failed(wasmtime::Error::msg("mmap failed"))
+            .unwrap();
+        assert!(l.memory_growing(0, 2 * mib, None).unwrap());
+        assert!(l.memory_growing(2 * mib, 3 * mib, None).is_err());
+        assert!(l.table_growing(0, 60, None).unwrap());
+        assert!(l.table_growing(0, 50, None).is_err());
+        assert!(l.table_growing(60, 100, None).unwrap());
     }
 }

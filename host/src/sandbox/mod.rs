@@ -122,10 +122,10 @@ impl Sandbox {
         let mut store = Store::new(
             &self.engine,
             State {
-                limiter: MemoryLimiter {
-                    memory_bytes: self.limits.memory_bytes,
-                    table_elements: self.limits.max_table_elements,
-                },
+                limiter: MemoryLimiter::new(
+                    self.limits.memory_bytes,
+                    self.limits.max_table_elements,
+                ),
             },
         );
         store.limiter(|s| &mut s.limiter);
