@@ -59,7 +59,7 @@ fn continue_picks_up_after_the_last_file() {
         (Some(1), Some(5))
     );
 
-    // A big quote-free file (its tail alone answers) …
+    // A big file …
     let b = cont(dir.path(), "2024-09-10T14:10:00Z", &rows(20_000, "B"));
     assert_eq!(b.status.code(), Some(0), "{}", stdout(&b));
     let b: Value = serde_json::from_slice(&b.stdout).unwrap();
@@ -234,4 +234,120 @@ fn concurrent_continuations_never_hand_out_the_same_seqs() {
     for (k, f) in doc["files"].as_array().unwrap().iter().enumerate() {
         assert_eq!(f["first_seq"], 2000 * k as u64 + 1, "{doc:#}");
     }
+}
+
+fn plugin(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/plugins")
+        .join(format!("{name}.wasm"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Changes one checksum digit about halfway through `path`, leaving the
+/// tail (and the file's size) intact.
+fn damage_middle(path: &std::path::Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mid = bytes.len() / 2;
+    let eol = mid + bytes[mid..].windows(2).position(|w| w == b"\r\n").unwrap();
+    let d = &mut bytes[eol - 1];
+    *d = if *d == b'0' { b'1' } else { b'0' };
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn damage_anywhere_in_the_previous_file_stops_a_continuation() {
+    let dir = TempDir::new().unwrap();
+    // Large enough that its last 64 KiB, 1 MiB and 16 MiB tails are all
+    // intact and quote-free: a tail read would miss the damage.
+    let first = write_ok(dir.path(), "s", &rows(600_000, "A"), &[]);
+    assert!(std::fs::metadata(&first).unwrap().len() > 40 << 20);
+    damage_middle(std::path::Path::new(&first));
+
+    let o = cont(dir.path(), "2024-09-10T15:00:00Z", &rows(1, "B"));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["error"]["kind"], "source-invalid", "{doc}");
+    assert_eq!(
+        doc["error"]["report"]["errors"][0]["kind"],
+        "checksum-mismatch"
+    );
+    assert_eq!(csvs(dir.path()).len(), 1, "nothing was written");
+}
+
+#[test]
+fn a_plugin_never_judges_the_series_alone() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let lenient = plugin("hostile-lenient");
+    let a = cont(dir.path(), "2024-09-10T14:00:00Z", &rows(50, "A"));
+    assert_eq!(a.status.code(), Some(0));
+    // The plugin lies: its verifier reports a last seq 1000 too high. The
+    // start seq comes from the built-in verifier: 51, not 1051.
+    let o = csvseal(
+        &[
+            "write",
+            "--json",
+            "--continue",
+            "--dir",
+            d,
+            "--name",
+            "s",
+            "--timestamp",
+            "2024-09-10T14:10:00Z",
+            "--component",
+            &lenient,
+        ],
+        Some(rows(2, "B").as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let b: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(b["first_seq"], 51, "{b}");
+
+    // A damaged series: the plugin calls it valid, the built-in verifier
+    // does not, and its verdict stands — for verify --series …
+    let files = csvs(dir.path());
+    damage_middle(&dir.path().join(&files[1]));
+    let o = csvseal(
+        &[
+            "verify",
+            "--json",
+            "--series",
+            d,
+            "s",
+            "--component",
+            &lenient,
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["valid"], false);
+    assert_eq!(doc["files"][1]["errors"][0]["kind"], "checksum-mismatch");
+    // … and for a continuation after it.
+    let o = csvseal(
+        &[
+            "write",
+            "--json",
+            "--continue",
+            "--dir",
+            d,
+            "--name",
+            "s",
+            "--timestamp",
+            "2024-09-10T14:20:00Z",
+            "--component",
+            &lenient,
+        ],
+        Some(rows(1, "C").as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert_eq!(csvs(dir.path()).len(), 2);
+}
+
+/// The sealed files in `dir` (not the series lock), sorted.
+fn csvs(dir: &std::path::Path) -> Vec<String> {
+    let mut v = listing(dir);
+    v.retain(|n| n.ends_with(".csv"));
+    v
 }

@@ -11,6 +11,15 @@ use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
 use crate::verify::{Schema, verify_file};
 
+/// The built-in component to judge alongside `sandbox` (with its limits),
+/// or `None` when `sandbox` is itself the built-in one.
+pub fn builtin_for(sandbox: &Sandbox) -> Result<Option<Sandbox>> {
+    if sandbox.is_builtin() {
+        return Ok(None);
+    }
+    Sandbox::builtin(sandbox.limits().clone()).map(Some)
+}
+
 /// Verifies `path` with `sandbox`; when that is a plugin, also with the
 /// built-in component (`builtin`), merging the two reports.
 pub fn verify_file_checked(

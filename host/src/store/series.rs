@@ -7,11 +7,14 @@
 //!   file is committed; the lock file is never deleted (deleting it would let
 //!   two writers lock two different inodes of the same name). A writer that
 //!   finds it held fails with `busy`, or waits with `--wait`.
-//! - The last seq is read from the file's tail, not the whole file: see
-//!   [`last_seq`].
-//! - `verify --series` checks every file and the seams between them.
+//! - The last seq comes from verifying the whole last file, streamed, with
+//!   the built-in verifier: a previous file that does not verify (anywhere,
+//!   not only near its end) is refused. A plugin may seal the new file, but
+//!   never judges the previous one or chooses the start seq.
+//! - `verify --series` checks every file and the seams between them; with
+//!   a plugin, the built-in verifier runs too and has the final say.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -22,13 +25,11 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
+use crate::sandbox::plugin::{builtin_for, merge};
 use crate::store::file_ops::FileOps;
 use crate::store::temp_lock::try_lock_exclusive;
-use crate::verify::{Schema, start, verify_reader};
+use crate::verify::{Schema, verify_reader};
 use crate::write::{Committed, WriteControl, WriteRequest, write_sealed_with};
-
-/// Tail sizes tried before reading the whole file.
-const TAILS: [u64; 3] = [64 << 10, 1 << 20, 16 << 20];
 
 /// Whether `name` is `{base}_YYYYMMDD_HHMMSS.csv`.
 pub fn is_member(name: &str, base: &str) -> bool {
@@ -66,81 +67,20 @@ pub fn members(dir: &Dir, dir_path: &Path, base: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// How [`last_seq`] found its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum TailRead {
-    /// From the header and the last this-many bytes.
-    Tail(u64),
-    /// From the whole file.
-    Whole,
-}
-
-/// The last `file_seq` of a committed sealed file, reading only its tail
-/// when that is provably enough.
-///
-/// The host never parses CSV: it picks a cut and lets the sandboxed verifier
-/// judge `header + tail-after-cut`. The cut is a record boundary only if it
-/// is outside quotes, so a tail is used only when it holds no `"` at all:
-/// then no quoted field can be open anywhere in it (one open before the tail
-/// would have to close inside it, the file being complete), and the first
-/// `\n` in it ends a record. The header line must hold no `"` either. If the
-/// tail has quotes, or the verifier rejects the splice, a larger tail is
-/// tried, then the whole file. `Ok(None)`: the file has no rows.
-pub fn last_seq(
-    sandbox: &Sandbox,
-    file: &mut File,
-    path: &Path,
-) -> Result<(Option<u64>, TailRead)> {
-    let size = file
-        .metadata()
-        .map_err(|e| Error::io(path, "stat", e))?
-        .len();
-    let header = read_at(file, path, 0, 64 << 10)?;
-    let header_end = header.iter().position(|b| *b == b'\n').map(|i| i + 1);
-    if let Some(h) = header_end
-        && !header[..h].contains(&b'"')
-    {
-        for tail_len in TAILS {
-            if tail_len >= size.saturating_sub(h as u64) {
-                break;
-            }
-            let tail = read_at(file, path, size - tail_len, tail_len as usize)?;
-            if tail.contains(&b'"') {
-                continue;
-            }
-            let Some(nl) = tail.iter().position(|b| *b == b'\n') else {
-                continue;
-            };
-            let mut session = start(sandbox, None)?;
-            session.feed(&header[..h])?;
-            session.feed(&tail[nl + 1..])?;
-            let r = session.finish()?;
-            if r.valid && r.rows > 0 {
-                return Ok((r.last_seq, TailRead::Tail(tail_len)));
-            }
-        }
-    }
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io(path, "seek", e))?;
-    let r = verify_reader(sandbox, None, file, path)?;
+/// The last `file_seq` of a committed sealed file (`None`: no rows), from
+/// a streamed verification of the whole file by `builtin` (which must be
+/// csvseal's own component). A file that does not verify is
+/// [`Error::SourceInvalid`]: nothing may continue from it.
+pub fn last_committed_seq(builtin: &Sandbox, file: &mut File, path: &Path) -> Result<Option<u64>> {
+    debug_assert!(builtin.is_builtin());
+    let r = verify_reader(builtin, None, file, path)?;
     if !r.valid {
         return Err(Error::SourceInvalid {
             path: path.to_owned(),
             report: Box::new(r),
         });
     }
-    Ok((r.last_seq, TailRead::Whole))
-}
-
-fn read_at(file: &mut File, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>> {
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| Error::io(path, "seek", e))?;
-    let mut buf = Vec::with_capacity(len);
-    file.by_ref()
-        .take(len as u64)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io(path, "read", e))?;
-    Ok(buf)
+    Ok(r.last_seq)
 }
 
 /// Holds the series lock until dropped.
@@ -203,7 +143,8 @@ pub fn write_continue(
             )));
         }
         let mut file = dir.open(last).map_err(|e| Error::io(&path, "open", e))?;
-        let (seq, _) = last_seq(sandbox, &mut file, &path)?;
+        let builtin = builtin_for(sandbox)?;
+        let seq = last_committed_seq(builtin.as_ref().unwrap_or(sandbox), &mut file, &path)?;
         if let Some(seq) = seq {
             req.start_seq = seq.checked_add(1).ok_or_else(|| {
                 Error::Usage(format!("{}: file_seq is at its maximum", path.display()))
@@ -257,13 +198,23 @@ pub fn verify_series(
         overlaps: vec![],
         gaps: vec![],
     };
+    // With a plugin, csvseal's own verifier runs too and has the final say.
+    let builtin = builtin_for(sandbox)?;
     let mut prev: Option<(PathBuf, u64)> = None;
     for name in members(&dir, dir_path, base)? {
         let path = dir_path.join(&name);
-        let r = dir
-            .open(&name)
-            .map_err(|e| Error::io(&path, "open", e))
-            .and_then(|mut f| verify_reader(sandbox, schema, &mut f, &path));
+        let verify_with = |sb: &Sandbox| {
+            dir.open(&name)
+                .map_err(|e| Error::io(&path, "open", e))
+                .and_then(|mut f| verify_reader(sb, schema, &mut f, &path))
+        };
+        let r = match &builtin {
+            None => verify_with(sandbox),
+            Some(b) => verify_with(b).and_then(|base| {
+                let extra = verify_with(sandbox)?;
+                Ok(merge(base, extra, sandbox.limits().max_errors as usize))
+            }),
+        };
         let r = match r {
             Ok(r) => r,
             Err(e) => {

@@ -10,7 +10,10 @@
 //!   built-in verifier must refuse to commit);
 //! - `broken-sequence`: seals normally but emits the first row twice (a
 //!   repeated `file_seq`);
-//! - `torn-row`: seals normally but ends the file inside a record.
+//! - `torn-row`: seals normally but ends the file inside a record;
+//! - `lenient`: its verifier calls every file valid and reports a last
+//!   `file_seq` 1000 too high (the built-in verifier must keep the final
+//!   say, series included).
 //!
 //! Everything else is the built-in engine, so the only reason a call fails
 //! is the misbehaviour under test. Built by scripts/build-plugins.sh into
@@ -124,7 +127,18 @@ impl GuestVerifier for HostileVerifier {
     fn finish(&self) -> wit::VerifyReport {
         #[cfg(feature = "trap-midway")]
         core::arch::wasm32::unreachable();
-        api::verify_report(self.0.borrow_mut().finish())
+        #[allow(unused_mut)]
+        let mut report = api::verify_report(self.0.borrow_mut().finish());
+        #[cfg(feature = "lenient")]
+        {
+            // Vouch for any file, and lie about where its sequence ends.
+            report.valid = true;
+            report.errors.clear();
+            report.error_count = 0;
+            report.errors_truncated = false;
+            report.last_seq = report.last_seq.map(|s| s + 1000);
+        }
+        report
     }
 }
 
