@@ -7,7 +7,7 @@ mod common;
 use std::ffi::OsStr;
 use std::path::Path;
 
-use common::{TRADES, csvseal, csvseal_measured, listing, stderr, stdout};
+use common::{TRADES, csvseal, csvseal_measured, listing, stderr, stdout, write_ok};
 use serde_json::Value;
 
 fn plugin(name: &str) -> String {
@@ -114,4 +114,34 @@ fn a_plugin_cannot_waive_the_builtin_checks_in_verify() {
         "{}",
         stdout(&out)
     );
+}
+
+#[test]
+fn subcommands_that_only_use_the_builtin_verifier_refuse_component() {
+    // recover, backup, restore, salvage and audit judge files with csvseal's
+    // own verifier alone; they refuse --component rather than ignore it.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let f = write_ok(dir.path(), "t", TRADES, &[]);
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins/row-rule.wasm");
+    let p = p.to_str().unwrap();
+    for args in [
+        vec!["recover", "--dir", d],
+        vec!["backup", &f],
+        vec!["restore", &f],
+        vec!["salvage", &f, "--out", d],
+        vec!["audit", "--dir", d],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--component", p]);
+        let o = csvseal(&args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--component"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    // Nothing was done: the file is still the only one, unchanged.
+    assert_eq!(listing(dir.path()), ["t_20240910_143000.csv"]);
 }

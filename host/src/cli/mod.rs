@@ -125,11 +125,29 @@ pub struct LimitArgs {
     /// Most elements the component's tables may hold.
     #[arg(long, default_value_t = 100_000)]
     max_table_elements: usize,
+}
+
+/// `--component`, for the subcommands where a plugin has a job (`write`,
+/// `verify`). The others (recover, backup, restore, salvage, audit) judge
+/// files with the built-in verifier only, so they do not take the option
+/// rather than accept it and ignore it.
+#[derive(Args)]
+pub struct PluginArg {
     /// A plugin component (csvseal:core/engine world) to use instead of the
     /// built-in logic. It gets no WASI at all; `write` still verifies its
     /// output with the built-in verifier, `verify` applies both.
     #[arg(long, value_name = "PATH.wasm")]
     component: Option<PathBuf>,
+}
+
+impl PluginArg {
+    /// The plugin given with `--component`, else the built-in component.
+    pub fn sandbox(&self, limits: &LimitArgs) -> csvseal::Result<Sandbox> {
+        match &self.component {
+            Some(path) => Sandbox::from_component_file(path, limits.to_limits()),
+            None => Sandbox::builtin(limits.to_limits()),
+        }
+    }
 }
 
 impl LimitArgs {
@@ -142,14 +160,6 @@ impl LimitArgs {
             max_output_bytes: self.max_output_mib << 20,
             max_table_elements: self.max_table_elements,
             ..Limits::default()
-        }
-    }
-
-    /// The plugin given with `--component`, else the built-in component.
-    pub fn sandbox(&self) -> csvseal::Result<Sandbox> {
-        match &self.component {
-            Some(path) => Sandbox::from_component_file(path, self.to_limits()),
-            None => Sandbox::builtin(self.to_limits()),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use csvseal::{Error, Sandbox, Schema};
 
-use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, logging, output, progress};
+use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, PluginArg, logging, output, progress};
 
 #[derive(Args)]
 pub struct VerifyArgs {
@@ -24,13 +24,15 @@ pub struct VerifyArgs {
     files: Vec<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    plugin: PluginArg,
 }
 
 /// Runs `verify`; returns the exit code.
 pub fn run(args: VerifyArgs) -> i32 {
     let setup = (|| {
         let schema = args.schema.as_deref().map(Schema::read).transpose()?;
-        let sandbox = args.limits.sandbox()?;
+        let sandbox = args.plugin.sandbox(&args.limits)?;
         // With a plugin, the built-in verifier runs too (see csvseal::sandbox::plugin).
         let builtin = if sandbox.is_builtin() {
             None

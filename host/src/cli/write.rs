@@ -10,7 +10,7 @@ use csvseal::store::naming;
 use csvseal::{Error, InputFormat, Schema, WriteRequest};
 
 use super::output::eprintln_safe;
-use super::{EXIT_OK, LimitArgs, logging, output, parse_duration, progress};
+use super::{EXIT_OK, LimitArgs, PluginArg, logging, output, parse_duration, progress};
 
 #[derive(Args)]
 pub struct WriteArgs {
@@ -61,6 +61,8 @@ pub struct WriteArgs {
     keep: Option<u64>,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    plugin: PluginArg,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,7 +121,7 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
         let len = file.metadata().ok().map(|m| m.len());
         (Box::new(file), args.input.clone(), len)
     };
-    let sandbox = args.limits.sandbox()?;
+    let sandbox = args.plugin.sandbox(&args.limits)?;
     // The clock starts once the engine is loaded: the timeout bounds the
     // write itself, from the first input byte to the commit.
     let deadline = args.timeout.map(|t| Instant::now() + t);
