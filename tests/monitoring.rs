@@ -456,6 +456,135 @@ fn audit_raises_integrity_failure_for_a_file_that_no_longer_verifies() {
     assert_eq!((code, doc["verified"].as_u64()), (33, Some(0)), "{doc:#}");
 }
 
+/// Flips one checksum digit of `f` in place (size unchanged).
+fn flip_a_digit(f: &Path) {
+    let mut bytes = std::fs::read(f).unwrap();
+    let at = bytes.windows(2).rposition(|w| w == b"\r\n").unwrap() - 1;
+    bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+    std::fs::write(f, bytes).unwrap();
+}
+
+#[test]
+fn an_edit_that_restores_the_mtime_is_still_found() {
+    let dir = TempDir::new().unwrap();
+    healthy(dir.path());
+    assert_eq!(audit(dir.path(), &[]).0, 0);
+    let f = dir.path().join("trades_20240910_143100.csv");
+    let mtime = std::fs::metadata(&f).unwrap().modified().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    flip_a_digit(&f);
+    // Size and mtime as before, same inode: only the ctime tells.
+    std::fs::File::options()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(std::fs::metadata(&f).unwrap().modified().unwrap(), mtime);
+    let (code, doc) = audit(dir.path(), &[]);
+    assert_eq!(code, 33, "{doc:#}");
+    assert_eq!(doc["verified"].as_u64(), Some(1), "{doc:#}");
+}
+
+/// Bit rot changes content but no identity (size, times, inode). A state
+/// file that still vouches for a file after its bytes changed is the same
+/// situation, so the tests make one: they rewrite the state's identity of
+/// `name` to the file's current one, checked `age_secs` ago.
+fn vouch_for_current_identity(dir: &Path, name: &str, age_secs: u64) {
+    // An audit learns the new identity (and that the file is invalid) …
+    let state_path = dir.join(".csvseal-audit-state.json");
+    let before: Value = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+    audit(dir, &[]);
+    let mut state: Value = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+    // … then the state is made to remember the old, valid result for it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let current = state["files"][name].clone();
+    let mut remembered = before["files"][name].clone();
+    for k in ["size", "mtime_ns", "ctime_ns", "ino"] {
+        remembered[k] = current[k].clone();
+    }
+    remembered["checked_at"] = (now - age_secs).into();
+    state["files"][name] = remembered;
+    std::fs::write(&state_path, serde_json::to_vec(&state).unwrap()).unwrap();
+}
+
+#[test]
+fn the_scrub_rereads_unchanged_files_whose_check_is_old() {
+    let dir = TempDir::new().unwrap();
+    healthy(dir.path());
+    assert_eq!(audit(dir.path(), &[]).0, 0);
+    let name = "trades_20240910_143100.csv";
+    flip_a_digit(&dir.path().join(name));
+    // Checked an hour ago: not due for a scrub, so the rot goes unseen …
+    vouch_for_current_identity(dir.path(), name, 3600);
+    let (code, doc) = audit(dir.path(), &[]);
+    assert_eq!((code, doc["verified"].as_u64()), (0, Some(0)), "{doc:#}");
+    // … unless the whole directory is scrubbed (--full) …
+    vouch_for_current_identity(dir.path(), name, 3600);
+    let (code, doc) = audit(dir.path(), &["--full"]);
+    assert_eq!(code, 33, "{doc:#}");
+    assert_eq!(
+        (doc["verified"].as_u64(), doc["scrubbed"].as_u64()),
+        (Some(3), Some(3))
+    );
+    // … or its last full check is older than --rescan-after (default 7d).
+    vouch_for_current_identity(dir.path(), name, 8 * 24 * 3600);
+    let (code, doc) = audit(dir.path(), &[]);
+    assert_eq!(code, 33, "{doc:#}");
+    assert_eq!(doc["scrubbed"].as_u64(), Some(1), "{doc:#}");
+    assert!(doc["alerts"][0]["file"].as_str().unwrap().ends_with(name));
+    vouch_for_current_identity(dir.path(), name, 2 * 3600);
+    let (code, _) = audit(dir.path(), &["--rescan-after", "1h"]);
+    assert_eq!(code, 33);
+}
+
+#[test]
+fn the_scrub_takes_the_oldest_first_within_its_byte_budget() {
+    let dir = TempDir::new().unwrap();
+    healthy(dir.path());
+    assert_eq!(audit(dir.path(), &[]).0, 0);
+    // Make every file's last check old, the middle one's the oldest.
+    let state_path = dir.path().join(".csvseal-audit-state.json");
+    let mut state: Value = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+    let ages = [
+        ("trades_20240910_143000.csv", 10),
+        ("trades_20240910_143100.csv", 30),
+        ("trades_20240910_143200.csv", 20),
+    ];
+    for (name, days) in ages {
+        let at = state["files"][name]["checked_at"].as_u64().unwrap();
+        state["files"][name]["checked_at"] = (at - days * 86_400).into();
+    }
+    std::fs::write(&state_path, serde_json::to_vec(&state).unwrap()).unwrap();
+    // A budget of one byte: one file per run (the oldest), the rest later.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let rechecked = || {
+        let (code, doc) = audit(dir.path(), &["--max-bytes", "1"]);
+        assert_eq!(code, 0, "{doc:#}");
+        assert_eq!(doc["scrubbed"].as_u64(), Some(1), "{doc:#}");
+        let st: Value = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+        ages.map(|(n, _)| st["files"][n]["checked_at"].as_u64().unwrap() >= started)
+    };
+    assert_eq!(
+        rechecked(),
+        [false, true, false],
+        "the oldest (30 days) first"
+    );
+    assert_eq!(rechecked(), [false, true, true], "then the 20-day one");
+    assert_eq!(rechecked(), [true, true, true]);
+    let (_, doc) = audit(dir.path(), &["--max-bytes", "1"]);
+    assert_eq!(
+        (doc["scrubbed"].as_u64(), doc["scrub_deferred"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
 #[test]
 fn audit_raises_sequence_gap_across_a_series_and_inside_a_file() {
     let dir = TempDir::new().unwrap();

@@ -30,8 +30,39 @@ pub struct AuditArgs {
     /// Report as one JSON document on stdout.
     #[arg(long)]
     json: bool,
+    /// Re-read and verify every file, changed or not (a full scrub).
+    #[arg(long)]
+    full: bool,
+    /// Re-verify an unchanged file once its last full check is this old
+    /// (bit rot changes no size, time or inode), e.g. 12h, 7d.
+    #[arg(long, default_value = "7d", value_parser = parse_duration)]
+    rescan_after: Duration,
+    /// Re-verify at most this many bytes of unchanged files per run, oldest
+    /// check first (at least one file), e.g. 500M, 20G. Default: no limit.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    max_bytes: Option<u64>,
     #[command(flatten)]
     limits: LimitArgs,
+}
+
+/// A byte count: digits with an optional binary unit (K, M, G, T; `KiB`…).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a byte count, e.g. 500M, 20G"))?;
+    let shift = match unit.trim_end_matches("iB").trim_end_matches('B') {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use K, M, G or T)")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?}: too large"))
 }
 
 /// The exit code for a report: 0, or `ALERT_BASE` plus each class's bit.
@@ -56,6 +87,9 @@ pub fn run(args: AuditArgs, metrics_file: Option<PathBuf>) -> i32 {
             state_file: args.state_file.clone(),
             metrics_file,
             schema,
+            full: args.full,
+            rescan_after: args.rescan_after,
+            max_bytes: args.max_bytes,
         };
         audit(&sandbox, &opts)
     })();
@@ -100,6 +134,8 @@ fn print(args: &AuditArgs, r: &AuditReport, code: i32) {
             "files": r.files,
             "verified": r.verified,
             "unchanged": r.unchanged,
+            "scrubbed": r.scrubbed,
+            "scrub_deferred": r.scrub_deferred,
             "temp_files": r.temp_files,
             "warnings": r.warnings,
         });
@@ -115,11 +151,16 @@ fn print(args: &AuditArgs, r: &AuditReport, code: i32) {
     for w in &r.warnings {
         err!("csvseal: warning: {w}");
     }
+    let deferred = match r.scrub_deferred {
+        0 => String::new(),
+        n => format!(", {n} due for a scrub left for the next run (--max-bytes)"),
+    };
     let summary = format!(
-        "{}: {} file(s) ({} verified, {} unchanged), {} temp file(s)",
+        "{}: {} file(s) ({} verified, of which {} scrubbed, {} unchanged{deferred}), {} temp file(s)",
         args.dir.display(),
         r.files,
         r.verified,
+        r.scrubbed,
         r.unchanged,
         r.temp_files
     );
@@ -131,5 +172,21 @@ fn print(args: &AuditArgs, r: &AuditReport, code: i32) {
             r.alerts.len(),
             classes.join(", ")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn byte_counts() {
+        assert_eq!(parse_bytes("0"), Ok(0));
+        assert_eq!(parse_bytes("1500"), Ok(1500));
+        assert_eq!(parse_bytes("2K"), Ok(2048));
+        assert_eq!(parse_bytes("500M"), Ok(500 << 20));
+        assert_eq!(parse_bytes("20GiB"), Ok(20 << 30));
+        assert!(parse_bytes("5 parsecs").is_err());
+        assert!(parse_bytes("M").is_err());
     }
 }

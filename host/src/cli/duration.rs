@@ -1,4 +1,4 @@
-//! `--wait` durations: `500ms`, `30s`, `2m`, `1h`, or plain seconds.
+//! Durations: `500ms`, `30s`, `2m`, `1h`, `7d`, or plain seconds.
 
 use std::time::Duration;
 
@@ -17,7 +17,12 @@ pub fn parse(s: &str) -> Result<Duration, String> {
         "" | "s" => 1.0,
         "m" => 60.0,
         "h" => 3600.0,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+        "d" => 86_400.0,
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
+            ));
+        }
     };
     Duration::try_from_secs_f64(value * scale).map_err(|e| format!("{s:?}: {e}"))
 }
@@ -32,6 +37,7 @@ mod tests {
         assert_eq!(parse("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse("2").unwrap(), Duration::from_secs(2));
         assert_eq!(parse("1.5m").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse("7d").unwrap(), Duration::from_secs(7 * 86_400));
         assert!(parse("5 parsecs").is_err());
         assert!(parse("ms").is_err());
     }

@@ -8,9 +8,18 @@
 //! - **write timeout**: writes abandoned at their deadline since the last
 //!   audit, read from the metrics file the writers record into.
 //!
-//! Files are verified once while unchanged: a state file remembers each
-//! file's name, size, mtime and inode with its result, and is replaced
-//! atomically after every audit.
+//! A state file remembers each file's identity (size, mtime, ctime, inode)
+//! with its result and when it was last read in full, and is replaced
+//! atomically after every audit. A new or changed file is verified at once.
+//! An unchanged one is verified again (the scrub) once its last full check
+//! is older than `rescan_after`, oldest first, within `max_bytes` per run:
+//! bit rot, or an edit that restored the mtime, changes no identity, and
+//! finding those is what a periodic integrity check is for. `full`
+//! re-verifies everything.
+//!
+//! The directory is opened once (a cap-std `Dir`); each file is opened
+//! through it, identified by `fstat` on that descriptor and verified from
+//! it, so what is checked is what was identified.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,11 +28,14 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+
 use crate::error::{Error, Result};
 use crate::monitor::prom_text::Exposition;
 use crate::sandbox::Sandbox;
 use crate::store::naming::TEMP_SUFFIX;
-use crate::verify::{Schema, verify_file};
+use crate::verify::{Schema, verify_reader};
 
 /// Default state file name, inside the audited directory.
 pub const DEFAULT_STATE_FILE: &str = ".csvseal-audit-state.json";
@@ -89,7 +101,17 @@ pub struct AuditOptions {
     /// The metrics file writers record into (`--metrics-file`), for timeouts.
     pub metrics_file: Option<PathBuf>,
     pub schema: Option<Schema>,
+    /// Re-verify every file, changed or not.
+    pub full: bool,
+    /// Re-verify an unchanged file once its last full check is this old.
+    pub rescan_after: Duration,
+    /// Bytes of unchanged files re-verified per run at most (the oldest
+    /// check first; at least one file per run). `None`: no budget.
+    pub max_bytes: Option<u64>,
 }
+
+/// The default `rescan_after`: a week.
+pub const DEFAULT_RESCAN_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The audit's findings.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -101,6 +123,12 @@ pub struct AuditReport {
     pub verified: u64,
     /// Of those, unchanged since the last audit: its result was reused.
     pub unchanged: u64,
+    /// Of the verified, unchanged files read again because their last full
+    /// check was older than `rescan_after` (or `full`).
+    pub scrubbed: u64,
+    /// Unchanged files due for a scrub but left for a later run by the
+    /// `max_bytes` budget.
+    pub scrub_deferred: u64,
     /// Temp files found (`*.csv.tmp`), old or not.
     pub temp_files: u64,
     /// Things that limited the audit without being alerts.
@@ -127,7 +155,12 @@ impl AuditReport {
 struct FileState {
     size: u64,
     mtime_ns: i128,
+    /// The inode change time: any write or metadata change moves it, and
+    /// unlike the mtime it cannot be set back.
+    ctime_ns: i128,
     ino: u64,
+    /// When the file was last read and verified in full (Unix seconds).
+    checked_at: u64,
     valid: bool,
     rows: u64,
     first_seq: Option<u64>,
@@ -147,7 +180,7 @@ struct State {
     files: BTreeMap<String, FileState>,
 }
 
-const STATE_VERSION: u32 = 1;
+const STATE_VERSION: u32 = 2;
 
 /// Runs an audit of `opts.dir`. Errors only when the audit itself cannot be
 /// done (the directory cannot be listed, the state cannot be saved);
@@ -173,9 +206,15 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
     };
 
     let now = SystemTime::now();
+    let now_secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let dir = Dir::open_ambient_dir(&opts.dir, ambient_authority())
+        .map_err(|e| Error::io(&opts.dir, "open directory", e))?;
     let mut names: Vec<String> = Vec::new();
-    let entries =
-        std::fs::read_dir(&opts.dir).map_err(|e| Error::io(&opts.dir, "list directory", e))?;
+    let entries = dir
+        .entries()
+        .map_err(|e| Error::io(&opts.dir, "list directory", e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(&opts.dir, "list directory", e))?;
         match entry.file_name().into_string() {
@@ -188,11 +227,11 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
     }
     names.sort();
 
-    // name → (first_seq, last_seq) for the series check.
-    let mut seqs: BTreeMap<String, (Option<u64>, Option<u64>)> = BTreeMap::new();
+    // Pass 1: temp files, and every sealed file opened and identified.
+    let mut sealed: Vec<(String, std::fs::File, FileState)> = Vec::new();
     for name in &names {
         let path = opts.dir.join(name);
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+        let Ok(meta) = dir.symlink_metadata(name) else {
             continue; // removed while we looked
         };
         if !meta.is_file() {
@@ -203,7 +242,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
             let age = meta
                 .modified()
                 .ok()
-                .and_then(|m| now.duration_since(m).ok())
+                .and_then(|m| now.duration_since(m.into_std()).ok())
                 .unwrap_or_default();
             if age > opts.max_temp_age {
                 report.alerts.push(Alert {
@@ -222,11 +261,58 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
             continue;
         }
         report.files += 1;
-        let (size, mtime_ns, ino) = identity(&meta);
-        let cached = old
-            .files
-            .get(name)
-            .filter(|s| reuse && s.size == size && s.mtime_ns == mtime_ns && s.ino == ino);
+        let opened = dir
+            .open(name)
+            .map(|f| f.into_std())
+            .and_then(|f| f.metadata().map(|m| (identify(&m), f)));
+        let (id, file) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                report.alerts.push(Alert {
+                    class: AlertClass::IntegrityFailure,
+                    file: Some(path),
+                    message: format!("could not be verified: {}", Error::io(name, "open", e)),
+                });
+                continue;
+            }
+        };
+        sealed.push((name.clone(), file, id));
+    }
+
+    // Which unchanged files to read again: those due, oldest check first,
+    // within the byte budget (but at least one, so any file gets its turn).
+    let remembered =
+        |name: &str, id: &FileState| old.files.get(name).filter(|s| reuse && s.same_file_as(id));
+    let rescan_before = now_secs.saturating_sub(opts.rescan_after.as_secs());
+    let mut due: Vec<(u64, String, u64)> = sealed
+        .iter()
+        .filter_map(|(name, _, id)| {
+            let s = remembered(name, id)?;
+            (opts.full || s.checked_at <= rescan_before)
+                .then(|| (s.checked_at, name.clone(), id.size))
+        })
+        .collect();
+    due.sort();
+    let mut scrub: std::collections::BTreeSet<String> = Default::default();
+    let mut budget_used = 0u64;
+    for (_, name, size) in due {
+        let fits = opts
+            .max_bytes
+            .is_none_or(|max| budget_used.saturating_add(size) <= max);
+        if fits || scrub.is_empty() {
+            budget_used = budget_used.saturating_add(size);
+            scrub.insert(name);
+        } else {
+            report.scrub_deferred += 1;
+        }
+    }
+
+    // Pass 2: verify what is new, changed or due; reuse the rest.
+    // name → (first_seq, last_seq) for the series check.
+    let mut seqs: BTreeMap<String, (Option<u64>, Option<u64>)> = BTreeMap::new();
+    for (name, mut file, id) in sealed {
+        let path = opts.dir.join(&name);
+        let cached = remembered(&name, &id).filter(|_| !scrub.contains(&name));
         let fs =
             match cached {
                 Some(s) => {
@@ -235,12 +321,13 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
                 }
                 None => {
                     report.verified += 1;
+                    if remembered(&name, &id).is_some() {
+                        report.scrubbed += 1;
+                    }
                     tracing::debug!(file = %path.display(), "verifying");
-                    match verify_file(sandbox, opts.schema.as_ref(), &path) {
+                    match verify_reader(sandbox, opts.schema.as_ref(), &mut file, &path) {
                         Ok(r) => FileState {
-                            size,
-                            mtime_ns,
-                            ino,
+                            checked_at: now_secs,
                             valid: r.valid,
                             rows: r.rows,
                             first_seq: r.first_seq,
@@ -249,6 +336,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
                             problem: r.errors.first().map(|e| e.to_string()).or_else(|| {
                                 (!r.valid).then(|| format!("{} error(s)", r.error_count))
                             }),
+                            ..id
                         },
                         Err(e) => {
                             // Not remembered: retried next time.
@@ -282,7 +370,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
                 message: format!("{} file_seq gap(s) inside the file", fs.gap_count),
             });
         }
-        new.files.insert(name.clone(), fs);
+        new.files.insert(name, fs);
     }
 
     let series_gaps = series_alerts(&opts.dir, &seqs, &mut report.alerts);
@@ -299,10 +387,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
         .iter()
         .map(|c| (c.as_str(), report.count(*c)))
         .collect();
-    let unix = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    crate::monitor::metrics::audit_finished(&counts, unix);
+    crate::monitor::metrics::audit_finished(&counts, now_secs as f64);
     Ok(report)
 }
 
@@ -443,17 +528,45 @@ fn load_state(path: &Path, warnings: &mut Vec<String>) -> State {
     }
 }
 
-fn identity(meta: &std::fs::Metadata) -> (u64, i128, u64) {
+impl FileState {
+    /// Whether `id` (a fresh identification) is the file this state was
+    /// taken from, unchanged.
+    fn same_file_as(&self, id: &FileState) -> bool {
+        (self.size, self.mtime_ns, self.ctime_ns, self.ino)
+            == (id.size, id.mtime_ns, id.ctime_ns, id.ino)
+    }
+}
+
+/// A file's identity from `fstat`, as a state with no result yet.
+fn identify(meta: &std::fs::Metadata) -> FileState {
     let mtime_ns = meta
         .modified()
         .ok()
         .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos() as i128);
     #[cfg(unix)]
-    let ino = std::os::unix::fs::MetadataExt::ino(meta);
+    let (ino, ctime_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        (
+            meta.ino(),
+            meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128,
+        )
+    };
     #[cfg(not(unix))]
-    let ino = 0;
-    (meta.len(), mtime_ns, ino)
+    let (ino, ctime_ns) = (0, 0);
+    FileState {
+        size: meta.len(),
+        mtime_ns,
+        ctime_ns,
+        ino,
+        checked_at: 0,
+        valid: false,
+        rows: 0,
+        first_seq: None,
+        last_seq: None,
+        gap_count: 0,
+        problem: None,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
