@@ -6,6 +6,11 @@
 //! Small and 100k-row inputs, with and without `--replace`. Iterations per
 //! case: `CSVSEAL_KILL_ITERS` (default 8, so CI stays fast; the full-size
 //! run is `CSVSEAL_KILL_ITERS=1000`). `CSVSEAL_KILL_SEED` replays a run.
+//! Each case must land kills in every phase — before the temp file exists,
+//! during the write, after the rename — so after the random kills it aims
+//! at any phase not yet hit (at once after spawning; as soon as a temp file
+//! shows; as soon as the new file is in place), and fails if it cannot hit
+//! one within `MAX_CALIBRATION` more kills.
 //!
 //! A SIGKILL is a process crash, not a power cut: it proves the commit
 //! protocol and the cleanup, not that the disk honours fsync (the fault
@@ -133,37 +138,63 @@ fn kill_case(rows: usize, replace: bool) {
     let (new_bytes, full) = runs.swap_remove(1);
     let window = (full.as_micros() as u64 * 12 / 10).max(1);
 
-    let (mut killed_old, mut killed_new, mut finished, mut swept) = (0, 0, 0, 0);
-    for i in 0..iterations() {
+    let mut seen = Buckets::default();
+    let mut swept = 0;
+    let mut i = 0;
+    while i < iterations() || !seen.all_hit() {
         let it = format!("{case} iteration {i}");
+        assert!(
+            i < iterations() + MAX_CALIBRATION,
+            "{case}: after {i} kills, never {}: {seen:?}",
+            seen.missing()
+        );
+        // Random kills first; then, for a phase not yet hit, a kill aimed
+        // at it by watching the directory.
+        let aim = (i >= iterations()).then(|| seen.first_missing());
+        i += 1;
         let dir = TempDir::new().unwrap();
         let target = dir.path().join(TARGET);
         if replace {
             std::fs::write(&target, &old_bytes).unwrap();
         }
+        let old_ino = inode(&target);
         let mut child = write_cmd(dir.path(), &input, replace).spawn().unwrap();
-        std::thread::sleep(Duration::from_micros(rng.below(window)));
+        let delay = match aim {
+            None => {
+                let d = rng.below(window);
+                std::thread::sleep(Duration::from_micros(d));
+                d
+            }
+            Some(Phase::BeforeTemp) => 0,
+            // As soon as a temp file shows, or the new file is in place.
+            Some(Phase::During) => watch(&mut child, || !temps(dir.path()).is_empty()),
+            Some(_) => watch(&mut child, || {
+                inode(&target).is_some_and(|ino| Some(ino) != old_ino)
+            }),
+        };
         let _ = child.kill(); // SIGKILL; fails only if it already exited
         let status = child.wait().unwrap();
 
         let now = std::fs::read(&target).ok();
-        if status.success() {
+        let temp_left = !temps(dir.path()).is_empty();
+        let phase = if status.success() {
             // Reported success: the new file is there, whole.
             assert_eq!(now.as_deref(), Some(&new_bytes[..]), "{it}: success lost");
-            finished += 1;
+            Phase::Finished
         } else {
             assert!(
                 status.code().is_none(),
                 "{it}: failed without a kill: {status}"
             );
             match now {
-                Some(b) if b == new_bytes => killed_new += 1,
-                Some(b) if replace && b == old_bytes => killed_old += 1,
-                None if !replace => killed_old += 1,
+                Some(b) if b == new_bytes => Phase::AfterRename,
+                Some(b) if replace && b == old_bytes => Phase::before_or_during(temp_left),
+                None if !replace => Phase::before_or_during(temp_left),
                 Some(b) => panic!("{it}: target is neither old nor new ({} bytes)", b.len()),
                 None => panic!("{it}: the old target vanished"),
             }
-        }
+        };
+        seen.record(phase, delay);
         // Any backup made is wholly the old file.
         if let Ok(rd) = std::fs::read_dir(dir.path().join(".csvseal-backup")) {
             for e in rd {
@@ -174,7 +205,7 @@ fn kill_case(rows: usize, replace: bool) {
             }
         }
         // recover: every final file verifies, no temp survives.
-        swept += usize::from(!temps(dir.path()).is_empty());
+        swept += usize::from(temp_left);
         let r = csvseal(&["recover", "--dir", dir.path().to_str().unwrap()], None);
         assert_eq!(r.status.code(), Some(0), "{it}: {}", stdout(&r));
         assert!(
@@ -188,11 +219,88 @@ fn kill_case(rows: usize, replace: bool) {
         assert_eq!(std::fs::read(&target).unwrap(), new_bytes, "{it}");
     }
     eprintln!(
-        "kill test {case}: {} iterations: {killed_old} killed before commit, \
-         {killed_new} killed after the rename, {finished} finished first; \
-         {swept} left a temp that recover removed",
-        iterations()
+        "kill test {case}: {i} kills: {} before the temp existed, {} during the write, \
+         {} after the rename, {} finished first; {swept} left a temp that recover removed",
+        seen.count[0], seen.count[1], seen.count[2], seen.count[3]
     );
+}
+
+/// Polls until `seen` holds or the child exits; returns the µs waited.
+fn watch(child: &mut std::process::Child, mut seen: impl FnMut() -> bool) -> u64 {
+    let t = Instant::now();
+    while !seen() && child.try_wait().unwrap().is_none() {
+        std::thread::yield_now();
+    }
+    t.elapsed().as_micros() as u64
+}
+
+fn inode(p: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(p).ok().map(|m| m.ino())
+}
+
+/// Kills beyond `CSVSEAL_KILL_ITERS` spent, at most, hitting every phase.
+const MAX_CALIBRATION: usize = 50;
+
+/// Where in the write a kill landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No temp file yet, target untouched (start-up, engine load).
+    BeforeTemp = 0,
+    /// A temp file existed (sealing, fsync, verification, a backup).
+    During = 1,
+    /// The new file was in place, but the process had not exited.
+    AfterRename = 2,
+    /// The write finished before the kill.
+    Finished = 3,
+}
+
+impl Phase {
+    fn before_or_during(temp_left: bool) -> Phase {
+        if temp_left {
+            Phase::During
+        } else {
+            Phase::BeforeTemp
+        }
+    }
+}
+
+/// How often each phase was hit, and the delays (µs) that hit it.
+#[derive(Debug, Default)]
+struct Buckets {
+    count: [usize; 4],
+    min: [Option<u64>; 4],
+    max: [Option<u64>; 4],
+}
+
+impl Buckets {
+    fn record(&mut self, p: Phase, delay: u64) {
+        let k = p as usize;
+        self.count[k] += 1;
+        self.min[k] = Some(self.min[k].map_or(delay, |m| m.min(delay)));
+        self.max[k] = Some(self.max[k].map_or(delay, |m| m.max(delay)));
+    }
+
+    /// The three kinds of kill the test must show: before, during, after.
+    fn all_hit(&self) -> bool {
+        self.count[..3].iter().all(|c| *c > 0)
+    }
+
+    fn missing(&self) -> &'static str {
+        match self.count {
+            [0, ..] => "a kill before the temp file existed",
+            [_, 0, ..] => "a kill during the write",
+            _ => "a kill after the rename",
+        }
+    }
+
+    /// The first of before / during / after not hit yet.
+    fn first_missing(&self) -> Phase {
+        [Phase::BeforeTemp, Phase::During, Phase::AfterRename]
+            .into_iter()
+            .find(|p| self.count[*p as usize] == 0)
+            .unwrap_or(Phase::AfterRename)
+    }
 }
 
 #[test]
