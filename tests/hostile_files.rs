@@ -1,6 +1,6 @@
 //! `csvseal verify` on hostile files: the committed corpus in
 //! tests/hostile_files/ (written by its generate.py, each case with the
-//! error kind it must produce in expected.tsv), plus two huge cases made at
+//! error kind, line and column it must produce in expected.tsv), plus two huge cases made at
 //! test time. Every one: exit 1 (2 for I/O), the expected kind, a located
 //! message, never a panic; the huge ones within the documented memory bound.
 
@@ -29,38 +29,87 @@ fn kinds(report: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn every_corpus_file_gets_its_error_kind_and_exit_1() {
-    let manifest = std::fs::read_to_string(corpus().join("expected.tsv")).unwrap();
-    let cases: Vec<(&str, &str)> = manifest
+/// One line of expected.tsv: file, kind, line, and the column when checked
+/// (`-`: the error has none).
+struct Case<'a> {
+    file: &'a str,
+    kind: &'a str,
+    line: u64,
+    column: Option<&'a str>,
+}
+
+fn cases(manifest: &str) -> Vec<Case<'_>> {
+    manifest
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| l.split_once('\t').expect("file<TAB>kind"))
-        .collect();
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert!(f.len() >= 3, "file<TAB>kind<TAB>line[<TAB>column]: {l:?}");
+            Case {
+                file: f[0],
+                kind: f[1],
+                line: f[2].parse().expect("line number"),
+                column: f.get(3).copied(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_corpus_file_gets_its_error_kind_where_it_is_and_exit_1() {
+    let manifest = std::fs::read_to_string(corpus().join("expected.tsv")).unwrap();
+    let cases = cases(&manifest);
     assert!(cases.len() >= 30, "corpus has only {} cases", cases.len());
     let mut failures = Vec::new();
-    for (file, expected) in &cases {
-        let path = corpus().join(file);
+    for c in &cases {
+        let path = corpus().join(c.file);
         let p = path.to_string_lossy();
         let out = csvseal(&["verify", "--json", &p], None);
         let err = stderr(&out);
         if out.status.code() != Some(1) || err.contains("panicked") {
             failures.push(format!(
-                "{file}: exit {:?}, stderr {err}",
+                "{}: exit {:?}, stderr {err}",
+                c.file,
                 out.status.code()
             ));
             continue;
         }
         let report: Value = serde_json::from_str(&stdout(&out)).expect("JSON report");
-        let got = kinds(&report);
-        if !got.iter().any(|k| k == expected) {
-            failures.push(format!("{file}: expected {expected}, got {got:?}"));
-        }
-        // The text report locates every error as file:line.
-        let text = stdout(&csvseal(&["verify", &p], None));
-        if !text.contains(&format!("{p}:")) || !text.contains(expected) {
+        let errors = report["files"][0]["errors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let Some(e) = errors.iter().find(|e| e["kind"] == c.kind) else {
             failures.push(format!(
-                "{file}: text report lacks location or kind: {text}"
+                "{}: expected {}, got {:?}",
+                c.file,
+                c.kind,
+                kinds(&report)
+            ));
+            continue;
+        };
+        // Located: the first error of that kind is on the expected line,
+        // in the expected column.
+        if e["line"].as_u64() != Some(c.line) {
+            failures.push(format!(
+                "{}: {} on line {}, expected {}",
+                c.file, c.kind, e["line"], c.line
+            ));
+        }
+        match (c.column, e["column"].as_str()) {
+            (None, _) => {}
+            (Some("-"), None) => {}
+            (Some(want), Some(got)) if want == got => {}
+            (Some(want), got) => {
+                failures.push(format!("{}: column {got:?}, expected {want}", c.file))
+            }
+        }
+        // The text report gives it compiler-style: `file:line: kind`.
+        let text = stdout(&csvseal(&["verify", &p], None));
+        if !text.contains(&format!("{p}:{}: {}", c.line, c.kind)) {
+            failures.push(format!(
+                "{}: text report lacks {p}:{}: {}: {text}",
+                c.file, c.line, c.kind
             ));
         }
     }

@@ -95,16 +95,67 @@ CASES = [
 ]
 
 
+# Where the first error of the expected kind must be: its physical line
+# (1-based; 0 = the whole file) and its column ("-": none; absent: the
+# column's name is binary garbage and not checked).
+LOCATIONS = {
+    "empty": (0, "-"),
+    "header-only-no-metadata": (1, "file_seq"),
+    "header-only-unterminated": (1, "-"),
+    "missing-file-seq": (1, "file_seq"),
+    "missing-checksum": (1, "checksum_sha256"),
+    "ragged-short-row": (3, "-"),
+    "ragged-long-row": (3, "-"),
+    "bad-utf8": (3, "symbol"),
+    "overlong-utf8": (3, "symbol"),
+    "utf8-surrogate": (3, "symbol"),
+    "torn-inside-utf8-char": (4, "-"),
+    "bom": (1, "-"),
+    "bare-cr-in-field": (3, "symbol"),
+    "cr-only-line-ends": (1, "-"),
+    "nul-byte-bad-checksum": (3, "checksum_sha256"),
+    "unterminated-quote": (5, "-"),
+    "stray-quote": (3, "symbol"),
+    "text-after-closing-quote": (3, "symbol"),
+    "duplicate-header": (1, "a"),
+    "empty-header-name": (1, "-"),
+    "duplicate-file-seq-column": (1, "file_seq"),
+    "non-numeric-seq": (3, "file_seq"),
+    "negative-seq": (2, "file_seq"),
+    "overflowing-seq": (4, "file_seq"),
+    "leading-zero-seq": (3, "file_seq"),
+    "zero-seq": (2, "file_seq"),
+    "space-in-seq": (3, "file_seq"),
+    "float-seq": (3, "file_seq"),
+    "decreasing-seq": (4, "file_seq"),
+    "repeated-seq": (4, "file_seq"),
+    "uppercase-checksum": (3, "checksum_sha256"),
+    "short-checksum": (3, "checksum_sha256"),
+    "non-hex-checksum": (3, "checksum_sha256"),
+    "empty-checksum": (3, "checksum_sha256"),
+    "tampered-value": (3, "checksum_sha256"),
+    "torn-last-row": (4, "-"),
+    "torn-mid-row": (4, "-"),
+    "blank-line": (3, "-"),
+    "trailing-blank-line": (5, "-"),
+    "binary-garbage": (1, "-"),
+    # Lines 1-4 are ASCII; the first byte >= 0x80 is on line 5.
+    "binary-garbage-lf": (5, None),
+}
+
+
 def main():
     for f in os.listdir(HERE):
         if f.endswith(".csv"):
             os.remove(os.path.join(HERE, f))
     with open(os.path.join(HERE, "expected.tsv"), "w") as m:
-        m.write("# file\texpected error kind (csvseal verify exits 1)\n")
+        m.write("# file\texpected error kind (csvseal verify exits 1)\tline\tcolumn\n")
         for name, data, kind in CASES:
             with open(os.path.join(HERE, name + ".csv"), "wb") as f:
                 f.write(data)
-            m.write(f"{name}.csv\t{kind}\n")
+            line, column = LOCATIONS[name]
+            loc = f"\t{line}" + ("" if column is None else f"\t{column}")
+            m.write(f"{name}.csv\t{kind}{loc}\n")
     print(f"{len(CASES)} cases")
 
 
