@@ -94,25 +94,97 @@ fn with_wait_losers_wait_then_see_the_committed_target() {
     check_one_winner(out.path(), &results, &["target-exists"]);
 }
 
+/// Spawns a writer reading its rows from a pipe the test holds, so the
+/// test decides when each write may finish.
+fn spawn_gated(dir: &Path, stamp: &str) -> Child {
+    Command::new(csvseal_bin())
+        .args(["write", "--json", "--dir"])
+        .arg(dir)
+        .args(["--name", "race", "--timestamp", stamp])
+        .env("CSVSEAL_CACHE_DIR", common::cache_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn csvseal")
+}
+
+/// Polls `dir` until `done(listing)` holds; panics after 60 s.
+fn wait_for(dir: &Path, what: &str, done: impl Fn(&[String]) -> bool) {
+    let t = std::time::Instant::now();
+    loop {
+        let names = listing(dir);
+        if done(&names) {
+            return;
+        }
+        assert!(t.elapsed().as_secs() < 60, "never saw {what}: {names:?}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn writers_of_different_targets_all_commit_in_parallel() {
-    let inputs = TempDir::new().unwrap();
-    let input = big_input(inputs.path());
+    use std::io::Write;
     let out = TempDir::new().unwrap();
-    let stamps: Vec<String> = (0..8)
-        .map(|i| format!("2024-09-10T14:30:{i:02}Z"))
+    let mut children: Vec<Child> = (0..8)
+        .map(|i| spawn_gated(out.path(), &format!("2024-09-10T14:30:{i:02}Z")))
         .collect();
-    let children: Vec<Child> = stamps
-        .iter()
-        .map(|s| spawn_write(out.path(), &input, s, &[]))
-        .collect();
-    for c in children {
+    // Each writer gets its header and first rows, then waits on its pipe.
+    for c in &mut children {
+        c.stdin
+            .as_mut()
+            .unwrap()
+            .write_all(TRADES.as_bytes())
+            .unwrap();
+    }
+    // All eight are mid-write at once: eight temp files exist together, so
+    // no writer waited for another.
+    wait_for(out.path(), "8 temp files at once", |names| {
+        names.iter().filter(|n| n.ends_with(".csv.tmp")).count() == 8
+    });
+    for mut c in children {
+        drop(c.stdin.take());
         let o = c.wait_with_output().unwrap();
         assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     }
     let names = listing(out.path());
     assert_eq!(names.len(), 8, "{names:?}");
     assert!(names.iter().all(|n| n.ends_with(".csv")), "{names:?}");
+}
+
+#[test]
+fn racers_that_overlap_a_live_writer_are_busy_and_it_still_commits() {
+    use std::io::Write;
+    let out = TempDir::new().unwrap();
+    // The first writer is held mid-write (its temp exists, locked) …
+    let mut first = spawn_gated(out.path(), STAMP);
+    first
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(TRADES.as_bytes())
+        .unwrap();
+    wait_for(out.path(), "the first writer's temp", |n| {
+        n == [format!("{TARGET}.tmp")]
+    });
+    // … while fifteen more race for the same target: each one overlaps it
+    // and must give up at once as busy, touching nothing.
+    let racers: Vec<Child> = (0..15).map(|_| spawn_gated(out.path(), STAMP)).collect();
+    for mut r in racers {
+        drop(r.stdin.take());
+        let o = r.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+        let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(doc["error"]["kind"], "busy", "{doc:#}");
+    }
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first writer is still mid-write"
+    );
+    drop(first.stdin.take());
+    let o = first.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(listing(out.path()), [TARGET]);
 }
 
 #[test]
