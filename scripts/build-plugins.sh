@@ -21,7 +21,7 @@ toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
 rustup target add wasm32-wasip2 --toolchain "$toolchain" >/dev/null
 src=/tmp/csvseal-plugin-build
 # One build at a time in that fixed path (several checkouts may share it).
-exec 9>"$src.lock"
+exec 9>"$src.build-lock"
 flock 9
 rm -rf "$src" && mkdir -p "$src"
 # The whole tree: guest/ inherits its package fields from the root workspace.
