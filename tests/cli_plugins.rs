@@ -7,16 +7,8 @@ mod common;
 use std::ffi::OsStr;
 use std::path::Path;
 
-use common::{TRADES, csvseal, csvseal_measured, listing, stderr, stdout, write_ok};
+use common::{TRADES, csvseal, csvseal_measured, listing, plugin, stderr, stdout, write_ok};
 use serde_json::Value;
-
-fn plugin(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/plugins")
-        .join(format!("{name}.wasm"))
-        .to_string_lossy()
-        .into_owned()
-}
 
 /// `csvseal write --json --component PLUGIN EXTRA...` of TRADES, run under
 /// Python's getrusage: (exit code, JSON output, peak RSS in KiB).

@@ -34,14 +34,6 @@ fn run(cache: &Path, args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn plugin(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/plugins")
-        .join(format!("{name}.wasm"))
-        .to_string_lossy()
-        .into_owned()
-}
-
 fn entries(cache: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(cache)
         .map(|rd| rd.map(|e| e.unwrap().path()).collect())

@@ -17,20 +17,21 @@ fn rows(n: usize, tag: &str) -> String {
 }
 
 fn cont(dir: &std::path::Path, stamp: &str, input: &str) -> std::process::Output {
-    csvseal(
-        &[
-            "write",
-            "--json",
-            "--continue",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--name",
-            "s",
-            "--timestamp",
-            stamp,
-        ],
-        Some(input.as_bytes()),
-    )
+    cont_with(dir, stamp, input, &[])
+}
+
+/// `write --json --continue` of series "s" in `dir`, with `extra` options.
+fn cont_with(
+    dir: &std::path::Path,
+    stamp: &str,
+    input: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let d = dir.to_str().unwrap();
+    let mut args = vec!["write", "--json", "--continue", "--dir", d, "--name", "s"];
+    args.extend(["--timestamp", stamp]);
+    args.extend_from_slice(extra);
+    csvseal(&args, Some(input.as_bytes()))
 }
 
 fn series_json(dir: &std::path::Path) -> (i32, Value) {
@@ -236,14 +237,6 @@ fn concurrent_continuations_never_hand_out_the_same_seqs() {
     }
 }
 
-fn plugin(name: &str) -> String {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/plugins")
-        .join(format!("{name}.wasm"))
-        .to_string_lossy()
-        .into_owned()
-}
-
 /// Changes one checksum digit about halfway through `path`, leaving the
 /// tail (and the file's size) intact.
 fn damage_middle(path: &std::path::Path) {
@@ -284,21 +277,12 @@ fn a_plugin_never_judges_the_series_alone() {
     assert_eq!(a.status.code(), Some(0));
     // The plugin lies: its verifier reports a last seq 1000 too high. The
     // start seq comes from the built-in verifier: 51, not 1051.
-    let o = csvseal(
-        &[
-            "write",
-            "--json",
-            "--continue",
-            "--dir",
-            d,
-            "--name",
-            "s",
-            "--timestamp",
-            "2024-09-10T14:10:00Z",
-            "--component",
-            &lenient,
-        ],
-        Some(rows(2, "B").as_bytes()),
+    let with_plugin = ["--component", lenient.as_str()];
+    let o = cont_with(
+        dir.path(),
+        "2024-09-10T14:10:00Z",
+        &rows(2, "B"),
+        &with_plugin,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let b: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -325,21 +309,11 @@ fn a_plugin_never_judges_the_series_alone() {
     assert_eq!(doc["valid"], false);
     assert_eq!(doc["files"][1]["errors"][0]["kind"], "checksum-mismatch");
     // … and for a continuation after it.
-    let o = csvseal(
-        &[
-            "write",
-            "--json",
-            "--continue",
-            "--dir",
-            d,
-            "--name",
-            "s",
-            "--timestamp",
-            "2024-09-10T14:20:00Z",
-            "--component",
-            &lenient,
-        ],
-        Some(rows(1, "C").as_bytes()),
+    let o = cont_with(
+        dir.path(),
+        "2024-09-10T14:20:00Z",
+        &rows(1, "C"),
+        &with_plugin,
     );
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert_eq!(csvs(dir.path()).len(), 2);

@@ -86,6 +86,15 @@ pub fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("csvseal-test-cache")
 }
 
+/// The path of a committed plugin component, `tests/plugins/NAME.wasm`.
+pub fn plugin(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/plugins")
+        .join(format!("{name}.wasm"))
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Runs the Python policy implementation (`tests/python/policy_csv.py`).
 pub fn python(args: &[&str]) -> Output {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/policy_csv.py");
