@@ -56,6 +56,17 @@ pub enum Error {
         report: Box<VerifyReport>,
     },
 
+    /// The temp file, read back after its fsync, does not hold exactly the
+    /// bytes the verifier judged (a short or altered write); it was removed.
+    #[error(
+        "{path}: the temp file does not hold the bytes that were verified ({verified_bytes} bytes verified, {read_back_bytes} read back, SHA-256 differs); nothing was committed"
+    )]
+    WrittenFileMismatch {
+        path: PathBuf,
+        verified_bytes: u64,
+        read_back_bytes: u64,
+    },
+
     /// A file to back up (or to be replaced) does not verify; a backup is
     /// only ever made of a good file.
     #[error("{path}: does not verify; no backup made, nothing replaced")]
@@ -114,6 +125,7 @@ impl Error {
             Error::Busy { .. } => "busy",
             Error::InputRejected { .. } => "input-rejected",
             Error::WrittenFileInvalid { .. } => "written-file-invalid",
+            Error::WrittenFileMismatch { .. } => "written-file-mismatch",
             Error::Sandbox(_) => "sandbox",
             Error::SourceInvalid { .. } => "source-invalid",
             Error::NoGoodBackup { .. } => "no-good-backup",
@@ -127,6 +139,7 @@ impl Error {
         match self {
             Error::InputRejected { .. }
             | Error::WrittenFileInvalid { .. }
+            | Error::WrittenFileMismatch { .. }
             | Error::SourceInvalid { .. }
             | Error::NoGoodBackup { .. } => 1,
             Error::TargetExists { .. } | Error::Busy { .. } => 3,

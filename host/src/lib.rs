@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod checked_seal;
 pub mod deadline;
 pub mod error;
 pub mod monitor;

@@ -1,0 +1,221 @@
+//! Sealing with a concurrent, independent check: input → sealer → sink,
+//! while a fresh instance of the built-in verifier judges the same bytes on
+//! another thread and a native SHA-256 records exactly what it judged.
+//!
+//! The sink is anything that keeps the sealed bytes (a temp file for a
+//! local write; an upload elsewhere). What the caller must do afterwards,
+//! before it commits, is make sure the sink holds exactly the bytes that
+//! were judged: read them back and compare with [`CheckedSeal::digest`]
+//! ([`digest_reader`] computes the same digest over a reader). See
+//! ARCHITECTURE.md, "The write path", for why that is as strong as reading
+//! the file back through the verifier.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::report::{SealSummary, VerifyReport};
+use crate::sandbox::{Sandbox, SealOptions, SealRejected, SealSession, VerifySession};
+use crate::verify::{CHUNK_SIZE, Schema, read_full, schema_error};
+
+/// Where sealed bytes go, in order. A failure stops the seal.
+pub trait SealedSink {
+    /// Keeps `bytes`, which follow every byte given before.
+    fn write_sealed(&mut self, bytes: &[u8]) -> Result<()>;
+}
+
+/// The outcome of [`seal_checked`]: the sealer's summary and the built-in
+/// verifier's report on the very bytes given to the sink, which agree.
+#[derive(Debug, Clone)]
+pub struct CheckedSeal {
+    pub summary: SealSummary,
+    /// The verifier's report: valid, with the summary's rows, last seq and
+    /// byte count.
+    pub verified: VerifyReport,
+    /// SHA-256 of the bytes the verifier judged, which are the bytes given
+    /// to the sink.
+    pub digest: [u8; 32],
+}
+
+impl CheckedSeal {
+    /// Whether `(digest, len)` of what the sink holds is what was judged.
+    pub fn matches(&self, digest: &[u8; 32], len: u64) -> bool {
+        *digest == self.digest && len == self.verified.bytes
+    }
+}
+
+/// Sealed chunks in flight to the verifier: enough to keep both threads
+/// busy, few enough that memory stays flat (a chunk is the sealed form of
+/// one 1 MiB input read).
+const IN_FLIGHT: usize = 2;
+
+/// Seals `input` with `sealer` into `sink` while `verifier` (csvseal's own
+/// component, never a plugin) judges every byte given to the sink, on its
+/// own thread, as it is produced.
+///
+/// Fails (and the caller must commit nothing) when reading, sealing or the
+/// sink fails, when the input is rejected ([`Error::InputRejected`]), when
+/// the verifier fails, and when its report is not valid or disagrees with
+/// the sealer's summary on rows, last seq or bytes
+/// ([`Error::WrittenFileInvalid`], naming `label`). Records the
+/// verification's metrics once the seal is complete.
+#[allow(clippy::too_many_arguments)]
+pub fn seal_checked(
+    sealer: &Sandbox,
+    verifier: &Sandbox,
+    options: &SealOptions,
+    schema: Option<&Schema>,
+    input: &mut dyn Read,
+    input_label: &str,
+    sink: &mut dyn SealedSink,
+    label: &Path,
+) -> Result<CheckedSeal> {
+    debug_assert!(verifier.is_builtin(), "a plugin must not judge output");
+    let sealing = sealer
+        .sealer(options)
+        .map_err(|e| schema_error(e, schema))?;
+    let judging = crate::verify::start(verifier, schema)?;
+    let (tx, rx) = sync_channel::<Vec<u8>>(IN_FLIGHT);
+    let (sealed, judged) = std::thread::scope(|scope| {
+        let judge = std::thread::Builder::new()
+            .name("csvseal-verify".into())
+            .spawn_scoped(scope, move || judge(judging, rx))
+            .map_err(|e| Error::io(label, "start verifier thread", e))?;
+        let sealed = feed_all(sealing, input, input_label, sink, &tx);
+        // Closing the channel ends the verifier's input.
+        drop(tx);
+        let judged = judge
+            .join()
+            .unwrap_or_else(|_| Err(Error::Sandbox("the verifier thread panicked".into())));
+        Ok::<_, Error>((sealed, judged))
+    })?;
+    let summary = match sealed {
+        Ok(Sealed::Done(summary)) => summary,
+        // The verifier stopped taking bytes: its error is the cause.
+        Ok(Sealed::VerifierGone) => {
+            return Err(judged
+                .err()
+                .unwrap_or_else(|| Error::Sandbox("the verifier stopped early".into())));
+        }
+        Err(e) => return Err(e),
+    };
+    let (report, digest, bytes) = match judged {
+        Ok(j) => (Ok(j.report), j.digest, j.bytes),
+        Err(e) => (Err(e), [0; 32], 0),
+    };
+    crate::monitor::metrics::verification(&report);
+    let verified = report?;
+    let agrees = verified.valid
+        && verified.bytes == bytes
+        && verified.rows == summary.rows
+        && verified.last_seq == summary.last_seq
+        && verified.bytes == summary.bytes;
+    if !agrees {
+        return Err(Error::WrittenFileInvalid {
+            path: label.to_owned(),
+            report: Box::new(verified),
+        });
+    }
+    Ok(CheckedSeal {
+        summary,
+        verified,
+        digest,
+    })
+}
+
+enum Sealed {
+    Done(SealSummary),
+    /// The verifier's thread ended before the seal did (it failed).
+    VerifierGone,
+}
+
+/// The sealing side: read, seal, hand each output chunk to the sink, then
+/// to the verifier.
+fn feed_all(
+    mut session: SealSession,
+    input: &mut dyn Read,
+    input_label: &str,
+    sink: &mut dyn SealedSink,
+    tx: &SyncSender<Vec<u8>>,
+) -> Result<Sealed> {
+    let mut buf = vec![0u8; CHUNK_SIZE];
+    loop {
+        let n = read_full(input, &mut buf)
+            .map_err(|e| Error::io(Path::new(input_label), "read input", e))?;
+        if n == 0 {
+            break;
+        }
+        let out = session.feed(&buf[..n])?;
+        if !out.is_empty() {
+            sink.write_sealed(&out)?;
+            if tx.send(out).is_err() {
+                return Ok(Sealed::VerifierGone);
+            }
+        }
+    }
+    match session.finish()? {
+        Ok((tail, summary)) => {
+            if !tail.is_empty() {
+                sink.write_sealed(&tail)?;
+                if tx.send(tail).is_err() {
+                    return Ok(Sealed::VerifierGone);
+                }
+            }
+            Ok(Sealed::Done(summary))
+        }
+        Err(SealRejected {
+            errors,
+            count,
+            truncated,
+        }) => Err(Error::InputRejected {
+            input: input_label.to_owned(),
+            errors,
+            count,
+            truncated,
+        }),
+    }
+}
+
+/// What the verifier's thread found.
+struct Judged {
+    report: VerifyReport,
+    digest: [u8; 32],
+    bytes: u64,
+}
+
+/// The verifying side: every chunk is hashed and fed to the verifier, in
+/// order, until the sealing side closes the channel.
+fn judge(mut session: VerifySession, rx: Receiver<Vec<u8>>) -> Result<Judged> {
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    for chunk in rx {
+        hasher.update(&chunk);
+        bytes += chunk.len() as u64;
+        session.feed(&chunk)?;
+    }
+    Ok(Judged {
+        report: session.finish()?,
+        digest: hasher.finalize().into(),
+        bytes,
+    })
+}
+
+/// SHA-256 and length of everything `reader` yields (natively: the `sha2`
+/// crate uses the CPU's SHA instructions where there are some).
+pub fn digest_reader(reader: &mut dyn Read, label: &Path) -> Result<([u8; 32], u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK_SIZE];
+    let mut len = 0u64;
+    loop {
+        let n =
+            read_full(reader, &mut buf).map_err(|e| Error::io(label, "read back temp file", e))?;
+        if n == 0 {
+            return Ok((hasher.finalize().into(), len));
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+}
