@@ -1,24 +1,24 @@
 //! Sealing with a concurrent, independent check: input → sealer → sink,
 //! while a fresh instance of the built-in verifier judges the same bytes on
-//! another thread and a native SHA-256 records exactly what it judged.
+//! another thread, which also takes their SHA-256 (per segment, see
+//! [`crate::segment_digest`]): a record of exactly what it judged.
 //!
 //! The sink is anything that keeps the sealed bytes (a temp file for a
 //! local write; an upload elsewhere). What the caller must do afterwards,
 //! before it commits, is make sure the sink holds exactly the bytes that
-//! were judged: read them back and compare with [`CheckedSeal::digest`]
-//! ([`digest_reader`] computes the same digest over a reader). See
-//! ARCHITECTURE.md, "The write path", for why that is as strong as reading
-//! the file back through the verifier.
+//! were judged: read them back and compare with [`CheckedSeal::digests`]
+//! (for a file: [`SegmentDigests::check_file`]). See ARCHITECTURE.md, "The
+//! write path", for why that is as strong as reading the file back through
+//! the verifier.
 
 use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{Error, Result};
 use crate::report::{SealSummary, VerifyReport};
 use crate::sandbox::{Sandbox, SealOptions, SealRejected, SealSession, VerifySession};
+use crate::segment_digest::{SEGMENT_BYTES, SegmentDigests, SegmentHasher};
 use crate::verify::{CHUNK_SIZE, Schema, read_full, schema_error};
 
 /// Where sealed bytes go, in order. A failure stops the seal.
@@ -36,15 +36,8 @@ pub struct CheckedSeal {
     /// byte count.
     pub verified: VerifyReport,
     /// SHA-256 of the bytes the verifier judged, which are the bytes given
-    /// to the sink.
-    pub digest: [u8; 32],
-}
-
-impl CheckedSeal {
-    /// Whether `(digest, len)` of what the sink holds is what was judged.
-    pub fn matches(&self, digest: &[u8; 32], len: u64) -> bool {
-        *digest == self.digest && len == self.verified.bytes
-    }
+    /// to the sink, per segment of [`SEGMENT_BYTES`].
+    pub digests: SegmentDigests,
 }
 
 /// Sealed chunks in flight to the verifier: enough to keep both threads
@@ -102,14 +95,14 @@ pub fn seal_checked(
         }
         Err(e) => return Err(e),
     };
-    let (report, digest, bytes) = match judged {
-        Ok(j) => (Ok(j.report), j.digest, j.bytes),
-        Err(e) => (Err(e), [0; 32], 0),
+    let (report, digests) = match judged {
+        Ok(j) => (Ok(j.report), j.digests),
+        Err(e) => (Err(e), SegmentHasher::new(SEGMENT_BYTES).finish()),
     };
     crate::monitor::metrics::verification(&report);
     let verified = report?;
     let agrees = verified.valid
-        && verified.bytes == bytes
+        && verified.bytes == digests.len
         && verified.rows == summary.rows
         && verified.last_seq == summary.last_seq
         && verified.bytes == summary.bytes;
@@ -122,7 +115,7 @@ pub fn seal_checked(
     Ok(CheckedSeal {
         summary,
         verified,
-        digest,
+        digests,
     })
 }
 
@@ -182,40 +175,19 @@ fn feed_all(
 /// What the verifier's thread found.
 struct Judged {
     report: VerifyReport,
-    digest: [u8; 32],
-    bytes: u64,
+    digests: SegmentDigests,
 }
 
 /// The verifying side: every chunk is hashed and fed to the verifier, in
 /// order, until the sealing side closes the channel.
 fn judge(mut session: VerifySession, rx: Receiver<Vec<u8>>) -> Result<Judged> {
-    let mut hasher = Sha256::new();
-    let mut bytes = 0u64;
+    let mut hasher = SegmentHasher::new(SEGMENT_BYTES);
     for chunk in rx {
         hasher.update(&chunk);
-        bytes += chunk.len() as u64;
         session.feed(&chunk)?;
     }
     Ok(Judged {
         report: session.finish()?,
-        digest: hasher.finalize().into(),
-        bytes,
+        digests: hasher.finish(),
     })
-}
-
-/// SHA-256 and length of everything `reader` yields (natively: the `sha2`
-/// crate uses the CPU's SHA instructions where there are some).
-pub fn digest_reader(reader: &mut dyn Read, label: &Path) -> Result<([u8; 32], u64)> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; CHUNK_SIZE];
-    let mut len = 0u64;
-    loop {
-        let n =
-            read_full(reader, &mut buf).map_err(|e| Error::io(label, "read back temp file", e))?;
-        if n == 0 {
-            return Ok((hasher.finalize().into(), len));
-        }
-        hasher.update(&buf[..n]);
-        len += n as u64;
-    }
 }

@@ -59,12 +59,15 @@ pub enum Error {
     /// The temp file, read back after its fsync, does not hold exactly the
     /// bytes the verifier judged (a short or altered write); it was removed.
     #[error(
-        "{path}: the temp file does not hold the bytes that were verified ({verified_bytes} bytes verified, {read_back_bytes} read back, SHA-256 differs); nothing was committed"
+        "{path}: the temp file, read back, is not the {verified_bytes} bytes that were verified ({read_back_bytes} bytes read back{}); nothing was committed",
+        differs_at.map(|at| format!(", SHA-256 differs in the 1 MiB from byte {at}")).unwrap_or_default()
     )]
     WrittenFileMismatch {
         path: PathBuf,
         verified_bytes: u64,
         read_back_bytes: u64,
+        /// Where the first segment that differs starts, when the lengths agree.
+        differs_at: Option<u64>,
     },
 
     /// A file to back up (or to be replaced) does not verify; a backup is

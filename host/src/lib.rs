@@ -31,6 +31,7 @@ pub mod error;
 pub mod monitor;
 pub mod report;
 pub mod sandbox;
+pub mod segment_digest;
 pub mod store;
 pub mod verify;
 pub mod write;

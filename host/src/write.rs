@@ -9,11 +9,12 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use time::OffsetDateTime;
 
-use crate::checked_seal::{CheckedSeal, SealedSink, digest_reader, seal_checked};
+use crate::checked_seal::{CheckedSeal, SealedSink, seal_checked};
 use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
 use crate::report::{SealSummary, VerifyReport};
 use crate::sandbox::{InputFormat, Sandbox, SealOptions};
+use crate::segment_digest::Mismatch;
 use crate::store::atomic_file::TempFile;
 use crate::store::backup::{BackupPolicy, backup_in};
 use crate::store::file_ops::{FileOps, RealFs};
@@ -226,13 +227,22 @@ fn write_inner(
     // The file must hold exactly the bytes the verifier judged: read it
     // back after the fsync and compare digests (ARCHITECTURE.md, "The write
     // path", says why this is as strong as verifying the read-back).
-    let mut readback = DeadlineReader::new(temp.reopen_for_read()?, deadline);
-    let (digest, len) = digest_reader(&mut readback, &temp_path)?;
-    if !checked.matches(&digest, len) {
+    let readback = temp.reopen_for_read()?.into_std();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let checked_back = checked
+        .digests
+        .check_file(&readback, threads, deadline)
+        .map_err(|e| Error::io(&temp_path, "read back temp file", e))?;
+    if let Err(mismatch) = checked_back {
+        let (read_back_bytes, differs_at) = match mismatch {
+            Mismatch::Length { found } => (found, None),
+            Mismatch::Segment { offset } => (checked.digests.len, Some(offset)),
+        };
         return Err(Error::WrittenFileMismatch {
             path: temp_path,
-            verified_bytes: checked.verified.bytes,
-            read_back_bytes: len,
+            verified_bytes: checked.digests.len,
+            read_back_bytes,
+            differs_at,
         });
     }
     check_deadline(deadline, temp_path, "rename temp file to target")?;

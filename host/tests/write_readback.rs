@@ -139,13 +139,18 @@ fn a_seam_that_writes_other_bytes_than_it_was_given_commits_nothing() {
             let Error::WrittenFileMismatch {
                 verified_bytes,
                 read_back_bytes,
+                differs_at,
                 ..
             } = err
             else {
                 panic!("{case}: expected written-file-mismatch, got {err}");
             };
             match how {
-                Betrayal::FlipByte => assert_eq!(read_back_bytes, verified_bytes, "{case}"),
+                Betrayal::FlipByte => {
+                    assert_eq!(read_back_bytes, verified_bytes, "{case}");
+                    let at = differs_at.expect("the lengths agree: a segment differs");
+                    assert!(at < verified_bytes, "{case}");
+                }
                 Betrayal::DropChunk | Betrayal::ShortWrite => {
                     assert!(read_back_bytes < verified_bytes, "{case}")
                 }

@@ -93,10 +93,12 @@ pub fn error_json(e: &Error) -> Value {
             path,
             verified_bytes,
             read_back_bytes,
+            differs_at,
         } => {
             v["path"] = json!(path);
             v["verified_bytes"] = json!(verified_bytes);
             v["read_back_bytes"] = json!(read_back_bytes);
+            v["differs_at"] = json!(differs_at);
         }
         Error::LimitExceeded { limit, .. } => v["limit"] = json!(limit),
         _ => {}
