@@ -57,7 +57,7 @@ build() { # package, output name, [features]
 }
 
 build csvseal-plugin-row-rule row-rule
-for b in loop-forever grow-memory flood-output trap-midway bad-checksums broken-sequence torn-row; do
+for b in loop-forever grow-memory flood-output trap-midway bad-checksums broken-sequence torn-row lying-summary; do
   build csvseal-hostile "hostile-$b" "$b"
 done
 build csvseal-hostile-fs hostile-fs
