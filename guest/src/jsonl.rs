@@ -556,7 +556,7 @@ mod tests {
         ];
         const SPACES: [&str; 4] = ["", " ", "\t", "\r"];
         let mut s = String::new();
-        let mut pick = |rng: &mut Rng, options: &[&str]| {
+        let pick = |rng: &mut Rng, options: &[&str]| {
             options[rng.below(options.len() as u64) as usize].to_string()
         };
         s += &pick(rng, &SPACES);
