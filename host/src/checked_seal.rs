@@ -1,7 +1,8 @@
-//! Sealing with a concurrent, independent check: input → sealer → sink,
-//! while a fresh instance of the built-in verifier judges the same bytes on
-//! another thread, which also takes their SHA-256 (per segment, see
-//! [`crate::segment_digest`]): a record of exactly what it judged.
+//! Sealing with a concurrent, independent check: the sealer runs on the
+//! calling thread; a second thread takes each sealed chunk, gives it to the
+//! sink, takes its SHA-256 (per segment, see [`crate::segment_digest`]) and
+//! feeds it to a fresh instance of the built-in verifier. So the digest is
+//! a record of exactly the bytes that were given to the sink and judged.
 //!
 //! The sink is anything that keeps the sealed bytes (a temp file for a
 //! local write; an upload elsewhere). What the caller must do afterwards,
@@ -46,8 +47,9 @@ pub struct CheckedSeal {
 const IN_FLIGHT: usize = 2;
 
 /// Seals `input` with `sealer` into `sink` while `verifier` (csvseal's own
-/// component, never a plugin) judges every byte given to the sink, on its
-/// own thread, as it is produced.
+/// component, never a plugin) judges every byte given to the sink, as it
+/// is produced. The sink is written from the verifier's thread (which
+/// balances the work of the two threads: sealing is the heavier).
 ///
 /// Fails (and the caller must commit nothing) when reading, sealing or the
 /// sink fails, when the input is rejected ([`Error::InputRejected`]), when
@@ -63,7 +65,7 @@ pub fn seal_checked(
     schema: Option<&Schema>,
     input: &mut dyn Read,
     input_label: &str,
-    sink: &mut dyn SealedSink,
+    sink: &mut (dyn SealedSink + Send),
     label: &Path,
 ) -> Result<CheckedSeal> {
     debug_assert!(verifier.is_builtin(), "a plugin must not judge output");
@@ -75,9 +77,9 @@ pub fn seal_checked(
     let (sealed, judged) = std::thread::scope(|scope| {
         let judge = std::thread::Builder::new()
             .name("csvseal-verify".into())
-            .spawn_scoped(scope, move || judge(judging, rx))
+            .spawn_scoped(scope, move || judge(judging, rx, sink))
             .map_err(|e| Error::io(label, "start verifier thread", e))?;
-        let sealed = feed_all(sealing, input, input_label, sink, &tx);
+        let sealed = feed_all(sealing, input, input_label, &tx);
         // Closing the channel ends the verifier's input.
         drop(tx);
         let judged = judge
@@ -87,7 +89,7 @@ pub fn seal_checked(
     })?;
     let summary = match sealed {
         Ok(Sealed::Done(summary)) => summary,
-        // The verifier stopped taking bytes: its error is the cause.
+        // The other side stopped taking bytes: its error is the cause.
         Ok(Sealed::VerifierGone) => {
             return Err(judged
                 .err()
@@ -121,17 +123,16 @@ pub fn seal_checked(
 
 enum Sealed {
     Done(SealSummary),
-    /// The verifier's thread ended before the seal did (it failed).
+    /// The other thread ended before the seal did (the sink or the
+    /// verifier failed).
     VerifierGone,
 }
 
-/// The sealing side: read, seal, hand each output chunk to the sink, then
-/// to the verifier.
+/// The sealing side: read, seal, hand each output chunk to the other side.
 fn feed_all(
     mut session: SealSession,
     input: &mut dyn Read,
     input_label: &str,
-    sink: &mut dyn SealedSink,
     tx: &SyncSender<Vec<u8>>,
 ) -> Result<Sealed> {
     let mut buf = vec![0u8; CHUNK_SIZE];
@@ -142,20 +143,14 @@ fn feed_all(
             break;
         }
         let out = session.feed(&buf[..n])?;
-        if !out.is_empty() {
-            sink.write_sealed(&out)?;
-            if tx.send(out).is_err() {
-                return Ok(Sealed::VerifierGone);
-            }
+        if !out.is_empty() && tx.send(out).is_err() {
+            return Ok(Sealed::VerifierGone);
         }
     }
     match session.finish()? {
         Ok((tail, summary)) => {
-            if !tail.is_empty() {
-                sink.write_sealed(&tail)?;
-                if tx.send(tail).is_err() {
-                    return Ok(Sealed::VerifierGone);
-                }
+            if !tail.is_empty() && tx.send(tail).is_err() {
+                return Ok(Sealed::VerifierGone);
             }
             Ok(Sealed::Done(summary))
         }
@@ -178,11 +173,17 @@ struct Judged {
     digests: SegmentDigests,
 }
 
-/// The verifying side: every chunk is hashed and fed to the verifier, in
-/// order, until the sealing side closes the channel.
-fn judge(mut session: VerifySession, rx: Receiver<Vec<u8>>) -> Result<Judged> {
+/// The other side: every chunk, in order, is given to the sink, hashed and
+/// fed to the verifier, until the sealing side closes the channel. The
+/// three see the same immutable buffer.
+fn judge(
+    mut session: VerifySession,
+    rx: Receiver<Vec<u8>>,
+    sink: &mut (dyn SealedSink + Send),
+) -> Result<Judged> {
     let mut hasher = SegmentHasher::new(SEGMENT_BYTES);
     for chunk in rx {
+        sink.write_sealed(&chunk)?;
         hasher.update(&chunk);
         session.feed(&chunk)?;
     }
