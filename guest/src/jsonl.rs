@@ -132,7 +132,7 @@ fn emit_line<F: FnMut(LineEvent<'_>)>(line: u64, bytes: &[u8], max: u64, sink: &
     }
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     if !bytes.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
-        match utf8(bytes) {
+        match crate::scan::utf8(bytes) {
             Ok(text) => sink(LineEvent::Line(line, text)),
             Err(_) => sink(LineEvent::Error(ReadError {
                 kind: ErrorKind::Encoding,
@@ -142,16 +142,6 @@ fn emit_line<F: FnMut(LineEvent<'_>)>(line: u64, bytes: &[u8], max: u64, sink: &
             })),
         }
     }
-}
-
-/// `bytes` as text, checked 16 bytes at a time while they are ASCII.
-#[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
-fn utf8(bytes: &[u8]) -> Result<&str, core::str::Utf8Error> {
-    if crate::scan::is_ascii(bytes) {
-        // SAFETY: ASCII is UTF-8.
-        return Ok(unsafe { core::str::from_utf8_unchecked(bytes) });
-    }
-    core::str::from_utf8(bytes)
 }
 
 #[cold]
@@ -305,7 +295,7 @@ pub fn simple_row(line: &str, columns: &ColumnIndex, values: &mut Vec<Range<usiz
         let key_bytes = &b[key.clone()];
         // Objects usually list keys in column order: try that one first.
         let col = match names.get(seen) {
-            Some(name) if name.as_bytes() == key_bytes => seen,
+            Some(name) if same_bytes(name.as_bytes(), key_bytes) => seen,
             _ => match line.get(key.clone()).and_then(|k| columns.find(k)) {
                 Some(col) => col,
                 None => return false,
@@ -348,13 +338,42 @@ pub fn simple_row(line: &str, columns: &ColumnIndex, values: &mut Vec<Range<usiz
     }
 }
 
-/// JSON whitespace from `i` on.
+/// JSON whitespace from `i` on. Most lines have none: that case is one
+/// comparison, with the loop out of line.
 #[inline(always)]
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
+fn skip_ws(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(b' ' | b'\t' | b'\n' | b'\r') => skip_more_ws(b, i + 1),
+        _ => i,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn skip_more_ws(b: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
         i += 1;
     }
     i
+}
+
+/// Byte equality, eight bytes at a time: a slice `==` lowers to a
+/// byte-by-byte `bcmp` in the component, and every loop iteration there
+/// also pays an interruption check.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in (&mut x).zip(&mut y) {
+        if u64::from_le_bytes(p.try_into().expect("8 bytes"))
+            != u64::from_le_bytes(q.try_into().expect("8 bytes"))
+        {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 /// The content range of the string starting with the `"` at `i`, if it has

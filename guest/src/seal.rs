@@ -495,7 +495,7 @@ impl Core {
         }
         let mut buf = [0u8; 20];
         let seq_text = decimal(seq, &mut buf);
-        let seq_str = core::str::from_utf8(seq_text).unwrap_or_default();
+        let seq_str = crate::scan::utf8(seq_text).unwrap_or_default();
         // Output column 0 is file_seq, 1..=n the input, n+1 the checksum
         // (which the plan leaves out).
         let out_field = |i: usize| {
