@@ -58,7 +58,11 @@ fn json_lines_seal_like_the_same_rows_as_csv() {
     for (i, [name, id, amount]) in rows.iter().enumerate() {
         csv += &format!("{},{},{}\n", csv_field(name), id, amount);
         // Numbers stay as written; every third line has extra whitespace.
-        let (colon, comma) = if i % 3 == 0 { (" : ", " ,\t") } else { (":", ",") };
+        let (colon, comma) = if i % 3 == 0 {
+            (" : ", " ,\t")
+        } else {
+            (":", ",")
+        };
         jsonl += &format!(
             "{{\"name\"{colon}{}{comma}\"id\"{colon}\"{id}\"{comma}\"amount\"{colon}{amount}}}\n",
             serde_json::to_string(name).unwrap()
