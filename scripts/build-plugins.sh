@@ -60,7 +60,7 @@ build() { # package, output name, [features]
 }
 
 build csvseal-plugin-row-rule row-rule
-for b in loop-forever grow-memory flood-output trap-midway bad-checksums broken-sequence torn-row lenient; do
+for b in loop-forever grow-memory flood-output trap-midway bad-checksums broken-sequence torn-row lenient lying-summary; do
   build csvseal-hostile "hostile-$b" "$b"
 done
 build csvseal-hostile-fs hostile-fs

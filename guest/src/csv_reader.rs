@@ -475,7 +475,7 @@ impl CsvReader {
         };
         let text = end
             .filter(|&end| fits(end))
-            .and_then(|end| core::str::from_utf8(&data[start..end]).ok());
+            .and_then(|end| crate::scan::utf8(&data[start..end]).ok());
         let Some(text) = text else {
             self.ends.clear();
             return None;
@@ -556,7 +556,7 @@ impl CsvReader {
             // inside a character is caught here too: the ASCII separator
             // cannot continue it.
             let text = &self.buf[..self.buf.len().saturating_sub(1)];
-            match core::str::from_utf8(text) {
+            match crate::scan::utf8(text) {
                 Ok(text) => sink(Event::Record(Record {
                     line: self.record_line,
                     text,

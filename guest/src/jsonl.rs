@@ -14,6 +14,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
+use core::ops::Range;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -55,24 +56,31 @@ impl LineReader {
         }
     }
 
-    /// Consumes a chunk; ignored after [`Self::finish`].
+    /// Consumes a chunk; ignored after [`Self::finish`]. On wasm32 it
+    /// enables `simd128` for itself, so the line-end search uses SIMD (see
+    /// [`crate::scan`]).
+    #[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
     pub fn feed<F: FnMut(LineEvent<'_>)>(&mut self, chunk: &[u8], sink: &mut F) {
         if self.finished {
             return;
         }
         let mut rest = chunk;
         while !rest.is_empty() {
-            match rest.iter().position(|&b| b == b'\n') {
-                Some(nl) => {
-                    self.append(&rest[..nl]);
-                    self.end_line(sink);
-                    rest = &rest[nl + 1..];
-                }
-                None => {
-                    self.append(rest);
-                    break;
-                }
+            let nl = crate::scan::find_newline(rest, 0);
+            if nl == rest.len() {
+                self.append(rest);
+                break;
             }
+            if self.buf.is_empty() && !self.skipping {
+                // The whole line is in this chunk: no need to copy it.
+                let line = self.line;
+                self.line += 1;
+                emit_line(line, &rest[..nl], self.max_line_bytes, sink);
+            } else {
+                self.append(&rest[..nl]);
+                self.end_line(sink);
+            }
+            rest = &rest[nl + 1..];
         }
     }
 
@@ -104,33 +112,46 @@ impl LineReader {
         self.line += 1;
         if self.skipping {
             self.skipping = false;
-            sink(LineEvent::Error(ReadError {
-                kind: ErrorKind::Limit,
-                line,
-                field: None,
-                message: format!("line is longer than {} bytes", self.max_line_bytes),
-            }));
+            too_long(line, self.max_line_bytes, sink);
             return;
         }
-        let mut bytes = self.buf.as_slice();
-        if line == 1 {
-            // Editors on Windows add a byte order mark; it carries no data.
-            bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-        }
-        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        if !bytes.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
-            match core::str::from_utf8(bytes) {
-                Ok(text) => sink(LineEvent::Line(line, text)),
-                Err(_) => sink(LineEvent::Error(ReadError {
-                    kind: ErrorKind::Encoding,
-                    line,
-                    field: None,
-                    message: "line is not valid UTF-8".into(),
-                })),
-            }
-        }
+        emit_line(line, &self.buf, self.max_line_bytes, sink);
         self.buf.clear();
     }
+}
+
+/// Reports line number `line`, of `bytes` (its `\n` removed).
+fn emit_line<F: FnMut(LineEvent<'_>)>(line: u64, bytes: &[u8], max: u64, sink: &mut F) {
+    if bytes.len() as u64 > max {
+        return too_long(line, max, sink);
+    }
+    let mut bytes = bytes;
+    if line == 1 {
+        // Editors on Windows add a byte order mark; it carries no data.
+        bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    }
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    if !bytes.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+        match crate::scan::utf8(bytes) {
+            Ok(text) => sink(LineEvent::Line(line, text)),
+            Err(_) => sink(LineEvent::Error(ReadError {
+                kind: ErrorKind::Encoding,
+                line,
+                field: None,
+                message: "line is not valid UTF-8".into(),
+            })),
+        }
+    }
+}
+
+#[cold]
+fn too_long<F: FnMut(LineEvent<'_>)>(line: u64, max: u64, sink: &mut F) {
+    sink(LineEvent::Error(ReadError {
+        kind: ErrorKind::Limit,
+        line,
+        field: None,
+        message: format!("line is longer than {max} bytes"),
+    }));
 }
 
 /// The `(key, value text)` pairs of a JSON object line, in order.
@@ -235,6 +256,175 @@ pub fn to_row(pairs: Vec<(String, String)>, columns: &ColumnIndex) -> Result<Vec
         .zip(names)
         .map(|(slot, name)| slot.ok_or_else(|| format!("missing key {name:?}")))
         .collect()
+}
+
+/// The fast path for the usual line: a flat object whose keys are exactly
+/// `columns`, each once, with values that are strings without escapes or
+/// control characters, numbers, `true`, `false` or `null`. On `true`,
+/// `values` holds, in column order, each value's text as a range of `line`
+/// (the same text [`parse_object`] and [`to_row`] give). On `false` the
+/// line is something else (escapes, a nested value, a missing or repeated
+/// key, an error): take the general path, which reports any error.
+///
+/// On wasm32 it enables `simd128` for itself, so string scans use SIMD.
+#[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
+pub fn simple_row(line: &str, columns: &ColumnIndex, values: &mut Vec<Range<usize>>) -> bool {
+    let b = line.as_bytes();
+    let names = &columns.names;
+    let n = names.len();
+    // A bit set of filled columns; wide tables take the general path.
+    if n > 256 {
+        return false;
+    }
+    values.clear();
+    values.resize(n, 0..0);
+    let mut filled = [0u64; 4];
+    let mut seen = 0usize;
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return false;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return n == 0 && skip_ws(b, i + 1) == b.len();
+    }
+    loop {
+        let Some(key) = plain_string(b, i) else {
+            return false;
+        };
+        let key_bytes = &b[key.clone()];
+        // Objects usually list keys in column order: try that one first.
+        let col = match names.get(seen) {
+            Some(name) if same_bytes(name.as_bytes(), key_bytes) => seen,
+            _ => match line.get(key.clone()).and_then(|k| columns.find(k)) {
+                Some(col) => col,
+                None => return false,
+            },
+        };
+        let bit = 1u64 << (col % 64);
+        if filled[col / 64] & bit != 0 {
+            return false;
+        }
+        filled[col / 64] |= bit;
+        i = skip_ws(b, key.end + 1);
+        if b.get(i) != Some(&b':') {
+            return false;
+        }
+        i = skip_ws(b, i + 1);
+        let value = match b.get(i) {
+            Some(b'"') => match plain_string(b, i) {
+                Some(r) => r,
+                None => return false,
+            },
+            Some(b'-' | b'0'..=b'9') => match number_end(b, i) {
+                Some(end) => i..end,
+                None => return false,
+            },
+            Some(b't') if b[i..].starts_with(b"true") => i..i + 4,
+            Some(b'f') if b[i..].starts_with(b"false") => i..i + 5,
+            Some(b'n') if b[i..].starts_with(b"null") => i + 4..i + 4,
+            _ => return false,
+        };
+        // Past the value (a string's closing quote included).
+        i = value.end + usize::from(b[i] == b'"');
+        values[col] = value;
+        seen += 1;
+        i = skip_ws(b, i);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return seen == n && skip_ws(b, i + 1) == b.len(),
+            _ => return false,
+        }
+    }
+}
+
+/// JSON whitespace from `i` on. Most lines have none: that case is one
+/// comparison, with the loop out of line.
+#[inline(always)]
+fn skip_ws(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(b' ' | b'\t' | b'\n' | b'\r') => skip_more_ws(b, i + 1),
+        _ => i,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn skip_more_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// Byte equality, eight bytes at a time: a slice `==` lowers to a
+/// byte-by-byte `bcmp` in the component, and every loop iteration there
+/// also pays an interruption check.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in (&mut x).zip(&mut y) {
+        if u64::from_le_bytes(p.try_into().expect("8 bytes"))
+            != u64::from_le_bytes(q.try_into().expect("8 bytes"))
+        {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+}
+
+/// The content range of the string starting with the `"` at `i`, if it has
+/// no escape and no control character (else the general path decodes or
+/// refuses it).
+#[inline(always)]
+fn plain_string(b: &[u8], i: usize) -> Option<Range<usize>> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let end = crate::scan::find_json_string_stop(b, i + 1);
+    (b.get(end) == Some(&b'"')).then_some(i + 1..end)
+}
+
+/// The end of the JSON number starting at `i`, if it is one by JSON's
+/// grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+#[inline(always)]
+fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
+    fn digits(b: &[u8], mut i: usize) -> usize {
+        while let Some(b'0'..=b'9') = b.get(i) {
+            i += 1;
+        }
+        i
+    }
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(b, i + 1),
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        let end = digits(b, i + 1);
+        if end == i + 1 {
+            return None;
+        }
+        i = end;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        let end = digits(b, i);
+        if end == i {
+            return None;
+        }
+        i = end;
+    }
+    Some(i)
 }
 
 #[cfg(test)]
@@ -343,6 +533,116 @@ mod tests {
         );
         assert!(parse_object("{\"a\":1").is_err());
         assert!(parse_object("{\"a\":1} x").is_err());
+    }
+
+    /// A random line that is usually a flat object of the columns, with
+    /// every kind of value, key order, spacing and mistake mixed in.
+    fn random_line(rng: &mut Rng) -> String {
+        const KEYS: [&str; 5] = ["\"a\"", "\"b\"", "\"c\"", "\"z\"", "\"a\\u0062\""];
+        const VALUES: [&str; 32] = [
+            "\"x\"",
+            "\"\"",
+            "\"é中😀\"",
+            "\"a,b\\\"c\"",
+            "\"tab\\t\"",
+            "\"\u{1}\"",
+            "0",
+            "-0",
+            "42",
+            "-12.50",
+            "1E5",
+            "1e+5",
+            "2.5e-3",
+            "01",
+            "1.",
+            "-",
+            ".5",
+            "1e",
+            "123456789012345678901234567890",
+            "true",
+            "false",
+            "null",
+            "tru",
+            "nul",
+            "[1]",
+            "{}",
+            "\"unterminated",
+            "1x",
+            "NaN",
+            "\"a\" ",
+            " \"b\"",
+            "\"\\u00e9\"",
+        ];
+        const SPACES: [&str; 4] = ["", " ", "\t", "\r"];
+        let mut s = String::new();
+        let pick = |rng: &mut Rng, options: &[&str]| {
+            options[rng.below(options.len() as u64) as usize].to_string()
+        };
+        s += &pick(rng, &SPACES);
+        s += if rng.below(20) == 0 { "[" } else { "{" };
+        let n = rng.below(5);
+        for k in 0..n {
+            if k > 0 {
+                s += &pick(rng, &SPACES);
+                s += if rng.below(30) == 0 { ";" } else { "," };
+            }
+            s += &pick(rng, &SPACES);
+            // Mostly the columns in order, sometimes shuffled or repeated.
+            s += &if rng.below(4) == 0 {
+                pick(rng, &KEYS)
+            } else {
+                KEYS[k as usize % 3].to_string()
+            };
+            s += &pick(rng, &SPACES);
+            s += if rng.below(30) == 0 { "=" } else { ":" };
+            s += &pick(rng, &SPACES);
+            s += &if rng.below(3) == 0 {
+                pick(rng, &VALUES)
+            } else {
+                pick(rng, &VALUES[..12])
+            };
+        }
+        s += &pick(rng, &SPACES);
+        s += if rng.below(20) == 0 { "" } else { "}" };
+        if rng.below(20) == 0 {
+            s += &pick(rng, &VALUES);
+        }
+        s += &pick(rng, &SPACES);
+        s
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_general_one() {
+        let cols = ColumnIndex::new(&["a".into(), "b".into(), "c".into()]);
+        let mut rng = Rng(11);
+        let mut ranges = Vec::new();
+        let (mut fast, mut general_ok) = (0, 0);
+        for _ in 0..200_000 {
+            let line = random_line(&mut rng);
+            let general = parse_object(&line).and_then(|pairs| to_row(pairs, &cols));
+            general_ok += usize::from(general.is_ok());
+            if simple_row(&line, &cols, &mut ranges) {
+                fast += 1;
+                let values: Vec<&str> = ranges.iter().map(|r| &line[r.clone()]).collect();
+                assert_eq!(
+                    Ok(values),
+                    general
+                        .as_ref()
+                        .map(|v| v.iter().map(String::as_str).collect::<Vec<_>>())
+                        .map_err(|e| e.as_str()),
+                    "{line}"
+                );
+            }
+        }
+        // Good lines without escapes (about half) take the fast path, so
+        // the comparison means something.
+        assert!(
+            fast > 1000 && fast * 2 > general_ok,
+            "{fast} fast of {general_ok} good"
+        );
+        let empty = ColumnIndex::new(&[]);
+        assert!(simple_row(" {} ", &empty, &mut ranges) && ranges.is_empty());
+        assert!(!simple_row("{}", &cols, &mut ranges));
     }
 
     #[test]

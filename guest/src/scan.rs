@@ -38,6 +38,49 @@ pub(crate) fn find_quoted_stop(data: &[u8], i: usize) -> usize {
     walk(data, i, &QUOTED_STOP)
 }
 
+/// Index of the first `\n` at or after `i`, or `data.len()`.
+#[inline(always)]
+pub(crate) fn find_newline(data: &[u8], i: usize) -> usize {
+    #[cfg(target_arch = "wasm32")]
+    let i = simd::skip_plain(data, i, [b'\n'; 4]);
+    data[i..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(data.len(), |p| i + p)
+}
+
+/// Index of the first `"`, `\\` or control character (below 0x20) at or
+/// after `i`, or `data.len()`: where a JSON string's plain run ends.
+#[inline(always)]
+pub(crate) fn find_json_string_stop(data: &[u8], i: usize) -> usize {
+    #[cfg(target_arch = "wasm32")]
+    let i = simd::skip_json_plain(data, i);
+    data[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map_or(data.len(), |p| i + p)
+}
+
+/// `bytes` as text: checked 16 bytes at a time while they are ASCII (the
+/// usual case), by `core::str::from_utf8` otherwise. On wasm32 it enables
+/// `simd128` for itself.
+#[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, core::str::Utf8Error> {
+    if is_ascii(bytes) {
+        // SAFETY: ASCII is UTF-8.
+        return Ok(unsafe { core::str::from_utf8_unchecked(bytes) });
+    }
+    core::str::from_utf8(bytes)
+}
+
+/// Whether `data` is all ASCII (then it is UTF-8 without further checks).
+#[inline(always)]
+pub(crate) fn is_ascii(data: &[u8]) -> bool {
+    #[cfg(target_arch = "wasm32")]
+    let data = simd::skip_ascii(data);
+    data.is_ascii()
+}
+
 #[cfg(target_arch = "wasm32")]
 mod simd {
     use core::arch::wasm32::*;
@@ -67,6 +110,43 @@ mod simd {
             i += 16;
         }
         i
+    }
+
+    /// Skips whole 16-byte blocks holding no `"`, `\\` or byte below 0x20.
+    #[inline(always)]
+    pub fn skip_json_plain(data: &[u8], mut i: usize) -> usize {
+        while i + 16 <= data.len() {
+            // SAFETY: as in `skip_plain`.
+            let v = unsafe { v128_load(data.as_ptr().add(i).cast()) };
+            let hits = v128_or(
+                v128_or(
+                    i8x16_eq(v, u8x16_splat(b'"')),
+                    i8x16_eq(v, u8x16_splat(b'\\')),
+                ),
+                u8x16_lt(v, u8x16_splat(0x20)),
+            );
+            let mask = i8x16_bitmask(hits);
+            if mask != 0 {
+                return i + mask.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+        i
+    }
+
+    /// The rest of `data` after its leading whole 16-byte ASCII blocks.
+    #[inline(always)]
+    pub fn skip_ascii(data: &[u8]) -> &[u8] {
+        let mut i = 0;
+        while i + 16 <= data.len() {
+            // SAFETY: as in `skip_plain`.
+            let v = unsafe { v128_load(data.as_ptr().add(i).cast()) };
+            if i8x16_bitmask(v) != 0 {
+                break;
+            }
+            i += 16;
+        }
+        &data[i..]
     }
 }
 
@@ -120,5 +200,29 @@ mod tests {
             }
         }
         assert_eq!(find_unquoted_stop(b"a,b,c", 2), 3);
+        for len in 0..40 {
+            for pos in 0..=len {
+                let mut data = alloc::vec![b'"'; len];
+                if pos < len {
+                    data[pos] = b'\n';
+                }
+                assert_eq!(find_newline(&data, 0), pos);
+                for stop in [b'"', b'\\', 0, 0x1f] {
+                    let mut data = alloc::vec![b' '; len];
+                    if pos < len {
+                        data[pos] = stop;
+                    }
+                    assert_eq!(find_json_string_stop(&data, 0), pos);
+                }
+                let mut data = alloc::vec![b'a'; len];
+                assert!(is_ascii(&data));
+                assert!(utf8(&data).is_ok());
+                if pos < len {
+                    data[pos] = 0x80;
+                    assert!(!is_ascii(&data));
+                    assert_eq!(utf8(&data).unwrap_err().valid_up_to(), pos);
+                }
+            }
+        }
     }
 }

@@ -32,7 +32,7 @@ use alloc::vec::Vec;
 use crate::checksum::{CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
 use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig};
 use crate::csv_writer::{write_field, write_record};
-use crate::jsonl::{ColumnIndex, LineEvent, LineReader, parse_object, to_row};
+use crate::jsonl::{ColumnIndex, LineEvent, LineReader, parse_object, simple_row, to_row};
 use crate::report::{
     ErrorKind, ErrorLog, InputFormat, Limits, RowError, SealFailure, SealOptions, SealSummary,
     shown,
@@ -110,6 +110,8 @@ struct Core {
     columns: Vec<String>,
     /// `columns` indexed for JSON object keys.
     index: ColumnIndex,
+    /// Where a JSON line's values are (see [`simple_row`]), reused.
+    ranges: Vec<core::ops::Range<usize>>,
     /// `file_seq`, the input columns, `checksum_sha256`.
     out_columns: Vec<String>,
     plan: ChecksumPlan,
@@ -185,6 +187,7 @@ impl Sealer {
             header: Header::Pending,
             columns: Vec::new(),
             index: ColumnIndex::default(),
+            ranges: Vec::new(),
             out_columns: Vec::new(),
             plan: ChecksumPlan::new::<&str>(&[]),
             checker: None,
@@ -430,6 +433,18 @@ impl Core {
                 return;
             }
         };
+        if let Header::Usable = self.header {
+            // The usual line needs no allocation: values are ranges of it.
+            let mut ranges = core::mem::take(&mut self.ranges);
+            let simple = simple_row(text, &self.index, &mut ranges);
+            if simple {
+                self.row(line, ranges.len(), |i| &text[ranges[i].clone()]);
+            }
+            self.ranges = ranges;
+            if simple {
+                return;
+            }
+        }
         let pairs = match parse_object(text) {
             Ok(pairs) => pairs,
             Err(message) => {
@@ -480,7 +495,7 @@ impl Core {
         }
         let mut buf = [0u8; 20];
         let seq_text = decimal(seq, &mut buf);
-        let seq_str = core::str::from_utf8(seq_text).unwrap_or_default();
+        let seq_str = crate::scan::utf8(seq_text).unwrap_or_default();
         // Output column 0 is file_seq, 1..=n the input, n+1 the checksum
         // (which the plan leaves out).
         let out_field = |i: usize| {

@@ -56,6 +56,20 @@ pub enum Error {
         report: Box<VerifyReport>,
     },
 
+    /// The temp file, read back after its fsync, does not hold exactly the
+    /// bytes the verifier judged (a short or altered write); it was removed.
+    #[error(
+        "{path}: the temp file, read back, is not the {verified_bytes} bytes that were verified ({read_back_bytes} bytes read back{}); nothing was committed",
+        differs_at.map(|at| format!(", SHA-256 differs in the 1 MiB from byte {at}")).unwrap_or_default()
+    )]
+    WrittenFileMismatch {
+        path: PathBuf,
+        verified_bytes: u64,
+        read_back_bytes: u64,
+        /// Where the first segment that differs starts, when the lengths agree.
+        differs_at: Option<u64>,
+    },
+
     /// A file to back up (or to be replaced) does not verify; a backup is
     /// only ever made of a good file.
     #[error("{path}: does not verify; no backup made, nothing replaced")]
@@ -129,6 +143,7 @@ impl Error {
             Error::Busy { .. } => "busy",
             Error::InputRejected { .. } => "input-rejected",
             Error::WrittenFileInvalid { .. } => "written-file-invalid",
+            Error::WrittenFileMismatch { .. } => "written-file-mismatch",
             Error::Sandbox(_) => "sandbox",
             Error::SourceInvalid { .. } => "source-invalid",
             Error::NoGoodBackup { .. } => "no-good-backup",
@@ -152,6 +167,7 @@ impl Error {
         match self {
             Error::InputRejected { .. }
             | Error::WrittenFileInvalid { .. }
+            | Error::WrittenFileMismatch { .. }
             | Error::SourceInvalid { .. }
             | Error::NoGoodBackup { .. } => 1,
             Error::TargetExists { .. } | Error::Busy { .. } => 3,

@@ -25,11 +25,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod checked_seal;
 pub mod deadline;
 pub mod error;
 pub mod monitor;
 pub mod report;
 pub mod sandbox;
+pub mod segment_digest;
 pub mod store;
 pub mod verify;
 pub mod write;

@@ -2,22 +2,24 @@
 //! rename that never replaces an existing file.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use time::OffsetDateTime;
 
+use crate::checked_seal::{CheckedSeal, SealedSink, seal_checked};
 use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
 use crate::report::{SealSummary, VerifyReport};
 use crate::sandbox::{InputFormat, Sandbox, SealOptions};
+use crate::segment_digest::Mismatch;
 use crate::store::atomic_file::TempFile;
 use crate::store::backup::{BackupPolicy, backup_in};
 use crate::store::file_ops::{FileOps, RealFs};
 use crate::store::naming;
-use crate::verify::{CHUNK_SIZE, Schema, read_full, schema_error, verify_stream};
+use crate::verify::Schema;
 
 /// What to write.
 #[derive(Debug, Clone)]
@@ -42,16 +44,19 @@ pub struct Committed {
     /// The final file's path.
     pub path: PathBuf,
     pub summary: SealSummary,
-    /// The verification of the file as it was on disk before the rename.
+    /// The built-in verifier's report on the bytes written, which the temp
+    /// file, read back after its fsync, matched byte for byte before the
+    /// rename.
     pub verified: VerifyReport,
 }
 
 /// Seals `input` into a new file in `req.dir`, atomically.
 ///
 /// Steps: open the directory as a capability; create `{final}.tmp`
-/// exclusively; stream the input through the sandboxed sealer into it;
-/// fsync; verify it by reading it back through a fresh instance of the
-/// built-in verifier (even when `sandbox` is a plugin); rename it to
+/// exclusively; stream the input through the sandboxed sealer into it while
+/// a fresh instance of the built-in verifier (even when `sandbox` is a
+/// plugin) judges the same bytes on another thread; fsync; read the file
+/// back and check it holds exactly the judged bytes (SHA-256); rename it to
 /// the final name without replacing anything; fsync the directory. On any
 /// failure the temp file is removed and no final file appears.
 pub fn write_sealed(
@@ -88,7 +93,7 @@ pub struct WriteControl {
 /// target untouched) if it is still running at `deadline`.
 ///
 /// The clock is checked before every input read, between the steps, and
-/// during the read-back verification. A read that blocks is not interrupted:
+/// during the read-back. A read that blocks is not interrupted:
 /// wrap a source that may stall (a pipe) in
 /// [`crate::deadline::ThreadedReader`]. Each call into the sandbox is
 /// bounded separately by `Limits::call_timeout`.
@@ -189,12 +194,7 @@ fn write_inner(
             path: req.dir.join(&final_name),
         });
     }
-    tracing::debug!(temp = %temp.path().display(), "sealing into temp file");
-    let summary = seal_into(sandbox, req, input, input_label, &mut temp)?;
-    check_deadline(deadline, temp.path(), "fsync temp file")?;
-    temp.sync()?;
-
-    // Whatever sealed the file, csvseal's own verifier judges it: a plugin
+    // Whatever seals the file, csvseal's own verifier judges it: a plugin
     // cannot vouch for its own output.
     let builtin;
     let verifier = if sandbox.is_builtin() {
@@ -203,31 +203,52 @@ fn write_inner(
         builtin = Sandbox::builtin(sandbox.limits().clone())?;
         &builtin
     };
-    tracing::debug!(temp = %temp.path().display(), "verifying temp file");
-    let mut readback = DeadlineReader::new(temp.reopen_for_read()?, deadline);
-    let verified = verify_stream(verifier, req.schema.as_ref(), &mut readback, &temp.path());
-    // A read-back cut short by the deadline is the write's timeout, not a
-    // failed verification: recording it would raise an integrity alert.
-    let verified = match verified {
-        Err(Error::Io { path, source, .. }) if is_deadline(&source) => {
-            return Err(Error::io(path, "verify temp file", source));
-        }
-        r => {
-            crate::monitor::metrics::verification(&r);
-            r?
-        }
+    let options = SealOptions {
+        format: req.format,
+        header: req.header.clone(),
+        schema_json: req.schema.as_ref().map(|s| s.json.clone()),
+        first_seq: req.start_seq,
     };
-    check_deadline(deadline, temp.path(), "rename temp file to target")?;
-    let agrees = verified.valid
-        && verified.rows == summary.rows
-        && verified.last_seq == summary.last_seq
-        && verified.bytes == summary.bytes;
-    if !agrees {
-        return Err(Error::WrittenFileInvalid {
-            path: temp.path(),
-            report: Box::new(verified),
+    let temp_path = temp.path();
+    tracing::debug!(temp = %temp_path.display(), "sealing into temp file, verifying as it goes");
+    let checked = seal_checked(
+        sandbox,
+        verifier,
+        &options,
+        req.schema.as_ref(),
+        input,
+        input_label,
+        &mut temp,
+        &temp_path,
+    )?;
+    check_deadline(deadline, temp_path.clone(), "fsync temp file")?;
+    temp.sync()?;
+
+    // The file must hold exactly the bytes the verifier judged: read it
+    // back after the fsync and compare digests (ARCHITECTURE.md, "The write
+    // path", says why this is as strong as verifying the read-back).
+    let readback = temp.reopen_for_read()?.into_std();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let checked_back = checked
+        .digests
+        .check_file(&readback, threads, deadline)
+        .map_err(|e| Error::io(&temp_path, "read back temp file", e))?;
+    if let Err(mismatch) = checked_back {
+        let (read_back_bytes, differs_at) = match mismatch {
+            Mismatch::Length { found } => (found, None),
+            Mismatch::Segment { offset } => (checked.digests.len, Some(offset)),
+        };
+        return Err(Error::WrittenFileMismatch {
+            path: temp_path,
+            verified_bytes: checked.digests.len,
+            read_back_bytes,
+            differs_at,
         });
     }
+    check_deadline(deadline, temp_path, "rename temp file to target")?;
+    let CheckedSeal {
+        summary, verified, ..
+    } = checked;
 
     // Holding the temp's lock serializes every writer of this target, so
     // the file backed up here is the one the rename replaces.
@@ -245,43 +266,8 @@ fn write_inner(
     })
 }
 
-/// Streams the input through the sealer into the temp file.
-fn seal_into(
-    sandbox: &Sandbox,
-    req: &WriteRequest,
-    input: &mut dyn Read,
-    input_label: &str,
-    temp: &mut TempFile<'_>,
-) -> Result<SealSummary> {
-    let options = SealOptions {
-        format: req.format,
-        header: req.header.clone(),
-        schema_json: req.schema.as_ref().map(|s| s.json.clone()),
-        first_seq: req.start_seq,
-    };
-    let mut session = sandbox
-        .sealer(&options)
-        .map_err(|e| schema_error(e, req.schema.as_ref()))?;
-    let mut buf = vec![0u8; CHUNK_SIZE];
-    loop {
-        let n = read_full(input, &mut buf)
-            .map_err(|e| Error::io(Path::new(input_label), "read input", e))?;
-        if n == 0 {
-            break;
-        }
-        let out = session.feed(&buf[..n])?;
-        temp.write_all(&out)?;
-    }
-    match session.finish()? {
-        Ok((tail, summary)) => {
-            temp.write_all(&tail)?;
-            Ok(summary)
-        }
-        Err(rejected) => Err(Error::InputRejected {
-            input: input_label.to_owned(),
-            errors: rejected.errors,
-            count: rejected.count,
-            truncated: rejected.truncated,
-        }),
+impl SealedSink for TempFile<'_> {
+    fn write_sealed(&mut self, bytes: &[u8]) -> Result<()> {
+        self.write_all(bytes)
     }
 }

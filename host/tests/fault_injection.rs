@@ -99,7 +99,7 @@ const TARGET: &str = "orders_20240910_143000.csv";
 /// About 3 MiB of rows: the sealer emits several chunks, so several writes.
 fn input() -> Vec<u8> {
     let mut s = String::from("symbol,qty,note\n");
-    for i in 0..60_000 {
+    for i in 0..100_000 {
         s += &format!("EURUSD,{i},\"row {i}, quoted\"\n");
     }
     s.into_bytes()

@@ -352,3 +352,15 @@ fn several_memories_share_one_memory_cap() {
     );
     assert!(err.to_string().contains("--memory-limit-mib"), "{err}");
 }
+
+#[test]
+fn a_plugin_whose_summary_the_verifier_does_not_confirm_gets_nothing_committed() {
+    // Every byte it writes is valid; only its claim (one row more) is false.
+    let sandbox = load("hostile-lying-summary", Limits::default());
+    let err = write_fails(&sandbox, TRADES.as_bytes());
+    let Error::WrittenFileInvalid { report, .. } = &err else {
+        panic!("expected written-file-invalid, got {err}");
+    };
+    assert!(report.valid, "the bytes verify: {:?}", report.errors);
+    assert_eq!(report.rows, 2);
+}

@@ -53,6 +53,9 @@ pub fn file_and_step(e: &Error) -> (String, &'static str) {
         Error::TargetExists { path } => (path.display().to_string(), "check target"),
         Error::Busy { path } => (path.display().to_string(), "create temp file"),
         Error::WrittenFileInvalid { path, .. } => (path.display().to_string(), "verify temp file"),
+        Error::WrittenFileMismatch { path, .. } => {
+            (path.display().to_string(), "read back temp file")
+        }
         Error::InputRejected { input, .. } => (input.clone(), "seal input"),
         Error::Schema { path, .. } => (path.display().to_string(), "read schema"),
         Error::Usage(_) => ("-".into(), "check arguments"),

@@ -113,6 +113,17 @@ pub fn error_json(e: &Error) -> Value {
             v["os_error"] = json!(source.to_string());
         }
         Error::TargetExists { path } | Error::Busy { path } => v["path"] = json!(path),
+        Error::WrittenFileMismatch {
+            path,
+            verified_bytes,
+            read_back_bytes,
+            differs_at,
+        } => {
+            v["path"] = json!(path);
+            v["verified_bytes"] = json!(verified_bytes);
+            v["read_back_bytes"] = json!(read_back_bytes);
+            v["differs_at"] = json!(differs_at);
+        }
         Error::LimitExceeded { limit, .. } => v["limit"] = json!(limit),
         _ => {}
     }

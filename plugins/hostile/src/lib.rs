@@ -14,6 +14,8 @@
 //! - `lenient`: its verifier calls every file valid and reports a last
 //!   `file_seq` 1000 too high (the built-in verifier must keep the final
 //!   say, series included).
+//! - `lying-summary`: seals correctly but claims one row more than it
+//!   wrote (the write must refuse a summary the verifier does not confirm).
 //!
 //! Everything else is the built-in engine, so the only reason a call fails
 //! is the misbehaviour under test. Built by scripts/build-plugins.sh into
@@ -172,6 +174,12 @@ impl GuestSealer for HostileSealer {
                 // A record cut short: the policy's partial write.
                 #[cfg(feature = "torn-row")]
                 tail.extend_from_slice(b"999999,EURUSD,0123");
+                #[cfg(feature = "lying-summary")]
+                let summary = wit::SealSummary {
+                    rows: summary.rows + 1,
+                    last_seq: summary.last_seq.map(|s| s + 1),
+                    ..summary
+                };
                 Ok((tail, summary))
             }
             Err(f) => Err(f),

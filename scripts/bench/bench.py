@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""csvseal's benchmark table (issue 9): every figure in one run, whole
+processes, medians of interleaved runs, peak RSS from wait4. Run it through
+scripts/bench.sh, which builds what it needs; see there for the options.
+
+Baselines: the policy's Python (tests/python/policy_csv.py: atomic_csv_write,
+validate_csv_integrity) on the same input, and a bare C program doing only
+the system calls of an atomic commit (scripts/bench/bare_write.c).
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = ROOT / 'tests' / 'python' / 'policy_csv.py'
+TS = '2024-09-10T14:30:00Z'
+
+
+def spawn(cmd, env=None, stdin=None, rss=False):
+    """Runs `cmd` to completion: (wall seconds, peak RSS KiB or None).
+    stdout is discarded; a failure stops the benchmark with its stderr.
+    Peak RSS comes from /usr/bin/time, not from this process's wait4: a
+    child forked from Python counts Python's own pages until it execs."""
+    err = tempfile.TemporaryFile()
+    report = tempfile.NamedTemporaryFile() if rss else None
+    if rss:
+        cmd = ['/usr/bin/time', '-f', '%M', '-o', report.name] + list(cmd)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env,
+                          stdin=open(stdin, 'rb') if stdin else subprocess.DEVNULL)
+    secs = time.perf_counter() - start
+    if done.returncode != 0:
+        err.seek(0)
+        sys.exit(f'failed ({done.returncode}): {" ".join(map(str, cmd))}\n{err.read().decode()}')
+    return secs, int(Path(report.name).read_text().split()[-1]) if rss else None
+
+
+def medians(runs, *jobs):
+    """Runs each job (a function doing one timed run) `runs` times,
+    interleaved so that load from elsewhere hits them alike; returns the
+    median (seconds, peak RSS KiB) of each."""
+    results = [[] for _ in jobs]
+    for _ in range(runs):
+        for r, job in zip(results, jobs):
+            r.append(job())
+    return [(statistics.median(s for s, _ in r), max((k or 0) for _, k in r)) for r in results]
+
+
+def ms(secs):
+    return f'{secs * 1000:.0f} ms' if secs < 1 else f'{secs:.2f} s'
+
+
+def mb(path):
+    return os.path.getsize(path) / 1e6
+
+
+class Bench:
+    def __init__(self, args, work):
+        self.a = args
+        self.work = work
+        self.bin = str(args.csvseal)
+        self.rows = []
+
+    def row(self, work, ours, theirs, ratio, goal):
+        self.rows.append((work, ours, theirs, ratio, goal))
+        print(f'  {work}: {ours} | {theirs} | {ratio} | goal {goal}', file=sys.stderr, flush=True)
+
+    def csvseal_write(self, inp, fmt, out):
+        def run():
+            shutil.rmtree(out, ignore_errors=True)
+            os.mkdir(out)
+            return spawn([self.bin, 'write', '--dir', out, '--name', 'bench', '--format', fmt,
+                          '--input', inp, '--timestamp', TS])
+        return run
+
+    def policy_write(self, inp, fmt, out):
+        def run():
+            Path(out).unlink(missing_ok=True)
+            cmd = [sys.executable, str(POLICY), 'write', out, inp]
+            return spawn(cmd + (['--jsonl'] if fmt == 'jsonl' else []))
+        return run
+
+    def write_rows(self, shape):
+        n = self.a.write_rows
+        for fmt in ('jsonl', 'csv'):
+            inp = f'{self.work}/{shape}.{fmt}'
+            spawn([sys.executable, str(POLICY), 'generate', str(n), inp, '--' + shape, '--jsonl']
+                  if fmt == 'jsonl' else
+                  [sys.executable, str(POLICY), 'generate', str(n), inp, '--' + shape])
+            ours_dir = f'{self.work}/out-{shape}-{fmt}'
+            theirs = f'{self.work}/policy-{shape}-{fmt}.csv'
+            (cs, _), (py, _) = medians(self.a.runs, self.csvseal_write(inp, fmt, ours_dir),
+                                       self.policy_write(inp, fmt, theirs))
+            sealed = next(Path(ours_dir).glob('bench_*.csv'))
+            # The same work: byte-identical output.
+            if Path(theirs).read_bytes() != sealed.read_bytes():
+                sys.exit(f'csvseal and the policy script wrote different files for {inp}')
+            cols = 16 if shape == 'wide' else 4
+            label = 'JSON Lines' if fmt == 'jsonl' else 'CSV'
+            self.row(f'`write`, {n // 1000}k rows {label}, {cols} columns ({mb(inp):.0f} MB)',
+                     ms(cs), ms(py), f'**{py / cs:.1f}×**', '≥ 10×')
+            os.remove(inp)
+            shutil.rmtree(ours_dir)
+            os.remove(theirs)
+
+    def sealed_file(self, rows, name):
+        """A sealed file of `rows` narrow rows, written by csvseal."""
+        inp = f'{self.work}/{name}.in.csv'
+        spawn([sys.executable, str(POLICY), 'generate', str(rows), inp])
+        out = f'{self.work}/{name}'
+        os.makedirs(out, exist_ok=True)
+        spawn([self.bin, 'write', '--dir', out, '--name', name, '--input', inp, '--timestamp', TS])
+        os.remove(inp)
+        return str(next(Path(out).glob(f'{name}_*.csv')))
+
+    def verify_rows(self):
+        n = self.a.verify_rows
+        sealed = self.sealed_file(n, 'verify')
+        (cs, _), (py, _) = medians(
+            self.a.runs,
+            lambda: spawn([self.bin, 'verify', sealed]),
+            lambda: spawn([sys.executable, str(POLICY), 'validate', sealed]))
+        self.row(f'`verify`, {n / 1e6:g}M rows ({mb(sealed):.0f} MB)', ms(cs), ms(py),
+                 f'**{py / cs:.1f}×**', '≥ 18×')
+        os.remove(sealed)
+
+    def verify_tiny(self):
+        tiny = self.sealed_file(10, 'tiny')
+        env = dict(os.environ)
+        env.pop('CSVSEAL_CACHE_DIR', None)
+        env.pop('CSVSEAL_NO_CACHE', None)
+        spawn([self.bin, 'verify', tiny], env=env)  # warm the cache
+        (warm, _), = medians(self.a.tiny_runs, lambda: spawn([self.bin, 'verify', tiny], env=env))
+        self.row('`verify`, tiny file, warm cache', ms(warm), '–', '–', '≤ 8 ms')
+
+        def cold():
+            e = dict(env, CSVSEAL_CACHE_DIR=tempfile.mkdtemp(dir=self.work))
+            try:
+                return spawn([self.bin, 'verify', tiny], env=e)
+            finally:
+                shutil.rmtree(e['CSVSEAL_CACHE_DIR'])
+        (cold_s, _), = medians(max(3, self.a.runs), cold)
+        self.row('`verify`, tiny file, empty cache', ms(cold_s), '–', '–', '≤ 150 ms')
+        self.tiny = tiny
+
+    def write_small(self):
+        inp = f'{self.work}/ten.csv'
+        spawn([sys.executable, str(POLICY), 'generate', '10', inp])
+        out = f'{self.work}/small'
+        bare_in = self.tiny  # the same 10 sealed rows
+
+        def ours():
+            shutil.rmtree(out, ignore_errors=True)
+            os.mkdir(out)
+            return spawn([self.bin, 'write', '--dir', out, '--name', 'ten', '--input', inp])
+
+        def bare():
+            shutil.rmtree(out, ignore_errors=True)
+            os.mkdir(out)
+            return spawn([str(self.a.bare), bare_in, out, 'ten.csv'])
+        (cs, _), (b, _) = medians(self.a.tiny_runs, ours, bare)
+        self.row('`write` 10 rows (CLI) vs bare C open/write/fsync/rename/dir-fsync',
+                 ms(cs), ms(b), f'{cs / b:.1f}×', '≤ 2×')
+
+    def verify_big(self):
+        """A sealed file of about `big_mb` MB: the 1M-row input repeated,
+        sealed through stdin, then verified once (time and peak RSS)."""
+        rows = 1_000_000 if self.a.big_mb >= 130 else max(1000, self.a.big_mb * 7600)
+        inp = f'{self.work}/big.in.csv'
+        spawn([sys.executable, str(POLICY), 'generate', str(rows), inp])
+        # Sealing adds a seq and a 64-digit checksum: ~2.2x these rows.
+        copies = max(1, round(self.a.big_mb * 1e6 / (os.path.getsize(inp) * 2.2)))
+        stream = f'{self.work}/big.all.csv'
+        with open(inp, 'rb') as src, open(stream, 'wb') as f:
+            f.write(src.readline())
+            body_at = src.tell()
+            for _ in range(copies):
+                src.seek(body_at)
+                shutil.copyfileobj(src, f)
+        os.remove(inp)
+        out = f'{self.work}/big'
+        os.makedirs(out, exist_ok=True)
+        spawn([self.bin, 'write', '--dir', out, '--name', 'big', '--timestamp', TS], stdin=stream)
+        os.remove(stream)
+        sealed = str(next(Path(out).glob('big_*.csv')))
+        (secs, rss), = medians(self.a.big_runs,
+                               lambda: spawn([self.bin, 'verify', sealed], rss=True))
+        size = mb(sealed)
+        self.row(f'`verify` {size / 1000:.1f} GB' if size >= 1000 else f'`verify` {size:.0f} MB',
+                 f'{ms(secs)}, {rss / 1024:.0f} MiB peak RSS', '–',
+                 f'{size / secs:.0f} MB/s', 'keep ≤ 64 MiB RSS')
+        os.remove(sealed)
+
+    def criterion(self):
+        """The in-process figures: criterion benches, their medians."""
+        env = dict(os.environ)
+        for bench in ('small_commit', 'native_vs_sandboxed'):
+            subprocess.run(['cargo', 'bench', '--locked', '-q', '-p', 'csvseal', '--bench', bench,
+                            '--', '--warm-up-time', '1', '--measurement-time', '4',
+                            '--noplot'], cwd=ROOT, env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+        crit = ROOT / 'target' / 'criterion'
+
+        def median(group, name):
+            d = json.loads((crit / group / name / 'new' / 'estimates.json').read_text())
+            return d['median']['point_estimate'] / 1e9
+        ours, bare = median('small_commit_10_rows', 'csvseal_library'), \
+            median('small_commit_10_rows', 'bare_syscalls')
+        self.row('library `write` 10 rows, long-running process, vs bare syscalls (criterion)',
+                 ms(ours), ms(bare), f'{ours / bare:.2f}×', '≤ 1.5×')
+        for job in ('seal', 'verify'):
+            group = f'{job}_100k_rows'
+            sb, nat = median(group, 'sandboxed'), median(group, 'native')
+            self.row(f'{job} 100k rows in memory: sandboxed vs the same guest code native '
+                     f'(criterion)', ms(sb), ms(nat), f'{sb / nat:.2f}×', '≤ 1.5×')
+
+
+def machine():
+    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo')
+                if l.startswith('model name')), platform.processor())
+    return (f'{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, '
+            f'load average {os.getloadavg()[0]:.1f} at the start')
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--csvseal', type=Path, required=True)
+    p.add_argument('--bare', type=Path, required=True)
+    p.add_argument('--quick', action='store_true')
+    p.add_argument('--runs', type=int)
+    p.add_argument('--write-rows', type=int)
+    p.add_argument('--verify-rows', type=int)
+    p.add_argument('--big-mb', type=int)
+    p.add_argument('--shapes', default='wide,narrow')
+    p.add_argument('--no-criterion', action='store_true')
+    p.add_argument('--markdown', action='store_true')
+    p.add_argument('--command', default='scripts/bench.sh')
+    a = p.parse_args()
+    quick = a.quick
+    a.runs = a.runs or (3 if quick else 5)
+    a.tiny_runs = 5 if quick else 21
+    a.big_runs = 1
+    a.write_rows = a.write_rows or (20_000 if quick else 200_000)
+    a.verify_rows = a.verify_rows or (100_000 if quick else 1_000_000)
+    a.big_mb = a.big_mb or (100 if quick else 1300)
+    started = machine()
+    work = tempfile.mkdtemp(prefix='bench-', dir=ROOT / 'target')
+    b = Bench(a, work)
+    try:
+        for shape in a.shapes.split(','):
+            b.write_rows(shape)
+        b.verify_rows()
+        b.verify_tiny()
+        b.write_small()
+        b.verify_big()
+        if not (a.no_criterion or quick):
+            b.criterion()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    table = ['| work | csvseal | baseline | ratio | goal |', '|---|---|---|---|---|']
+    table += [f'| {" | ".join(r)} |' for r in b.rows]
+    if a.markdown:
+        print(f'Measured by `{a.command}` on {started}, '
+              f'{time.strftime("%Y-%m-%d")}; medians of {a.runs} interleaved runs '
+              f'({a.tiny_runs} for the small ones), whole processes; baselines: the '
+              "policy's Python on the same input, a bare C commit of the same bytes.\n")
+    print('\n'.join(table))
+
+
+if __name__ == '__main__':
+    main()
