@@ -72,6 +72,9 @@ impl FileOps for Betraying {
     fn rename_noreplace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
         RealFs.rename_noreplace(dir, from, to)
     }
+    fn hard_link(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
+        RealFs.hard_link(dir, from, to)
+    }
     fn rename_replace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
         RealFs.rename_replace(dir, from, to)
     }
