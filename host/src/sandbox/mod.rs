@@ -18,6 +18,7 @@ pub mod plugin;
 mod session;
 
 pub use limits::Limits;
+pub(crate) use session::PartFacts;
 pub use session::{InputFormat, SealOptions, SealRejected, SealSession, VerifySession};
 
 use limits::{EpochTicker, MemoryLimiter, State, check, ticks};
@@ -157,10 +158,31 @@ impl Sandbox {
 
     /// Starts a streaming verification.
     pub fn verifier(&self, schema_json: Option<&str>) -> Result<VerifySession> {
+        self.verify_session(schema_json, None)
+    }
+
+    /// Starts verifying a later part of a file, whose header record is
+    /// `header` (see `verify-options.continue-after` in the WIT). The report
+    /// of such a part is only meaningful merged with the others
+    /// (`crate::verify` does that).
+    pub(crate) fn continuation(
+        &self,
+        schema_json: Option<&str>,
+        header: &[u8],
+    ) -> Result<VerifySession> {
+        self.verify_session(schema_json, Some(header.to_vec()))
+    }
+
+    fn verify_session(
+        &self,
+        schema_json: Option<&str>,
+        continue_after: Option<Vec<u8>>,
+    ) -> Result<VerifySession> {
         let mut inst = self.instantiate()?;
         let options = wit::VerifyOptions {
             schema_json: schema_json.map(str::to_owned),
             limits: self.limits.to_wit(),
+            continue_after,
         };
         inst.arm();
         let r = inst
