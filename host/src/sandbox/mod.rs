@@ -6,15 +6,19 @@
 //! per-call CPU deadline (epoch interruption), so a hostile or buggy component
 //! can fail a call but never harm the host.
 
-use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, Store};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
 
 use crate::error::{Error, Result};
 
 mod cache;
 mod convert;
+mod engine_config;
 mod limits;
 pub mod plugin;
+mod precompiled;
+#[cfg(test)]
+mod precompiled_asset;
 mod session;
 
 pub use limits::Limits;
@@ -48,10 +52,16 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Loads csvseal's built-in component with the given limits, using the
-    /// precompiled cache when it can.
+    /// Loads csvseal's built-in component with the given limits: the copy
+    /// compiled ahead of time into this executable when this machine can run
+    /// it, else compiled here (through the on-disk cache).
     pub fn builtin(limits: Limits) -> Result<Self> {
-        Self::from_component_bytes(BUILTIN_COMPONENT, limits)
+        let engine = new_engine()?;
+        let component = match precompiled::load(&engine, precompiled::EMBEDDED) {
+            Some(component) => component,
+            None => cache::load(&engine, BUILTIN_COMPONENT)?,
+        };
+        Self::new(engine, component, limits, true)
     }
 
     /// Loads a plugin: a component implementing the `csvseal:core/engine`
@@ -74,6 +84,10 @@ impl Sandbox {
     pub fn from_component_bytes(bytes: &[u8], limits: Limits) -> Result<Self> {
         let engine = new_engine()?;
         let component = cache::load(&engine, bytes)?;
+        Self::new(engine, component, limits, bytes == BUILTIN_COMPONENT)
+    }
+
+    fn new(engine: Engine, component: Component, limits: Limits, builtin: bool) -> Result<Self> {
         // An empty linker: a component that imports anything fails here.
         let linker = Linker::<State>::new(&engine);
         let pre = linker.instantiate_pre(&component).map_err(|e| {
@@ -96,7 +110,7 @@ impl Sandbox {
             engine,
             pre,
             limits,
-            builtin: bytes == BUILTIN_COMPONENT,
+            builtin,
             _ticker: ticker,
         })
     }
@@ -228,10 +242,6 @@ impl Sandbox {
 }
 
 fn new_engine() -> Result<Engine> {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    // The component's stack needs are small; a tight cap turns runaway
-    // recursion into a prompt trap.
-    config.max_wasm_stack(1 << 20);
-    Engine::new(&config).map_err(|e| Error::Sandbox(format!("cannot create engine: {e:#}")))
+    Engine::new(&engine_config::config())
+        .map_err(|e| Error::Sandbox(format!("cannot create engine: {e:#}")))
 }
