@@ -130,3 +130,38 @@ fn memory_stays_flat_with_many_jobs() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(peak < 64 << 10, "peak RSS {peak} KiB with 8 jobs");
 }
+
+#[test]
+fn parts_share_the_memory_limit() {
+    // Four 12 MiB records, one per part with --jobs 4: each part may use a
+    // quarter of --memory-limit-mib, so together they need no more than one
+    // verifier of the whole file (which then reports, alone).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.csv");
+    let mut data = b"file_seq,x,checksum_sha256\r\n".to_vec();
+    for seq in 1..=4 {
+        data.extend_from_slice(format!("{seq},").as_bytes());
+        data.resize(data.len() + (12 << 20), b'a');
+        data.extend_from_slice(b",0000\r\n");
+    }
+    std::fs::write(&path, &data).unwrap();
+    let run = |jobs: &str| {
+        csvseal_measured(&[
+            "verify".as_ref(),
+            "--json".as_ref(),
+            "--memory-limit-mib".as_ref(),
+            "96".as_ref(),
+            "--jobs".as_ref(),
+            jobs.as_ref(),
+            path.as_os_str(),
+        ])
+    };
+    let (one, one_peak) = run("1");
+    let (four, four_peak) = run("4");
+    assert_eq!(one.status.code(), Some(1), "{}", stdout(&one));
+    assert_eq!(stdout(&four), stdout(&one));
+    assert!(
+        four_peak < one_peak + (24 << 10),
+        "4 jobs peak {four_peak} KiB, 1 job {one_peak} KiB"
+    );
+}

@@ -134,11 +134,16 @@ impl Sandbox {
     }
 
     fn instantiate(&self) -> Result<Instance> {
+        self.instantiate_within(self.limits.memory_bytes)
+    }
+
+    /// An instance whose memory cap is `memory_bytes` (at most the limit).
+    fn instantiate_within(&self, memory_bytes: usize) -> Result<Instance> {
         let mut store = Store::new(
             &self.engine,
             State {
                 limiter: MemoryLimiter {
-                    memory_bytes: self.limits.memory_bytes,
+                    memory_bytes: memory_bytes.min(self.limits.memory_bytes),
                     table_elements: self.limits.max_table_elements,
                 },
             },
@@ -172,27 +177,33 @@ impl Sandbox {
 
     /// Starts a streaming verification.
     pub fn verifier(&self, schema_json: Option<&str>) -> Result<VerifySession> {
-        self.verify_session(schema_json, None)
+        self.verify_session(schema_json, None, self.limits.memory_bytes)
     }
 
-    /// Starts verifying a later part of a file, whose header record is
-    /// `header` (see `verify-options.continue-after` in the WIT). The report
-    /// of such a part is only meaningful merged with the others
-    /// (`crate::verify` does that).
-    pub(crate) fn continuation(
+    /// Starts verifying one of `parts` parts of a file verified side by side:
+    /// the first part when `header` is None, else a later part of the file
+    /// whose header record is `header` (see `verify-options.continue-after`
+    /// in the WIT). The parts share the memory limit, so that verifying in
+    /// parts needs no more memory than verifying whole; a part that hits its
+    /// share fails, and the caller verifies the file whole. A part's report
+    /// is only meaningful merged with the others' (`crate::verify` does).
+    pub(crate) fn part_verifier(
         &self,
         schema_json: Option<&str>,
-        header: &[u8],
+        header: Option<&[u8]>,
+        parts: usize,
     ) -> Result<VerifySession> {
-        self.verify_session(schema_json, Some(header.to_vec()))
+        let share = self.limits.memory_bytes / parts.max(1);
+        self.verify_session(schema_json, header.map(<[u8]>::to_vec), share)
     }
 
     fn verify_session(
         &self,
         schema_json: Option<&str>,
         continue_after: Option<Vec<u8>>,
+        memory_bytes: usize,
     ) -> Result<VerifySession> {
-        let mut inst = self.instantiate()?;
+        let mut inst = self.instantiate_within(memory_bytes)?;
         let options = wit::VerifyOptions {
             schema_json: schema_json.map(str::to_owned),
             limits: self.limits.to_wit(),

@@ -150,37 +150,25 @@ fn in_parts(
         let mut bounds = vec![0];
         bounds.extend(cuts);
         bounds.push(len);
-        let stop = AtomicBool::new(false);
+        let shared = Shared {
+            sandbox,
+            schema,
+            file,
+            label,
+            parts: bounds.len() - 1,
+            stop: AtomicBool::new(false),
+            meter,
+        };
         let results: Vec<Result<Part>> = std::thread::scope(|s| {
             let workers: Vec<_> = bounds
                 .windows(2)
                 .skip(1)
                 .map(|w| {
-                    let (range, header, stop) = (w[0]..w[1], &header[..], &stop);
-                    s.spawn(move || {
-                        part(
-                            sandbox,
-                            schema,
-                            file,
-                            label,
-                            Some(header),
-                            range,
-                            stop,
-                            meter,
-                        )
-                    })
+                    let (range, header, shared) = (w[0]..w[1], &header[..], &shared);
+                    s.spawn(move || part(shared, Some(header), range))
                 })
                 .collect();
-            let first = part(
-                sandbox,
-                schema,
-                file,
-                label,
-                None,
-                0..bounds[1],
-                &stop,
-                meter,
-            );
+            let first = part(&shared, None, 0..bounds[1]);
             std::iter::once(first)
                 .chain(workers.into_iter().map(|w| {
                     w.join().unwrap_or_else(|_| {
@@ -247,26 +235,36 @@ fn even_cuts(file: &File, data_start: u64, len: u64, parts: usize) -> Option<Vec
     Some(cuts).filter(|c| !c.is_empty())
 }
 
+/// What the parts of one file share.
+struct Shared<'a> {
+    sandbox: &'a Sandbox,
+    schema: Option<&'a Schema>,
+    file: &'a File,
+    label: &'a Path,
+    parts: usize,
+    /// Set when a part fails: the others stop early.
+    stop: AtomicBool,
+    meter: &'a Meter<'a>,
+}
+
 /// Verifies `range` of the file: from its start with an ordinary verifier,
-/// or, given the header, with a continuation verifier. Gives up early once
-/// another part has failed.
-#[allow(clippy::too_many_arguments)]
-fn part(
-    sandbox: &Sandbox,
-    schema: Option<&Schema>,
-    file: &File,
-    label: &Path,
-    header: Option<&[u8]>,
-    range: std::ops::Range<u64>,
-    stop: &AtomicBool,
-    meter: &Meter<'_>,
-) -> Result<Part> {
+/// or, given the header, with a continuation verifier, within its share of
+/// the memory limit. Gives up early once another part has failed.
+fn part(shared: &Shared<'_>, header: Option<&[u8]>, range: std::ops::Range<u64>) -> Result<Part> {
+    let Shared {
+        sandbox,
+        schema,
+        file,
+        label,
+        stop,
+        meter,
+        ..
+    } = shared;
     let result = (|| {
         let json = schema.map(|s| s.json.as_str());
-        let mut session = match header {
-            None => start(sandbox, schema)?,
-            Some(header) => sandbox.continuation(json, header)?,
-        };
+        let mut session = sandbox
+            .part_verifier(json, header, shared.parts)
+            .map_err(|e| super::schema_error(e, *schema))?;
         let mut buf = vec![0u8; CHUNK_SIZE];
         let mut at = range.start;
         while at < range.end {
