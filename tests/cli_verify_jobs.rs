@@ -122,13 +122,34 @@ fn memory_stays_flat_with_many_jobs() {
     let size = std::fs::metadata(&path).unwrap().len();
     assert!(size > 30 << 20, "{size} bytes");
     let (out, peak) = csvseal_measured(&[
+        "-vv".as_ref(),
         "verify".as_ref(),
         "--jobs".as_ref(),
         "8".as_ref(),
         Path::new(&path).as_os_str(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        common::stderr(&out).contains("verified in parts file=")
+            && common::stderr(&out).contains("parts=8"),
+        "{}",
+        common::stderr(&out)
+    );
     assert!(peak < 64 << 10, "peak RSS {peak} KiB with 8 jobs");
+}
+
+#[test]
+fn a_pipe_is_read_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_ok(dir.path(), "multi", &multiline_input(3 << 20), &[]);
+    let expected = verify_with_jobs(4, &["--json", &path]);
+    let bytes = std::fs::read(&path).unwrap();
+    let out = csvseal(
+        &["verify", "--jobs", "4", "--json", "/dev/stdin"],
+        Some(&bytes),
+    );
+    let piped = stdout(&out).replace("/dev/stdin", &path);
+    assert_eq!((out.status.code(), piped), expected);
 }
 
 #[test]

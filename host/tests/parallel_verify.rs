@@ -284,3 +284,36 @@ fn progress_counts_every_byte_once_and_restarts_for_a_second_pass() {
         assert_eq!(seen.contains(&0), broken);
     }
 }
+
+#[test]
+fn plugins_and_long_headers_are_verified_by_one_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(3);
+    let file = sealed(&mut rng, 200);
+    let path = dir.path().join("f.csv");
+    std::fs::write(&path, &file).unwrap();
+    let starts = record_starts(&file);
+    let cuts: Vec<u64> = starts[5..].iter().step_by(40).copied().collect();
+    let builtin = Sandbox::builtin(Limits::default()).unwrap();
+    let (report, in_parts) = verify_file_at_cuts(&builtin, None, &path, &cuts).unwrap();
+    assert!(report.valid && in_parts);
+    // A plugin: never split.
+    let row_rule = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/plugins/row-rule.wasm");
+    let plugin = Sandbox::from_component_file(&row_rule, Limits::default()).unwrap();
+    let (report, in_parts) = verify_file_at_cuts(&plugin, None, &path, &cuts).unwrap();
+    assert!(!in_parts);
+    assert_eq!(
+        report,
+        verify_file_with(&plugin, None, &path, &VerifyFileOptions::default()).unwrap()
+    );
+    // A header longer than the probe reads: one instance.
+    let long: Vec<String> = (0..12_000).map(|i| format!("column_{i}")).collect();
+    let mut wide = format!("file_seq,{},checksum_sha256\n", long.join(",")).into_bytes();
+    assert!(wide.len() > 64 << 10);
+    wide.extend_from_slice(&file[starts[0] as usize..]);
+    std::fs::write(&path, &wide).unwrap();
+    let (report, in_parts) =
+        verify_file_at_cuts(&builtin, None, &path, &[wide.len() as u64 / 2]).unwrap();
+    assert!(!in_parts);
+    assert_eq!(report, one_verifier(&builtin, &path));
+}
