@@ -153,36 +153,47 @@ fn a_pipe_is_read_once_in_order() {
 }
 
 #[test]
-fn parts_share_the_memory_limit() {
-    // Four 12 MiB records, one per part with --jobs 4: each part may use a
-    // quarter of --memory-limit-mib, so together they need no more than one
-    // verifier of the whole file (which then reports, alone).
+fn parts_and_files_share_the_memory_limit() {
+    // Records of 12-20 MiB: with --jobs 4, four parts of one file, or four
+    // files at once, may each use a quarter of --memory-limit-mib, so
+    // together they need no more than verifying one by one; whatever hits
+    // its share is verified again alone, with the same report.
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("wide.csv");
-    let mut data = b"file_seq,x,checksum_sha256\r\n".to_vec();
-    for seq in 1..=4 {
-        data.extend_from_slice(format!("{seq},").as_bytes());
-        data.resize(data.len() + (12 << 20), b'a');
-        data.extend_from_slice(b",0000\r\n");
-    }
-    std::fs::write(&path, &data).unwrap();
-    let run = |jobs: &str| {
-        csvseal_measured(&[
-            "verify".as_ref(),
-            "--json".as_ref(),
-            "--memory-limit-mib".as_ref(),
-            "96".as_ref(),
-            "--jobs".as_ref(),
-            jobs.as_ref(),
-            path.as_os_str(),
-        ])
+    let wide = |name: &str, records: u64, mib: usize| {
+        let path = dir.path().join(name);
+        let mut data = b"file_seq,x,checksum_sha256\r\n".to_vec();
+        for seq in 1..=records {
+            data.extend_from_slice(format!("{seq},").as_bytes());
+            data.resize(data.len() + (mib << 20), b'a');
+            data.extend_from_slice(b",0000\r\n");
+        }
+        std::fs::write(&path, &data).unwrap();
+        path.to_string_lossy().into_owned()
     };
-    let (one, one_peak) = run("1");
-    let (four, four_peak) = run("4");
-    assert_eq!(one.status.code(), Some(1), "{}", stdout(&one));
-    assert_eq!(stdout(&four), stdout(&one));
-    assert!(
-        four_peak < one_peak + (24 << 10),
-        "4 jobs peak {four_peak} KiB, 1 job {one_peak} KiB"
-    );
+    let one_file = vec![wide("four.csv", 4, 12)];
+    // Each needs more than a quarter of the limit: verified again alone.
+    let four_files: Vec<String> = (0..4).map(|i| wide(&format!("w{i}.csv"), 1, 20)).collect();
+    for files in [one_file, four_files] {
+        let run = |jobs: &str| {
+            let fixed = [
+                "verify",
+                "--json",
+                "--memory-limit-mib",
+                "96",
+                "--jobs",
+                jobs,
+            ];
+            let mut args: Vec<&std::ffi::OsStr> = fixed.iter().map(std::ffi::OsStr::new).collect();
+            args.extend(files.iter().map(std::ffi::OsStr::new));
+            csvseal_measured(&args)
+        };
+        let (one, one_peak) = run("1");
+        let (four, four_peak) = run("4");
+        assert_eq!(one.status.code(), Some(1), "{}", stdout(&one));
+        assert_eq!(stdout(&four), stdout(&one));
+        assert!(
+            four_peak < one_peak + (24 << 10),
+            "{files:?}: 4 jobs peak {four_peak} KiB, 1 job {one_peak} KiB"
+        );
+    }
 }

@@ -35,6 +35,11 @@ pub struct VerifyFileOptions<'a> {
     /// Called with the number of bytes verified so far (from 0 again if the
     /// file has to be verified a second time, whole).
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// Memory this file's instances may use together, when several files
+    /// are verified at once (None: the sandbox's memory limit; never more).
+    /// A file that hits a smaller budget fails with a memory `limit` error,
+    /// as it would with the limit set that low.
+    pub memory: Option<usize>,
 }
 
 /// Bytes handed to the component per call: large enough that crossing the
@@ -98,7 +103,16 @@ pub(crate) fn verify_stream(
     reader: &mut dyn Read,
     label: &Path,
 ) -> Result<VerifyReport> {
-    let mut session = start(sandbox, schema)?;
+    let session = start(sandbox, schema)?;
+    stream_into(session, reader, label)
+}
+
+/// Feeds everything `reader` yields to `session`, then finishes it.
+fn stream_into(
+    mut session: VerifySession,
+    reader: &mut dyn Read,
+    label: &Path,
+) -> Result<VerifyReport> {
     let mut buf = vec![0u8; CHUNK_SIZE];
     loop {
         let n = read_full(reader, &mut buf).map_err(|e| Error::io(label, "read", e))?;
@@ -142,12 +156,26 @@ pub fn verify_file_with(
                     std::io::Error::other("is a directory"),
                 ));
             }
+            let limit = sandbox.limits().memory_bytes;
+            let memory = options.memory.map_or(limit, |m| m.min(limit));
             if !meta.is_file() {
-                return verify_stream(sandbox, schema, &mut file, path);
+                let json = schema.map(|s| s.json.as_str());
+                let session = sandbox
+                    .verifier_within(json, None, memory)
+                    .map_err(|e| schema_error(e, schema))?;
+                return stream_into(session, &mut file, path);
             }
             let meter = parallel::Meter::new(options.progress);
-            let jobs = options.jobs;
-            parallel::verify_open(sandbox, schema, &file, meta.len(), path, jobs, &meter)
+            let job = parallel::FileJob {
+                sandbox,
+                schema,
+                file: &file,
+                len: meta.len(),
+                label: path,
+                meter: &meter,
+                memory,
+            };
+            parallel::verify_open(&job, options.jobs)
         });
     crate::monitor::metrics::verification(&result);
     result

@@ -133,7 +133,7 @@ fn mutate(rng: &mut Rng, file: &mut Vec<u8>) {
 fn one_verifier(sandbox: &Sandbox, path: &Path) -> VerifyReport {
     let options = VerifyFileOptions {
         jobs: 1,
-        progress: None,
+        ..VerifyFileOptions::default()
     };
     verify_file_with(sandbox, None, path, &options).unwrap()
 }
@@ -230,7 +230,7 @@ fn seams_inside_quoted_fields_with_embedded_newlines_verify_identically_with_2_t
         for jobs in 2..=8 {
             let options = VerifyFileOptions {
                 jobs,
-                progress: None,
+                ..VerifyFileOptions::default()
             };
             let report = verify_file_with(&sandbox, None, &path, &options).unwrap();
             assert_eq!(report, expected, "{name} with {jobs} jobs");
@@ -275,6 +275,7 @@ fn progress_counts_every_byte_once_and_restarts_for_a_second_pass() {
         let options = VerifyFileOptions {
             jobs: 4,
             progress: Some(&show),
+            ..VerifyFileOptions::default()
         };
         let report = verify_file_with(&sandbox, None, &path, &options).unwrap();
         assert_eq!(report.valid, !broken);

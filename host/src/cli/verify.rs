@@ -26,9 +26,9 @@ pub struct VerifyArgs {
     #[arg(required_unless_present = "series")]
     files: Vec<PathBuf>,
     /// Sandboxed instances at work at once: parts of one large file, or
-    /// several files (default: the available cores, at most 8). The
-    /// reports are the same with any value; 1 reads each file with one
-    /// instance.
+    /// several files (default: the available cores, at most 8). They share
+    /// --memory-limit-mib. The reports are the same with any value; 1 reads
+    /// each file with one instance.
     #[arg(long, value_name = "N")]
     jobs: Option<NonZeroUsize>,
     #[command(flatten)]
@@ -59,22 +59,27 @@ pub fn run(args: VerifyArgs) -> i32 {
     if let Some(series) = &args.series {
         return super::series::verify(&sandbox, schema.as_ref(), &series[0], &series[1], args.json);
     }
-    // 0: the library's default, worked out only when a file is large.
+    // 0: the library's default, worked out only when a file is large. With
+    // a plugin, one file at a time (its verdict is combined with the
+    // built-in one's; see csvseal::sandbox::plugin).
     let jobs = match (args.jobs, args.files.len()) {
+        _ if builtin.is_some() => 1,
         (Some(n), _) => n.get(),
         (None, 1) => 0,
         (None, _) => csvseal::default_jobs(),
     };
     // Progress bars only while one file at a time is verified.
     let bars = !args.json && (jobs == 1 || args.files.len() == 1);
-    let reports = in_order(&args.files, jobs, |path, jobs| {
+    let memory = sandbox.limits().memory_bytes;
+    let reports = in_order(&args.files, jobs, memory, |path, jobs, memory| {
+        let options = (jobs, memory);
         verify_one(
             &sandbox,
             builtin.as_ref(),
             schema.as_ref(),
             path,
             bars,
-            jobs,
+            options,
         )
     });
     let results: Vec<_> = args
@@ -115,50 +120,62 @@ pub fn run(args: VerifyArgs) -> i32 {
     }
 }
 
-/// `verify(file, jobs)` for every file, on up to `jobs` threads: several
-/// files at once, each with its share of the jobs. Results in file order.
-fn in_order<T: Send>(
+/// `verify(file, jobs, memory)` for every file, on up to `jobs` threads:
+/// several files at once, each with its share of the jobs and of the
+/// memory limit (`memory`). A file that hits its share of the memory is
+/// verified again afterwards, alone, with the whole limit, so each report
+/// is the one verifying the files one by one gives. Results in file order.
+fn in_order(
     files: &[PathBuf],
     jobs: usize,
-    verify: impl Fn(&Path, usize) -> T + Sync,
-) -> Vec<T> {
+    memory: usize,
+    verify: impl Fn(&Path, usize, Option<usize>) -> csvseal::Result<VerifyReport> + Sync,
+) -> Vec<csvseal::Result<VerifyReport>> {
     let workers = jobs.min(files.len());
     if workers <= 1 {
-        return files.iter().map(|f| verify(f, jobs)).collect();
+        return files.iter().map(|f| verify(f, jobs, None)).collect();
     }
-    let per_file = (jobs / workers).max(1);
+    let (per_file, share) = ((jobs / workers).max(1), memory / workers);
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<T>>> = files.iter().map(|_| Mutex::new(None)).collect();
+    let slots: Vec<Mutex<Option<csvseal::Result<VerifyReport>>>> =
+        files.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
-                    let r = verify(file, per_file);
+                    let r = verify(file, per_file, Some(share));
                     *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
                 }
             });
         }
     });
-    slots
-        .into_iter()
-        .map(|slot| {
+    files
+        .iter()
+        .zip(slots)
+        .map(|(file, slot)| {
             let r = slot.into_inner().unwrap_or_else(|p| p.into_inner());
-            r.expect("every file was verified")
+            match r.expect("every file was verified") {
+                Err(Error::LimitExceeded {
+                    limit: "memory", ..
+                }) => verify(file, jobs, None),
+                r => r,
+            }
         })
         .collect()
 }
 
-/// Verifies one file with up to `jobs` instances, with a progress bar
-/// (when `bars`) if it is large and stderr is a terminal.
+/// Verifies one file with up to `jobs` instances within `memory` (None:
+/// the limit), with a progress bar (when `bars`) if it is large and stderr
+/// is a terminal.
 fn verify_one(
     sandbox: &Sandbox,
     builtin: Option<&Sandbox>,
     schema: Option<&Schema>,
     path: &Path,
     bars: bool,
-    jobs: usize,
+    (jobs, memory): (usize, Option<usize>),
 ) -> csvseal::Result<VerifyReport> {
     let len = std::fs::metadata(path)
         .ok()
@@ -178,6 +195,7 @@ fn verify_one(
     let options = VerifyFileOptions {
         jobs,
         progress: show.as_ref().map(|f| f as &(dyn Fn(u64) + Sync)),
+        memory,
     };
     let result = csvseal::verify_file_with(sandbox, schema, path, &options);
     if let Some(pb) = bar {

@@ -180,21 +180,19 @@ impl Sandbox {
         self.verify_session(schema_json, None, self.limits.memory_bytes)
     }
 
-    /// Starts verifying one of `parts` parts of a file verified side by side:
-    /// the first part when `header` is None, else a later part of the file
-    /// whose header record is `header` (see `verify-options.continue-after`
-    /// in the WIT). The parts share the memory limit, so that verifying in
-    /// parts needs no more memory than verifying whole; a part that hits its
-    /// share fails, and the caller verifies the file whole. A part's report
-    /// is only meaningful merged with the others' (`crate::verify` does).
-    pub(crate) fn part_verifier(
+    /// Starts a verification whose store may use at most `memory_bytes`
+    /// (and never more than the limit): of a whole file, or of a part of
+    /// one verified side by side with others. With `header`, the part is a
+    /// later part of the file whose header record that is (see
+    /// `verify-options.continue-after` in the WIT); such a part's report is
+    /// only meaningful merged with the others' (`crate::verify` does).
+    pub(crate) fn verifier_within(
         &self,
         schema_json: Option<&str>,
         header: Option<&[u8]>,
-        parts: usize,
+        memory_bytes: usize,
     ) -> Result<VerifySession> {
-        let share = self.limits.memory_bytes / parts.max(1);
-        self.verify_session(schema_json, header.map(<[u8]>::to_vec), share)
+        self.verify_session(schema_json, header.map(<[u8]>::to_vec), memory_bytes)
     }
 
     fn verify_session(

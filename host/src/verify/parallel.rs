@@ -8,8 +8,9 @@
 //!    after the first `\n` at or after its target offset.
 //! 3. Part 0 (header included) goes to an ordinary verifier; every later
 //!    part to a continuation verifier given the header's bytes. Each part
-//!    runs on its own thread, in its own store, reading its range with
-//!    positioned reads through the one open file, 1 MiB at a time.
+//!    runs on its own thread, in its own store with its share of the
+//!    file's memory, reading its range with positioned reads through the
+//!    one open file, 1 MiB at a time.
 //! 4. [`parts::merge`] turns clean parts into the whole file's report;
 //!    otherwise (an error anywhere, a doubtful seam, a failed read) the file
 //!    is verified again by one verifier from the start, whose report stands.
@@ -20,10 +21,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::parts::{self, Part};
-use super::{CHUNK_SIZE, Schema, start};
+use super::{CHUNK_SIZE, Schema};
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Sandbox, VerifySession};
 
 /// What the probe reads: headers longer than this are verified whole.
 pub(crate) const PROBE_BYTES: u64 = 64 << 10;
@@ -59,18 +60,36 @@ impl<'a> Meter<'a> {
     }
 }
 
-/// Verifies the open `file` of `len` bytes, in up to `jobs` parts at once
-/// (0: [`super::default_jobs`]).
-pub(crate) fn verify_open(
-    sandbox: &Sandbox,
-    schema: Option<&Schema>,
-    file: &File,
-    len: u64,
-    label: &Path,
-    jobs: usize,
-    meter: &Meter<'_>,
-) -> Result<VerifyReport> {
-    let most = (len / MIN_PART_BYTES) as usize;
+/// One file being verified: what every step needs.
+pub(crate) struct FileJob<'a> {
+    pub sandbox: &'a Sandbox,
+    pub schema: Option<&'a Schema>,
+    pub file: &'a File,
+    pub len: u64,
+    pub label: &'a Path,
+    pub meter: &'a Meter<'a>,
+    /// Memory all of this file's instances may use together (parts divide
+    /// it); at most the sandbox's limit.
+    pub memory: usize,
+}
+
+impl FileJob<'_> {
+    fn verifier(&self, header: Option<&[u8]>, memory: usize) -> Result<VerifySession> {
+        let json = self.schema.map(|s| s.json.as_str());
+        self.sandbox
+            .verifier_within(json, header, memory)
+            .map_err(|e| super::schema_error(e, self.schema))
+    }
+
+    fn read_error(&self, e: std::io::Error) -> Error {
+        Error::io(self.label, "read", e)
+    }
+}
+
+/// Verifies the file in up to `jobs` parts at once (0:
+/// [`super::default_jobs`]).
+pub(crate) fn verify_open(job: &FileJob<'_>, jobs: usize) -> Result<VerifyReport> {
+    let most = (job.len / MIN_PART_BYTES) as usize;
     // The core count costs a few file reads: only worth asking for a
     // file that can be split.
     let parts = match jobs {
@@ -79,14 +98,12 @@ pub(crate) fn verify_open(
         jobs => jobs.min(most),
     };
     if parts > 1
-        && let Some(report) = in_parts(sandbox, schema, file, len, label, meter, |data_start| {
-            even_cuts(file, data_start, len, parts)
-        })
+        && let Some(report) = in_parts(job, |data_start| even_cuts(job, data_start, parts))
     {
-        tracing::debug!(file = %label.display(), parts, "verified in parts");
+        tracing::debug!(file = %job.label.display(), parts, "verified in parts");
         return Ok(report);
     }
-    whole(sandbox, schema, file, label, meter)
+    whole(job)
 }
 
 /// Verifies `file` in parts that start exactly at `cuts` (those after the
@@ -106,7 +123,16 @@ pub fn verify_file_at_cuts(
         .map_err(|e| Error::io(path, "stat", e))?
         .len();
     let meter = Meter::new(None);
-    let merged = in_parts(sandbox, schema, &file, len, path, &meter, |data_start| {
+    let job = FileJob {
+        sandbox,
+        schema,
+        file: &file,
+        len,
+        label: path,
+        meter: &meter,
+        memory: sandbox.limits().memory_bytes,
+    };
+    let merged = in_parts(&job, |data_start| {
         let mut cuts: Vec<u64> = cuts
             .iter()
             .copied()
@@ -118,57 +144,45 @@ pub fn verify_file_at_cuts(
     });
     match merged {
         Some(report) => Ok((report, true)),
-        None => whole(sandbox, schema, &file, path, &meter).map(|r| (r, false)),
+        None => whole(&job).map(|r| (r, false)),
     }
 }
 
 /// The merged report of the parts `plan` cuts the file into, or None when
 /// the file must be verified whole.
-fn in_parts(
-    sandbox: &Sandbox,
-    schema: Option<&Schema>,
-    file: &File,
-    len: u64,
-    label: &Path,
-    meter: &Meter<'_>,
-    plan: impl FnOnce(u64) -> Option<Vec<u64>>,
-) -> Option<VerifyReport> {
-    if !sandbox.is_builtin() {
+fn in_parts(job: &FileJob<'_>, plan: impl FnOnce(u64) -> Option<Vec<u64>>) -> Option<VerifyReport> {
+    if !job.sandbox.is_builtin() {
         // A plugin's continuation support is not ours to vouch for.
         return None;
     }
     let attempt = || -> Result<Option<VerifyReport>> {
-        let Some(data_start) = probe(sandbox, schema, file, len, label)? else {
+        let Some(data_start) = probe(job)? else {
             return Ok(None);
         };
         let Some(cuts) = plan(data_start) else {
             return Ok(None);
         };
         let mut header = vec![0; data_start as usize];
-        file.read_exact_at(&mut header, 0)
-            .map_err(|e| Error::io(label, "read", e))?;
+        job.file
+            .read_exact_at(&mut header, 0)
+            .map_err(|e| job.read_error(e))?;
         let mut bounds = vec![0];
         bounds.extend(cuts);
-        bounds.push(len);
-        let shared = Shared {
-            sandbox,
-            schema,
-            file,
-            label,
-            parts: bounds.len() - 1,
-            stop: AtomicBool::new(false),
-            meter,
-        };
+        bounds.push(job.len);
+        // The parts share the file's memory: together they need no more
+        // than one verifier of the whole file.
+        let share = job.memory / (bounds.len() - 1);
+        let stop = AtomicBool::new(false);
         let results: Vec<Result<Part>> = std::thread::scope(|s| {
             let workers: Vec<_> = bounds
                 .windows(2)
                 .skip(1)
                 .map(|w| {
-                    let (range, header, shared) = (w[0]..w[1], &header[..], &shared);
-                    s.spawn(move || part(shared, Some(header), range))
+                    let (range, header, stop) = (w[0]..w[1], &header[..], &stop);
+                    s.spawn(move || part(job, Some(header), range, share, stop))
                 })
                 .collect();
-            let first = part(&shared, None, 0..bounds[1]);
+            let first = part(job, None, 0..bounds[1], share, &stop);
             std::iter::once(first)
                 .chain(workers.into_iter().map(|w| {
                     w.join().unwrap_or_else(|_| {
@@ -178,32 +192,27 @@ fn in_parts(
                 .collect()
         });
         let parts: Vec<Part> = results.into_iter().collect::<Result<_>>()?;
-        Ok(parts::merge(&parts, sandbox.limits().max_errors))
+        Ok(parts::merge(&parts, job.sandbox.limits().max_errors))
     };
     match attempt() {
         Ok(Some(report)) => Some(report),
         outcome => {
             if let Err(e) = outcome {
-                tracing::debug!(file = %label.display(), "verifying in parts failed, verifying whole: {e}");
+                tracing::debug!(file = %job.label.display(), "verifying in parts failed, verifying whole: {e}");
             }
-            meter.restart();
+            job.meter.restart();
             None
         }
     }
 }
 
 /// Where the header ends, when the file can be verified in parts.
-fn probe(
-    sandbox: &Sandbox,
-    schema: Option<&Schema>,
-    file: &File,
-    len: u64,
-    label: &Path,
-) -> Result<Option<u64>> {
-    let mut buf = vec![0; len.min(PROBE_BYTES) as usize];
-    file.read_exact_at(&mut buf, 0)
-        .map_err(|e| Error::io(label, "read", e))?;
-    let mut session = start(sandbox, schema)?;
+fn probe(job: &FileJob<'_>) -> Result<Option<u64>> {
+    let mut buf = vec![0; job.len.min(PROBE_BYTES) as usize];
+    job.file
+        .read_exact_at(&mut buf, 0)
+        .map_err(|e| job.read_error(e))?;
+    let mut session = job.verifier(None, job.memory)?;
     session.feed(&buf)?;
     let (_, facts) = session.finish_part()?;
     Ok(facts.data_start)
@@ -211,7 +220,8 @@ fn probe(
 
 /// `parts - 1` cuts that split `data_start..len` evenly, each moved to just
 /// after the next `\n`.
-fn even_cuts(file: &File, data_start: u64, len: u64, parts: usize) -> Option<Vec<u64>> {
+fn even_cuts(job: &FileJob<'_>, data_start: u64, parts: usize) -> Option<Vec<u64>> {
+    let len = job.len;
     let span = len - data_start;
     let mut cuts: Vec<u64> = Vec::new();
     let mut window = vec![0u8; 64 << 10];
@@ -221,7 +231,7 @@ fn even_cuts(file: &File, data_start: u64, len: u64, parts: usize) -> Option<Vec
         let mut at = target.max(cuts.last().copied().unwrap_or(data_start));
         while at < limit {
             let n = (window.len() as u64).min(limit - at) as usize;
-            file.read_exact_at(&mut window[..n], at).ok()?;
+            job.file.read_exact_at(&mut window[..n], at).ok()?;
             if let Some(i) = window[..n].iter().position(|&b| b == b'\n') {
                 let cut = at + i as u64 + 1;
                 if cut < len {
@@ -235,36 +245,19 @@ fn even_cuts(file: &File, data_start: u64, len: u64, parts: usize) -> Option<Vec
     Some(cuts).filter(|c| !c.is_empty())
 }
 
-/// What the parts of one file share.
-struct Shared<'a> {
-    sandbox: &'a Sandbox,
-    schema: Option<&'a Schema>,
-    file: &'a File,
-    label: &'a Path,
-    parts: usize,
-    /// Set when a part fails: the others stop early.
-    stop: AtomicBool,
-    meter: &'a Meter<'a>,
-}
-
 /// Verifies `range` of the file: from its start with an ordinary verifier,
-/// or, given the header, with a continuation verifier, within its share of
-/// the memory limit. Gives up early once another part has failed.
-fn part(shared: &Shared<'_>, header: Option<&[u8]>, range: std::ops::Range<u64>) -> Result<Part> {
-    let Shared {
-        sandbox,
-        schema,
-        file,
-        label,
-        stop,
-        meter,
-        ..
-    } = shared;
+/// or, given the header, with a continuation verifier, within `memory`.
+/// Gives up early once another part has failed (`stop`), and sets `stop`
+/// when it fails or finds the part not clean.
+fn part(
+    job: &FileJob<'_>,
+    header: Option<&[u8]>,
+    range: std::ops::Range<u64>,
+    memory: usize,
+    stop: &AtomicBool,
+) -> Result<Part> {
     let result = (|| {
-        let json = schema.map(|s| s.json.as_str());
-        let mut session = sandbox
-            .part_verifier(json, header, shared.parts)
-            .map_err(|e| super::schema_error(e, *schema))?;
+        let mut session = job.verifier(header, memory)?;
         let mut buf = vec![0u8; CHUNK_SIZE];
         let mut at = range.start;
         while at < range.end {
@@ -272,10 +265,11 @@ fn part(shared: &Shared<'_>, header: Option<&[u8]>, range: std::ops::Range<u64>)
                 return Err(Error::Sandbox("another part failed".into()));
             }
             let n = (CHUNK_SIZE as u64).min(range.end - at) as usize;
-            file.read_exact_at(&mut buf[..n], at)
-                .map_err(|e| Error::io(label, "read", e))?;
+            job.file
+                .read_exact_at(&mut buf[..n], at)
+                .map_err(|e| job.read_error(e))?;
             session.feed(&buf[..n])?;
-            meter.add(n);
+            job.meter.add(n);
             at += n as u64;
         }
         let (report, facts) = session.finish_part()?;
@@ -291,23 +285,17 @@ fn part(shared: &Shared<'_>, header: Option<&[u8]>, range: std::ops::Range<u64>)
 }
 
 /// One verifier reads the whole file, from the start to its end.
-fn whole(
-    sandbox: &Sandbox,
-    schema: Option<&Schema>,
-    file: &File,
-    label: &Path,
-    meter: &Meter<'_>,
-) -> Result<VerifyReport> {
-    let mut session = start(sandbox, schema)?;
+fn whole(job: &FileJob<'_>) -> Result<VerifyReport> {
+    let mut session = job.verifier(None, job.memory)?;
     let mut buf = vec![0u8; CHUNK_SIZE];
     let mut at = 0u64;
     loop {
-        let n = read_full_at(file, &mut buf, at).map_err(|e| Error::io(label, "read", e))?;
+        let n = read_full_at(job.file, &mut buf, at).map_err(|e| job.read_error(e))?;
         if n == 0 {
             break;
         }
         session.feed(&buf[..n])?;
-        meter.add(n);
+        job.meter.add(n);
         at += n as u64;
     }
     session.finish()
