@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Rebuilds csvseal's logic component from guest/ and installs it where the
-# host embeds it: host/assets/csvseal_guest.wasm.
+# host embeds it: host/assets/csvseal_guest.wasm. Then rewrites its
+# precompiled form, host/assets/csvseal_guest.x86_64.cwasm (see
+# host/src/sandbox/precompiled.rs), with the host's release build.
 #
-#   scripts/build-component.sh          rebuild and install
-#   scripts/build-component.sh --check  rebuild and fail if it differs by a byte
+#   scripts/build-component.sh          rebuild and install both
+#   scripts/build-component.sh --check  rebuild the component and fail if it
+#                                       differs by a byte (the precompiled
+#                                       file is checked by `cargo test`)
 #
 # The build is reproducible: pinned toolchain (rust-toolchain.toml), locked
 # dependencies (Cargo.lock), paths remapped so the checkout's location and
@@ -34,4 +38,9 @@ if [[ "${1:-}" == "--check" ]]; then
 else
   cp "$built" "$dest"
   echo "installed $dest ($(wc -c <"$dest") bytes, sha256 $(sha256sum "$dest" | cut -c1-16)…)"
+  unset CARGO_TARGET_DIR RUSTFLAGS
+  CSVSEAL_UPDATE_PRECOMPILED=1 cargo test --locked --release -p csvseal --lib --quiet \
+    sandbox::precompiled::tests::the_committed_artifact >/dev/null
+  cwasm="host/assets/csvseal_guest.x86_64.cwasm"
+  echo "installed $cwasm ($(wc -c <"$cwasm") bytes, sha256 $(sha256sum "$cwasm" | cut -c1-16)…)"
 fi

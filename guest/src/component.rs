@@ -89,6 +89,7 @@ pub fn verify_options(o: wit::VerifyOptions) -> native::VerifyOptions {
     native::VerifyOptions {
         schema_json: o.schema_json,
         limits: limits(o.limits),
+        continue_after: o.continue_after,
     }
 }
 
@@ -128,6 +129,9 @@ pub fn verify_report(r: native::VerifyReport) -> wit::VerifyReport {
         error_count: r.error_count,
         errors_truncated: r.errors_truncated,
         warnings: r.warnings,
+        data_start: r.data_start,
+        newlines: r.newlines,
+        quotes: r.quotes,
     }
 }
 

@@ -174,6 +174,8 @@ pub struct CsvReader {
     bom_len: usize,
     bom_done: bool,
     bytes_seen: u64,
+    /// `"` bytes consumed (since [`CsvReader::resume_here`]).
+    quotes: u64,
     finished: bool,
 }
 
@@ -195,6 +197,7 @@ impl CsvReader {
             bom_len: 0,
             bom_done: false,
             bytes_seen: 0,
+            quotes: 0,
             finished: false,
         }
     }
@@ -202,6 +205,34 @@ impl CsvReader {
     /// Total bytes fed so far.
     pub fn bytes_seen(&self) -> u64 {
         self.bytes_seen
+    }
+
+    /// `\n` bytes consumed (since [`Self::resume_here`]): every one ends a
+    /// line, quoted or not.
+    pub fn newlines(&self) -> u64 {
+        self.line - 1
+    }
+
+    /// `"` bytes consumed (since [`Self::resume_here`]). In input without
+    /// errors a position is inside a quoted field exactly when an odd number
+    /// of `"` precede it: opening and closing quotes pair up, and `""`
+    /// inside a field is two.
+    pub fn quotes(&self) -> u64 {
+        self.quotes
+    }
+
+    /// For a reader that resumes inside a file at a record boundary (having
+    /// been fed the file's header): numbers lines from 1 again, and restarts
+    /// [`Self::newlines`] and [`Self::quotes`], from the next byte. Returns
+    /// false, changing nothing, when the reader is not at a record boundary.
+    pub fn resume_here(&mut self) -> bool {
+        if self.state != State::RecordStart || !self.bom_done || self.finished {
+            return false;
+        }
+        self.line = 1;
+        self.record_line = 1;
+        self.quotes = 0;
+        true
     }
 
     /// Consumes a chunk, calling `sink` for every event it completes.
@@ -309,6 +340,7 @@ impl CsvReader {
                     }
                     match data[i] {
                         b'"' => {
+                            self.quotes += 1;
                             self.state = State::Quoted;
                             i += 1;
                         }
@@ -357,6 +389,7 @@ impl CsvReader {
                             self.state = State::Cr;
                         }
                         _ => {
+                            self.quotes += 1;
                             self.fail(ErrorKind::Malformed, "quote inside an unquoted field");
                             self.append(b"\"");
                         }
@@ -374,12 +407,14 @@ impl CsvReader {
                         self.line += 1;
                         self.append(b"\n");
                     } else {
+                        self.quotes += 1;
                         self.state = State::QuoteInQuoted;
                     }
                     i += 1;
                 }
                 State::QuoteInQuoted => match data[i] {
                     b'"' => {
+                        self.quotes += 1;
                         self.append(b"\"");
                         self.state = State::Quoted;
                         i += 1;

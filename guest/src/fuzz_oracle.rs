@@ -23,6 +23,7 @@ fn verify_options() -> VerifyOptions {
     VerifyOptions {
         schema_json: None,
         limits: LIMITS,
+        continue_after: None,
     }
 }
 

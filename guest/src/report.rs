@@ -131,6 +131,9 @@ pub struct VerifyOptions {
     pub schema_json: Option<String>,
     /// Memory and report bounds.
     pub limits: Limits,
+    /// Verify a later part of a file: the file's header record, exactly as
+    /// stored (see [`crate::verify`], "Verifying in parts").
+    pub continue_after: Option<Vec<u8>>,
 }
 
 /// The outcome of a verification (WIT `verify-report`).
@@ -159,6 +162,13 @@ pub struct VerifyReport {
     pub errors_truncated: bool,
     /// Notes that do not make the file invalid ("no data rows").
     pub warnings: Vec<String>,
+    /// Where the first data record starts, when the file can be verified in
+    /// parts (see [`crate::verify`], "Verifying in parts").
+    pub data_start: Option<u64>,
+    /// `\n` bytes read (in a continuation, after the header).
+    pub newlines: u64,
+    /// `"` bytes read (in a continuation, after the header).
+    pub quotes: u64,
 }
 
 /// The sealer's input format (WIT `input-format`).

@@ -574,6 +574,12 @@ pub struct Checker {
 }
 
 impl Checker {
+    /// Whether a check compares rows with one another (`unique`,
+    /// `primaryKey`), so that the rows cannot be checked in separate parts.
+    pub fn compares_rows(&self) -> bool {
+        self.primary_key.is_some() || self.fields.iter().any(|f| f.spec.unique)
+    }
+
     /// Whether any check reads column `col`.
     pub fn uses_column(&self, col: usize) -> bool {
         self.fields.iter().any(|f| f.col == col)

@@ -20,6 +20,22 @@
 //!
 //! Blank lines and a leading byte order mark are `malformed` errors (the
 //! reference writer produces neither), and blank lines are not rows.
+//!
+//! # Verifying in parts
+//!
+//! A host may verify a large file in parallel: one verifier reads the file
+//! from its start up to a record boundary, and each later part goes to a
+//! verifier created with [`VerifyOptions::continue_after`] set to the
+//! file's header record. Such a verifier reads the header, then treats the
+//! next byte as a record boundary: lines count from 1 there, and its first
+//! row has no previous `file_seq`. Every report carries what the host needs
+//! at the seams: [`VerifyReport::data_start`] (where the header ends, so
+//! the host can cut after it), and the `\n` and `"` bytes read. The parts'
+//! reports add up to the whole file's exactly when every part is error-free
+//! and began where the whole file's reader sees a record boundary; a part
+//! that began inside a record ends in a torn record or other error, and the
+//! `"` count shows a start inside quotes. The host merges clean parts and
+//! verifies the file whole otherwise.
 
 use alloc::collections::BTreeSet;
 use alloc::format;
@@ -106,10 +122,15 @@ pub struct Verifier {
     reader: CsvReader,
     state: State,
     report: Option<VerifyReport>,
+    /// Bytes up to the end of the header record, once it has been read.
+    header_end: Option<u64>,
+    /// True when verifying a later part of a file.
+    continuation: bool,
 }
 
 impl Verifier {
-    /// A verifier; fails only if the schema cannot be parsed.
+    /// A verifier; fails only if the schema cannot be parsed, or
+    /// `continue_after` is not exactly one record.
     pub fn new(options: VerifyOptions) -> Result<Verifier, String> {
         let schema = options
             .schema_json
@@ -121,7 +142,7 @@ impl Verifier {
             max_record_bytes,
             max_columns,
         } = options.limits;
-        Ok(Verifier {
+        let mut verifier = Verifier {
             reader: CsvReader::new(ReaderConfig {
                 max_record_bytes,
                 max_columns,
@@ -143,7 +164,20 @@ impl Verifier {
                 },
             },
             report: None,
-        })
+            header_end: None,
+            continuation: false,
+        };
+        if let Some(header) = options.continue_after {
+            verifier.feed(&header);
+            let one_record = verifier.header_end == Some(header.len() as u64)
+                && verifier.state.t.rows == 0
+                && verifier.reader.resume_here();
+            if !one_record {
+                return Err("continue-after is not exactly one record".into());
+            }
+            verifier.continuation = true;
+        }
+        Ok(verifier)
     }
 
     /// Consumes a chunk of the file. Ignored after [`Self::finish`].
@@ -152,7 +186,24 @@ impl Verifier {
             return;
         }
         let state = &mut self.state;
-        self.reader.feed(chunk, &mut |ev| state.on_event(ev));
+        let mut rest = chunk;
+        // Until the header is read, feed up to one `\n` at a time: a record
+        // ends only at a `\n`, so the header's end is then where the feed
+        // that completed it stopped.
+        while matches!(state.header, Header::Pending) && !rest.is_empty() {
+            let n = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |i| i + 1);
+            self.reader.feed(&rest[..n], &mut |ev| state.on_event(ev));
+            rest = &rest[n..];
+            if !matches!(state.header, Header::Pending) {
+                self.header_end = Some(self.reader.bytes_seen());
+            }
+        }
+        if !rest.is_empty() {
+            self.reader.feed(rest, &mut |ev| state.on_event(ev));
+        }
     }
 
     /// Ends the input and returns the report; later calls return it again.
@@ -162,9 +213,23 @@ impl Verifier {
         }
         let state = &mut self.state;
         self.reader.finish(&mut |ev| state.on_event(ev));
-        let report = self.state.report(self.reader.bytes_seen());
+        let mut report = self.state.report(self.reader.bytes_seen());
+        report.data_start = self.data_start();
+        report.newlines = self.reader.newlines();
+        report.quotes = self.reader.quotes();
         self.report = Some(report.clone());
         report
+    }
+
+    /// Where the rows start, when they can be checked in separate parts.
+    fn data_start(&self) -> Option<u64> {
+        match &self.state.header {
+            Header::Usable(cols) if !self.continuation => {
+                let related = cols.checker.as_ref().is_some_and(Checker::compares_rows);
+                self.header_end.filter(|_| !related)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -315,6 +380,9 @@ impl State {
             error_count,
             errors_truncated,
             warnings,
+            data_start: None,
+            newlines: 0,
+            quotes: 0,
         }
     }
 }
@@ -477,6 +545,9 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
         st.flush();
     }
 }
+
+#[cfg(test)]
+mod parts_tests;
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -858,6 +929,7 @@ pub(crate) mod tests {
                         max_errors,
                         ..Limits::default()
                     },
+                    continue_after: None,
                 };
                 let r = verify_with(text.as_bytes(), options, &[]);
                 (r.error_count, r.errors.len())

@@ -41,7 +41,9 @@ pub use report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
 pub use sandbox::plugin::verify_file_checked;
 pub use sandbox::{BUILTIN_COMPONENT, InputFormat, Limits, Sandbox, SealOptions};
 pub use time;
-pub use verify::{Schema, verify_file, verify_reader};
+pub use verify::{
+    Schema, VerifyFileOptions, default_jobs, verify_file, verify_file_with, verify_reader,
+};
 pub use write::{
     Committed, WriteControl, WriteRequest, write_sealed, write_sealed_until, write_sealed_with,
 };

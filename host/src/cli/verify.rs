@@ -1,9 +1,12 @@
 //! `csvseal verify`: check sealed files.
 
-use std::path::PathBuf;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
-use csvseal::{Error, Sandbox, Schema};
+use csvseal::{Error, Sandbox, Schema, VerifyFileOptions, VerifyReport};
 
 use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, PluginArg, logging, output, progress};
 
@@ -22,6 +25,12 @@ pub struct VerifyArgs {
     /// Files to verify.
     #[arg(required_unless_present = "series")]
     files: Vec<PathBuf>,
+    /// Sandboxed instances at work at once: parts of one large file, or
+    /// several files (default: the available cores, at most 8). They share
+    /// --memory-limit-mib. The reports are the same with any value; 1 reads
+    /// each file with one instance.
+    #[arg(long, value_name = "N")]
+    jobs: Option<NonZeroUsize>,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
@@ -52,11 +61,34 @@ pub fn run(args: VerifyArgs) -> i32 {
     if let Some(series) = &args.series {
         return super::series::verify(&sandbox, schema.as_ref(), &series[0], &series[1], args.json);
     }
+    // 0: the library's default, worked out only when a file is large. With
+    // a plugin, one file at a time (its verdict is combined with the
+    // built-in one's; see csvseal::sandbox::plugin).
+    let jobs = match (args.jobs, args.files.len()) {
+        _ if builtin.is_some() => 1,
+        (Some(n), _) => n.get(),
+        (None, 1) => 0,
+        (None, _) => csvseal::default_jobs(),
+    };
+    // Progress bars only while one file at a time is verified.
+    let bars = !args.json && (jobs == 1 || args.files.len() == 1);
+    let memory = sandbox.limits().memory_bytes;
+    let reports = in_order(&args.files, jobs, memory, |path, jobs, memory| {
+        let options = (jobs, memory);
+        verify_one(
+            &sandbox,
+            builtin.as_ref(),
+            schema.as_ref(),
+            path,
+            bars,
+            options,
+        )
+    });
     let results: Vec<_> = args
         .files
         .iter()
-        .map(|path| {
-            let r = verify_one(&sandbox, builtin.as_ref(), schema.as_ref(), path, args.json);
+        .zip(reports)
+        .map(|(path, r)| {
             match &r {
                 Err(e) => logging::failure("verify", e),
                 Ok(report) if !report.valid => {
@@ -90,15 +122,63 @@ pub fn run(args: VerifyArgs) -> i32 {
     }
 }
 
-/// Verifies one file, with a progress bar when it is large and stderr is a
-/// terminal.
+/// `verify(file, jobs, memory)` for every file, on up to `jobs` threads:
+/// several files at once, each with its share of the jobs and of the
+/// memory limit (`memory`). A file that hits its share of the memory is
+/// verified again afterwards, alone, with the whole limit, so each report
+/// is the one verifying the files one by one gives. Results in file order.
+fn in_order(
+    files: &[PathBuf],
+    jobs: usize,
+    memory: usize,
+    verify: impl Fn(&Path, usize, Option<usize>) -> csvseal::Result<VerifyReport> + Sync,
+) -> Vec<csvseal::Result<VerifyReport>> {
+    let workers = jobs.min(files.len());
+    if workers <= 1 {
+        return files.iter().map(|f| verify(f, jobs, None)).collect();
+    }
+    let (per_file, share) = ((jobs / workers).max(1), memory / workers);
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<csvseal::Result<VerifyReport>>>> =
+        files.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    let r = verify(file, per_file, Some(share));
+                    *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                }
+            });
+        }
+    });
+    files
+        .iter()
+        .zip(slots)
+        .map(|(file, slot)| {
+            let r = slot.into_inner().unwrap_or_else(|p| p.into_inner());
+            match r.expect("every file was verified") {
+                Err(Error::LimitExceeded {
+                    limit: "memory", ..
+                }) => verify(file, jobs, None),
+                r => r,
+            }
+        })
+        .collect()
+}
+
+/// Verifies one file with up to `jobs` instances within `memory` (None:
+/// the limit), with a progress bar (when `bars`) if it is large and stderr
+/// is a terminal.
 fn verify_one(
     sandbox: &Sandbox,
     builtin: Option<&Sandbox>,
     schema: Option<&Schema>,
-    path: &std::path::Path,
-    json: bool,
-) -> csvseal::Result<csvseal::VerifyReport> {
+    path: &Path,
+    bars: bool,
+    (jobs, memory): (usize, Option<usize>),
+) -> csvseal::Result<VerifyReport> {
     let len = std::fs::metadata(path)
         .ok()
         .filter(|m| m.is_file())
@@ -109,13 +189,19 @@ fn verify_one(
     );
     // A plugin's verdict is checked by the built-in verifier too (see
     // csvseal::sandbox::plugin); no progress bar for that double pass.
-    let bar = len.and_then(|n| progress::bar(Some(n), json, &label));
-    let Some(pb) = bar.filter(|_| builtin.is_none() || sandbox.is_builtin()) else {
+    if builtin.is_some() && !sandbox.is_builtin() {
         return csvseal::verify_file_checked(sandbox, builtin, schema, path);
+    }
+    let bar = len.and_then(|n| progress::bar(Some(n), !bars, &label));
+    let show = bar.as_ref().map(|pb| move |done| pb.set_position(done));
+    let options = VerifyFileOptions {
+        jobs,
+        progress: show.as_ref().map(|f| f as &(dyn Fn(u64) + Sync)),
+        memory,
     };
-    let result = std::fs::File::open(path)
-        .map_err(|e| Error::io(path, "open", e))
-        .and_then(|f| csvseal::verify_reader(sandbox, schema, &mut pb.wrap_read(f), path));
-    pb.finish_and_clear();
+    let result = csvseal::verify_file_with(sandbox, schema, path, &options);
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
     result
 }

@@ -6,18 +6,23 @@
 //! per-call CPU deadline (epoch interruption), so a hostile or buggy component
 //! can fail a call but never harm the host.
 
-use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, Store};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
 
 use crate::error::{Error, Result};
 
 mod cache;
 mod convert;
+mod engine_config;
 mod limits;
 pub mod plugin;
+mod precompiled;
+#[cfg(test)]
+mod precompiled_asset;
 mod session;
 
 pub use limits::Limits;
+pub(crate) use session::PartFacts;
 pub use session::{InputFormat, SealOptions, SealRejected, SealSession, VerifySession};
 
 use limits::{EpochTicker, MemoryLimiter, State, check, ticks};
@@ -47,10 +52,16 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Loads csvseal's built-in component with the given limits, using the
-    /// precompiled cache when it can.
+    /// Loads csvseal's built-in component with the given limits: the copy
+    /// compiled ahead of time into this executable when this machine can run
+    /// it, else compiled here (through the on-disk cache).
     pub fn builtin(limits: Limits) -> Result<Self> {
-        Self::from_component_bytes(BUILTIN_COMPONENT, limits)
+        let engine = new_engine()?;
+        let component = match precompiled::load(&engine, precompiled::EMBEDDED) {
+            Some(component) => component,
+            None => cache::load(&engine, BUILTIN_COMPONENT)?,
+        };
+        Self::new(engine, component, limits, true)
     }
 
     /// Loads a plugin: a component implementing the `csvseal:core/engine`
@@ -73,6 +84,10 @@ impl Sandbox {
     pub fn from_component_bytes(bytes: &[u8], limits: Limits) -> Result<Self> {
         let engine = new_engine()?;
         let component = cache::load(&engine, bytes)?;
+        Self::new(engine, component, limits, bytes == BUILTIN_COMPONENT)
+    }
+
+    fn new(engine: Engine, component: Component, limits: Limits, builtin: bool) -> Result<Self> {
         // An empty linker: a component that imports anything fails here.
         let linker = Linker::<State>::new(&engine);
         let pre = linker.instantiate_pre(&component).map_err(|e| {
@@ -95,7 +110,7 @@ impl Sandbox {
             engine,
             pre,
             limits,
-            builtin: bytes == BUILTIN_COMPONENT,
+            builtin,
             _ticker: ticker,
         })
     }
@@ -119,11 +134,16 @@ impl Sandbox {
     }
 
     fn instantiate(&self) -> Result<Instance> {
+        self.instantiate_within(self.limits.memory_bytes)
+    }
+
+    /// An instance whose memory cap is `memory_bytes` (at most the limit).
+    fn instantiate_within(&self, memory_bytes: usize) -> Result<Instance> {
         let mut store = Store::new(
             &self.engine,
             State {
                 limiter: MemoryLimiter::new(
-                    self.limits.memory_bytes,
+                    memory_bytes.min(self.limits.memory_bytes),
                     self.limits.max_table_elements,
                 ),
             },
@@ -157,10 +177,35 @@ impl Sandbox {
 
     /// Starts a streaming verification.
     pub fn verifier(&self, schema_json: Option<&str>) -> Result<VerifySession> {
-        let mut inst = self.instantiate()?;
+        self.verify_session(schema_json, None, self.limits.memory_bytes)
+    }
+
+    /// Starts a verification whose store may use at most `memory_bytes`
+    /// (and never more than the limit): of a whole file, or of a part of
+    /// one verified side by side with others. With `header`, the part is a
+    /// later part of the file whose header record that is (see
+    /// `verify-options.continue-after` in the WIT); such a part's report is
+    /// only meaningful merged with the others' (`crate::verify` does).
+    pub(crate) fn verifier_within(
+        &self,
+        schema_json: Option<&str>,
+        header: Option<&[u8]>,
+        memory_bytes: usize,
+    ) -> Result<VerifySession> {
+        self.verify_session(schema_json, header.map(<[u8]>::to_vec), memory_bytes)
+    }
+
+    fn verify_session(
+        &self,
+        schema_json: Option<&str>,
+        continue_after: Option<Vec<u8>>,
+        memory_bytes: usize,
+    ) -> Result<VerifySession> {
+        let mut inst = self.instantiate_within(memory_bytes)?;
         let options = wit::VerifyOptions {
             schema_json: schema_json.map(str::to_owned),
             limits: self.limits.to_wit(),
+            continue_after,
         };
         inst.arm();
         let r = inst
@@ -206,10 +251,6 @@ impl Sandbox {
 }
 
 fn new_engine() -> Result<Engine> {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    // The component's stack needs are small; a tight cap turns runaway
-    // recursion into a prompt trap.
-    config.max_wasm_stack(1 << 20);
-    Engine::new(&config).map_err(|e| Error::Sandbox(format!("cannot create engine: {e:#}")))
+    Engine::new(&engine_config::config())
+        .map_err(|e| Error::Sandbox(format!("cannot create engine: {e:#}")))
 }

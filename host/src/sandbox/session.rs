@@ -91,7 +91,12 @@ impl VerifySession {
     }
 
     /// Ends the input and returns the report.
-    pub fn finish(mut self) -> Result<VerifyReport> {
+    pub fn finish(self) -> Result<VerifyReport> {
+        self.finish_part().map(|(report, _)| report)
+    }
+
+    /// Ends the input: the report and what a merge of parts needs.
+    pub(crate) fn finish_part(mut self) -> Result<(VerifyReport, PartFacts)> {
         self.inst.arm();
         let r = self
             .inst
@@ -102,8 +107,25 @@ impl VerifySession {
         let report = self.inst.check(r)?;
         self.inst.check_output(report_bytes(&report), "report")?;
         let _ = self.resource.resource_drop(&mut self.inst.store);
-        Ok(convert_report(report, self.bytes))
+        let facts = PartFacts {
+            data_start: report.data_start,
+            newlines: report.newlines,
+            quotes: report.quotes,
+        };
+        Ok((convert_report(report, self.bytes), facts))
     }
+}
+
+/// What a verifier reports for merging parts of a file (WIT
+/// `verify-report`: `data-start`, `newlines`, `quotes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PartFacts {
+    /// Where the rows start, when the file can be verified in parts.
+    pub data_start: Option<u64>,
+    /// `\n` bytes read (in a continuation, after the header).
+    pub newlines: u64,
+    /// `"` bytes read (likewise).
+    pub quotes: u64,
 }
 
 /// A seal in progress: feed input bytes, write what comes back, then finish.
