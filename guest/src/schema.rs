@@ -525,12 +525,12 @@ impl Schema {
         }
         let key_cols: Option<Vec<usize>> = self.primary_key.iter().map(|k| index(k)).collect();
         let primary_key = match key_cols {
-            Some(cols) if !cols.is_empty() => Some(PrimaryKey {
+            Some(cols) if !cols.is_empty() => Some(alloc::boxed::Box::new(PrimaryKey {
                 cols,
                 specs: key_specs,
                 names: self.primary_key,
                 seen: BTreeSet::new(),
-            }),
+            })),
             _ => None,
         };
         (
@@ -577,7 +577,8 @@ pub struct RowContext {
 pub struct Checker {
     fields: Vec<BoundField>,
     missing_values: Vec<String>,
-    primary_key: Option<PrimaryKey>,
+    /// Boxed: most schemas have none, and a checker lives in every verifier.
+    primary_key: Option<alloc::boxed::Box<PrimaryKey>>,
     /// Reused buffer for canonical forms.
     scratch: Vec<u8>,
 }

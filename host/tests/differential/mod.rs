@@ -188,9 +188,8 @@ fn schema(rng: &mut Rng, cols: &[String]) -> Option<String> {
     }
     let c = serde_json::to_string(&cols[0]).unwrap();
     Some(match rng.below(6) {
-        0 => format!(
-            r#"{{"fields":[{{"name":"file_seq","type":"integer","constraints":{{"minimum":2,"maximum":150}}}}]}}"#
-        ),
+        0 => r#"{"fields":[{"name":"file_seq","type":"integer","constraints":{"minimum":2,"maximum":150}}]}"#
+            .into(),
         1 => format!(
             r#"{{"fields":[{{"name":{c},"constraints":{{"maxLength":20,"unique":true}}}}]}}"#
         ),
@@ -394,6 +393,8 @@ fn component_error(e: &csvseal::RowError) -> String {
 fn outcome_native(job: &Job) -> String {
     let limits = PROFILES[job.profile];
     if job.verify {
+        // Options added later (e.g. a continuation mode) keep their defaults.
+        #[allow(clippy::needless_update)]
         let options = native::VerifyOptions {
             schema_json: job.schema.clone(),
             limits,
