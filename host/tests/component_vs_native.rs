@@ -9,7 +9,9 @@
 
 mod differential;
 
-use differential::{Rng, check, random_job, sandboxes};
+use std::path::Path;
+
+use differential::{Rng, check, job_from_fuzz_input, random_job, sandboxes};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -82,4 +84,27 @@ fn simd_paths_are_exercised_on_purpose() {
             check(&sandboxes, &job).unwrap();
         }
     }
+}
+
+/// The fuzz target's seeds and every crash it found (kept under
+/// `host/fuzz/regressions`), replayed without nightly or libFuzzer.
+#[test]
+fn fuzz_seeds_and_crash_regressions_hold() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let sandboxes = sandboxes();
+    let mut n = 0;
+    for kind in ["seeds", "regressions"] {
+        let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join("component_vs_native")) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            if let Some(job) = job_from_fuzz_input(&data) {
+                check(&sandboxes, &job).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 6, "only {n} seed files under {}", fuzz.display());
 }

@@ -367,6 +367,22 @@ pub fn job_from_bytes(data: &[u8]) -> Option<Job> {
     })
 }
 
+/// The fuzz target's reading of its input: a structured random job seeded
+/// by the input when the first byte is `0x3_`, `0x7_`, `0xb_` or `0xf_`,
+/// else [`job_from_bytes`].
+pub fn job_from_fuzz_input(data: &[u8]) -> Option<Job> {
+    match data.first() {
+        Some(mode) if mode & 0x30 == 0x30 => {
+            let mut seed = [0u8; 8];
+            for (i, b) in data.iter().enumerate() {
+                seed[i % 8] ^= b.rotate_left(i as u32 / 8);
+            }
+            Some(random_job(&mut Rng::new(u64::from_le_bytes(seed))))
+        }
+        _ => job_from_bytes(data),
+    }
+}
+
 fn native_error(e: &native::RowError) -> String {
     format!(
         "{}|{}|{:?}|{:?}|{}",
