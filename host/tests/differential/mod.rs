@@ -383,30 +383,56 @@ pub fn job_from_fuzz_input(data: &[u8]) -> Option<Job> {
     }
 }
 
+/// What a job ended with, in a form both sides convert to.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    /// The options (the schema) were refused.
+    Refused(String),
+    Verified {
+        valid: bool,
+        rows: u64,
+        first_seq: Option<u64>,
+        last_seq: Option<u64>,
+        columns: Vec<String>,
+        /// (line, after, next)
+        gaps: Vec<(u64, u64, u64)>,
+        gap_count: u64,
+        errors: Vec<String>,
+        error_count: u64,
+        truncated: bool,
+        warnings: Vec<String>,
+    },
+    Sealed {
+        summary: (Vec<String>, u64, Option<u64>, Option<u64>, u64),
+        output: String,
+    },
+    Failed {
+        errors: Vec<String>,
+        count: u64,
+        truncated: bool,
+    },
+}
+
+/// A row error as one comparable line.
+fn error_line(
+    kind: &str,
+    line: u64,
+    seq: Option<u64>,
+    column: &Option<String>,
+    message: &str,
+) -> String {
+    format!("{kind}|{line}|{seq:?}|{column:?}|{message}")
+}
+
 fn native_error(e: &native::RowError) -> String {
-    format!(
-        "{}|{}|{:?}|{:?}|{}",
-        e.kind.as_str(),
-        e.line,
-        e.seq,
-        e.column,
-        e.message
-    )
+    error_line(e.kind.as_str(), e.line, e.seq, &e.column, &e.message)
 }
 
 fn component_error(e: &csvseal::RowError) -> String {
-    format!(
-        "{}|{}|{:?}|{:?}|{}",
-        e.kind.as_str(),
-        e.line,
-        e.seq,
-        e.column,
-        e.message
-    )
+    error_line(e.kind.as_str(), e.line, e.seq, &e.column, &e.message)
 }
 
-/// The job's outcome on each side, as comparable text.
-fn outcome_native(job: &Job) -> String {
+fn native_outcome(job: &Job) -> Outcome {
     let limits = PROFILES[job.profile];
     if job.verify {
         // Options added later (e.g. a continuation mode) keep their defaults.
@@ -418,146 +444,141 @@ fn outcome_native(job: &Job) -> String {
         };
         let mut v = match Verifier::new(options) {
             Ok(v) => v,
-            Err(e) => return format!("refused: {e}"),
+            Err(e) => return Outcome::Refused(e),
         };
         for chunk in chunked(&job.input, &job.native_chunks) {
             v.feed(chunk);
         }
         let r = v.finish();
-        let gaps: Vec<(u64, u64, u64)> = r.gaps.iter().map(|g| (g.line, g.after, g.next)).collect();
-        let errors: Vec<String> = r.errors.iter().map(native_error).collect();
-        format!(
-            "valid={} rows={} first={:?} last={:?} columns={:?} gaps={gaps:?} gap_count={} errors={errors:#?} error_count={} truncated={} warnings={:?}",
-            r.valid,
-            r.rows,
-            r.first_seq,
-            r.last_seq,
-            r.columns,
-            r.gap_count,
-            r.error_count,
-            r.errors_truncated,
-            r.warnings
-        )
-    } else {
-        let options = native::SealOptions {
-            format: if job.jsonl {
-                native::InputFormat::Jsonl
-            } else {
-                native::InputFormat::Csv
-            },
-            header: job.header.clone(),
-            schema_json: job.schema.clone(),
-            first_seq: job.first_seq,
-            limits,
+        return Outcome::Verified {
+            valid: r.valid,
+            rows: r.rows,
+            first_seq: r.first_seq,
+            last_seq: r.last_seq,
+            columns: r.columns,
+            gaps: r.gaps.iter().map(|g| (g.line, g.after, g.next)).collect(),
+            gap_count: r.gap_count,
+            errors: r.errors.iter().map(native_error).collect(),
+            error_count: r.error_count,
+            truncated: r.errors_truncated,
+            warnings: r.warnings,
         };
-        let mut s = match Sealer::new(options) {
-            Ok(s) => s,
-            Err(e) => return format!("refused: {e}"),
-        };
-        let mut out = Vec::new();
-        for chunk in chunked(&job.input, &job.native_chunks) {
-            out.extend(s.feed(chunk));
-        }
-        match s.finish() {
-            Ok((tail, sum)) => {
-                out.extend(tail);
-                format!(
-                    "sealed columns={:?} rows={} first={:?} last={:?} bytes={} output={:?}",
+    }
+    let options = native::SealOptions {
+        format: if job.jsonl {
+            native::InputFormat::Jsonl
+        } else {
+            native::InputFormat::Csv
+        },
+        header: job.header.clone(),
+        schema_json: job.schema.clone(),
+        first_seq: job.first_seq,
+        limits,
+    };
+    let mut s = match Sealer::new(options) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Refused(e),
+    };
+    let mut out = Vec::new();
+    for chunk in chunked(&job.input, &job.native_chunks) {
+        out.extend(s.feed(chunk));
+    }
+    match s.finish() {
+        Ok((tail, sum)) => {
+            out.extend(tail);
+            Outcome::Sealed {
+                summary: (
                     sum.columns,
                     sum.rows,
                     sum.first_seq,
                     sum.last_seq,
                     sum.bytes,
-                    String::from_utf8_lossy(&out)
-                )
-            }
-            Err(f) => {
-                let errors: Vec<String> = f.errors.iter().map(native_error).collect();
-                format!(
-                    "failed errors={errors:#?} count={} truncated={}",
-                    f.error_count, f.errors_truncated
-                )
+                ),
+                output: String::from_utf8_lossy(&out).into_owned(),
             }
         }
+        Err(f) => Outcome::Failed {
+            errors: f.errors.iter().map(native_error).collect(),
+            count: f.error_count,
+            truncated: f.errors_truncated,
+        },
     }
 }
 
-fn outcome_component(sandbox: &Sandbox, job: &Job) -> String {
+fn component_outcome(sandbox: &Sandbox, job: &Job) -> Outcome {
     if job.verify {
         let mut v = match sandbox.verifier(job.schema.as_deref()) {
             Ok(v) => v,
-            Err(csvseal::Error::Usage(e)) => return format!("refused: {e}"),
+            Err(csvseal::Error::Usage(e)) => return Outcome::Refused(e),
             Err(e) => panic!("component: {e}"),
         };
         for chunk in chunked(&job.input, &job.component_chunks) {
             v.feed(chunk).unwrap();
         }
         let r = v.finish().unwrap();
-        let gaps: Vec<(u64, u64, u64)> = r.gaps.iter().map(|g| (g.line, g.after, g.next)).collect();
-        let errors: Vec<String> = r.errors.iter().map(component_error).collect();
-        format!(
-            "valid={} rows={} first={:?} last={:?} columns={:?} gaps={gaps:?} gap_count={} errors={errors:#?} error_count={} truncated={} warnings={:?}",
-            r.valid,
-            r.rows,
-            r.first_seq,
-            r.last_seq,
-            r.columns,
-            r.gap_count,
-            r.error_count,
-            r.errors_truncated,
-            r.warnings
-        )
-    } else {
-        let options = sandbox::SealOptions {
-            format: if job.jsonl {
-                sandbox::InputFormat::Jsonl
-            } else {
-                sandbox::InputFormat::Csv
-            },
-            header: job.header.clone(),
-            schema_json: job.schema.clone(),
-            first_seq: job.first_seq,
+        return Outcome::Verified {
+            valid: r.valid,
+            rows: r.rows,
+            first_seq: r.first_seq,
+            last_seq: r.last_seq,
+            columns: r.columns,
+            gaps: r.gaps.iter().map(|g| (g.line, g.after, g.next)).collect(),
+            gap_count: r.gap_count,
+            errors: r.errors.iter().map(component_error).collect(),
+            error_count: r.error_count,
+            truncated: r.errors_truncated,
+            warnings: r.warnings,
         };
-        let mut s = match sandbox.sealer(&options) {
-            Ok(s) => s,
-            Err(csvseal::Error::Usage(e)) => return format!("refused: {e}"),
-            Err(e) => panic!("component: {e}"),
-        };
-        let mut out = Vec::new();
-        for chunk in chunked(&job.input, &job.component_chunks) {
-            out.extend(s.feed(chunk).unwrap());
-        }
-        match s.finish().unwrap() {
-            Ok((tail, sum)) => {
-                out.extend(tail);
-                format!(
-                    "sealed columns={:?} rows={} first={:?} last={:?} bytes={} output={:?}",
+    }
+    let options = sandbox::SealOptions {
+        format: if job.jsonl {
+            sandbox::InputFormat::Jsonl
+        } else {
+            sandbox::InputFormat::Csv
+        },
+        header: job.header.clone(),
+        schema_json: job.schema.clone(),
+        first_seq: job.first_seq,
+    };
+    let mut s = match sandbox.sealer(&options) {
+        Ok(s) => s,
+        Err(csvseal::Error::Usage(e)) => return Outcome::Refused(e),
+        Err(e) => panic!("component: {e}"),
+    };
+    let mut out = Vec::new();
+    for chunk in chunked(&job.input, &job.component_chunks) {
+        out.extend(s.feed(chunk).unwrap());
+    }
+    match s.finish().unwrap() {
+        Ok((tail, sum)) => {
+            out.extend(tail);
+            Outcome::Sealed {
+                summary: (
                     sum.columns,
                     sum.rows,
                     sum.first_seq,
                     sum.last_seq,
                     sum.bytes,
-                    String::from_utf8_lossy(&out)
-                )
-            }
-            Err(f) => {
-                let errors: Vec<String> = f.errors.iter().map(component_error).collect();
-                format!(
-                    "failed errors={errors:#?} count={} truncated={}",
-                    f.count, f.truncated
-                )
+                ),
+                output: String::from_utf8_lossy(&out).into_owned(),
             }
         }
+        Err(f) => Outcome::Failed {
+            errors: f.errors.iter().map(component_error).collect(),
+            count: f.count,
+            truncated: f.truncated,
+        },
     }
 }
 
 /// Runs the job both ways; `Err` describes the first difference.
 pub fn check(sandboxes: &[Sandbox], job: &Job) -> Result<(), String> {
-    let native = outcome_native(job);
-    let component = outcome_component(&sandboxes[job.profile], job);
+    let native = native_outcome(job);
+    let component = component_outcome(&sandboxes[job.profile], job);
     if native == component {
         return Ok(());
     }
+    let (native, component) = (format!("{native:#?}"), format!("{component:#?}"));
     let (n, c): (Vec<&str>, Vec<&str>) = (native.lines().collect(), component.lines().collect());
     let at = n
         .iter()
