@@ -24,3 +24,10 @@ echo "== debian: strace (durable-order test)"
 command -v strace >/dev/null || apt_install strace
 
 command -v python3 >/dev/null || { echo "python3 is needed by the compatibility tests" >&2; exit 1; }
+
+# The schema differential test compares csvseal with the reference
+# implementation of Table Schema, pinned so its verdicts do not drift.
+frictionless_version="5.21.0"
+echo "== python: frictionless $frictionless_version (schema differential test)"
+python3 -c "import frictionless, sys; sys.exit(frictionless.__version__ != '$frictionless_version')" 2>/dev/null ||
+  python3 -m pip install -q --disable-pip-version-check "frictionless==$frictionless_version"

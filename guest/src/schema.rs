@@ -1,85 +1,59 @@
-//! A subset of the Frictionless Table Schema, checked row by row.
+//! Frictionless Table Schema (v1), checked row by row.
 //!
-//! Supported: `fields` (`name`, `type`, `format: "default"`, `constraints`,
-//! `trueValues`, `falseValues`), `missingValues` (default `[""]`) and
-//! `primaryKey` (a name or a list of names). Types: `string`, `integer`,
-//! `number`, `boolean`, `date`, `datetime`, `any`. Constraints: `required`,
-//! `unique`, `minimum`, `maximum`, `minLength`, `maxLength`, `pattern`,
-//! `enum`. Anything else that would change what a value means (an unknown
-//! type, format or constraint) is rejected when the schema is parsed rather
-//! than silently ignored; descriptive properties (`title`, ...) are ignored.
+//! Every keyword of the v1 specification is either applied or refuses the
+//! schema with a message naming it; none is silently ignored.
 //!
-//! Semantics chosen where the standard leaves room:
-//! * `minLength`/`maxLength` count characters of the text; `pattern` must
-//!   match the whole text; both apply to fields of any type.
-//! * `unique` and `primaryKey` compare the text as written (`1` and `01`
-//!   differ). Each value seen is remembered as a 32-byte SHA-256, so memory
-//!   grows by a bounded amount per row, not with value length.
-//! * `minimum`/`maximum`/`enum` compare typed values: integers exactly at any
-//!   size, numbers as `f64`, dates by day, datetimes by instant (a datetime
-//!   without an offset is taken as UTC).
-//! * Primary key fields are required.
+//! Applied: `fields` with `name`, `type` (`string`, `integer`, `number`,
+//! `boolean`, `date`, `datetime`, `any`), `format: "default"`,
+//! `constraints`, `trueValues`/`falseValues` (boolean), `decimalChar`/
+//! `groupChar` (number), `bareNumber` (number, integer), `missingValues`
+//! (schema-wide and per field); `missingValues` and `primaryKey` on the
+//! schema. Constraints: `required`, `unique` and `enum` on every type,
+//! `minLength`/`maxLength`/`pattern` on strings, `minimum`/`maximum` on
+//! integers, numbers, dates and datetimes — the types v1 names for each;
+//! elsewhere the constraint refuses the schema.
+//!
+//! Refused: the types `object`, `array`, `time`, `year`, `yearmonth`,
+//! `duration`, `geopoint`, `geojson`; any `format` but `default`;
+//! `foreignKeys` (a file is checked on its own); Table Schema v2 keywords
+//! (`exclusiveMinimum`, `exclusiveMaximum`); and every property the
+//! specification does not define, which could be a typo or a rule of some
+//! other dialect. Descriptive properties (`title`, `description`,
+//! `example`, `rdfType`, and `$schema` naming the v1 profile) are
+//! accepted; an `example` must be a valid value of its field.
+//!
+//! Values are compared as their type's logical values, as the specification
+//! requires: `minimum`/`maximum`/`enum`, `unique` and `primaryKey` see the
+//! integers `1` and `01` as equal, the numbers `1.0` and `1` as equal but
+//! `0.1` and `0.10000000000000001` as different (numbers are exact
+//! decimals), datetimes by instant (no offset means UTC), booleans by truth.
+//! `unique` and `primaryKey` remember a 32-byte SHA-256 of each value's
+//! canonical form, so memory grows by a bounded amount per row, not with
+//! value length. Primary key fields are required.
 
+mod decimal;
+mod json;
+mod value;
+
+use alloc::borrow::Cow;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
 use regex_automata::Input;
 use regex_automata::meta::{Cache, Regex};
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::report::{ErrorKind, RowError, shown};
+use decimal::{Decimal, NumberSyntax};
+use json::Json;
+pub use value::FieldType;
+use value::{Value, parse_date, parse_datetime, parse_integer};
 
-/// The value types a field may have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FieldType {
-    /// Any text.
-    String,
-    /// Optional sign and digits, any size.
-    Integer,
-    /// What `f64` parses (decimal, exponent, NaN, INF), surrounding
-    /// whitespace allowed.
-    Number,
-    /// One of the field's `trueValues` or `falseValues`.
-    Boolean,
-    /// `YYYY-MM-DD`, a real calendar date.
-    Date,
-    /// `YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]`.
-    DateTime,
-    /// Any text.
-    Any,
-}
-
-impl FieldType {
-    fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "string" => FieldType::String,
-            "integer" => FieldType::Integer,
-            "number" => FieldType::Number,
-            "boolean" => FieldType::Boolean,
-            "date" => FieldType::Date,
-            "datetime" => FieldType::DateTime,
-            "any" => FieldType::Any,
-            _ => return None,
-        })
-    }
-
-    /// "an integer", "a date", ... for messages.
-    fn noun(self) -> &'static str {
-        match self {
-            FieldType::String => "a string",
-            FieldType::Integer => "an integer",
-            FieldType::Number => "a number",
-            FieldType::Boolean => "a boolean",
-            FieldType::Date => "a date (YYYY-MM-DD)",
-            FieldType::DateTime => "a datetime (YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM])",
-            FieldType::Any => "a value",
-        }
-    }
-}
+/// A constraint value: the JSON as written (for messages) and its value.
+type Bound = (String, Value<'static>);
 
 /// One field of a parsed schema.
 #[derive(Clone, Debug)]
@@ -88,15 +62,18 @@ struct FieldSpec {
     ty: FieldType,
     required: bool,
     unique: bool,
-    minimum: Option<String>,
-    maximum: Option<String>,
+    minimum: Option<Bound>,
+    maximum: Option<Bound>,
     min_length: Option<u64>,
     max_length: Option<u64>,
     /// The pattern as written and the anchored regex.
     pattern: Option<(String, Regex)>,
-    enum_values: Option<Vec<String>>,
+    enum_values: Option<Vec<Bound>>,
     true_values: Vec<String>,
     false_values: Vec<String>,
+    number: NumberSyntax,
+    /// The field's own `missingValues`, replacing the schema's.
+    missing_values: Option<Vec<String>>,
 }
 
 /// A parsed Table Schema, not yet tied to a header.
@@ -105,161 +82,6 @@ pub struct Schema {
     fields: Vec<FieldSpec>,
     missing_values: Vec<String>,
     primary_key: Vec<String>,
-}
-
-/// A typed value, borrowed from the text it was read from.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Cast<'v> {
-    Text(&'v str),
-    /// Sign and digits without leading zeros (zero is `(false, "")`).
-    Int(bool, &'v str),
-    Num(f64),
-    Bool(bool),
-    /// Days since 1970-01-01.
-    Date(i64),
-    /// Nanoseconds since 1970-01-01T00:00:00Z.
-    DateTime(i128),
-}
-
-impl Cast<'_> {
-    fn partial_cmp(&self, other: &Cast<'_>) -> Option<Ordering> {
-        match (self, other) {
-            (Cast::Text(a), Cast::Text(b)) => Some(a.cmp(b)),
-            (Cast::Int(an, a), Cast::Int(bn, b)) => Some(cmp_int(*an, a, *bn, b)),
-            (Cast::Num(a), Cast::Num(b)) => a.partial_cmp(b),
-            (Cast::Bool(a), Cast::Bool(b)) => Some(a.cmp(b)),
-            (Cast::Date(a), Cast::Date(b)) => Some(a.cmp(b)),
-            (Cast::DateTime(a), Cast::DateTime(b)) => Some(a.cmp(b)),
-            _ => None,
-        }
-    }
-}
-
-/// Compares integers given as sign and digits without leading zeros.
-fn cmp_int(a_neg: bool, a: &str, b_neg: bool, b: &str) -> Ordering {
-    let magnitude = a.len().cmp(&b.len()).then_with(|| a.cmp(b));
-    match (a_neg, b_neg) {
-        (false, false) => magnitude,
-        (true, true) => magnitude.reverse(),
-        (true, false) => Ordering::Less,
-        (false, true) => Ordering::Greater,
-    }
-}
-
-fn parse_integer(text: &str) -> Option<Cast<'_>> {
-    let (neg, digits) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let digits = digits.trim_start_matches('0');
-    Some(Cast::Int(neg && !digits.is_empty(), digits))
-}
-
-fn parse_number(text: &str) -> Option<Cast<'_>> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    t.parse::<f64>().ok().map(Cast::Num)
-}
-
-fn two_digits(b: &[u8]) -> Option<u32> {
-    match b {
-        [x @ b'0'..=b'9', y @ b'0'..=b'9'] => Some(u32::from(x - b'0') * 10 + u32::from(y - b'0')),
-        _ => None,
-    }
-}
-
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-/// Days since 1970-01-01 of a valid proleptic Gregorian date (Howard
-/// Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `YYYY-MM-DD` (year 0001..=9999) with calendar validity.
-fn parse_date_bytes(b: &[u8]) -> Option<i64> {
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let year = i64::from(two_digits(&b[0..2])? * 100 + two_digits(&b[2..4])?);
-    let month = two_digits(&b[5..7])?;
-    let day = two_digits(&b[8..10])?;
-    if year == 0 || !(1..=12).contains(&month) {
-        return None;
-    }
-    let days_in_month = match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    if day == 0 || day > days_in_month {
-        return None;
-    }
-    Some(days_from_civil(year, month, day))
-}
-
-fn parse_date(text: &str) -> Option<Cast<'_>> {
-    parse_date_bytes(text.as_bytes()).map(Cast::Date)
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]`; no offset means UTC.
-fn parse_datetime(text: &str) -> Option<Cast<'_>> {
-    let b = text.as_bytes();
-    if b.len() < 19 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let days = parse_date_bytes(&b[..10])?;
-    let (h, m, s) = (
-        two_digits(&b[11..13])?,
-        two_digits(&b[14..16])?,
-        two_digits(&b[17..19])?,
-    );
-    if h > 23 || m > 59 || s > 59 {
-        return None;
-    }
-    let mut rest = &b[19..];
-    let mut nanos: i128 = 0;
-    if let Some(frac) = rest.strip_prefix(b".") {
-        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 {
-            return None;
-        }
-        for i in 0..9 {
-            let digit = frac.get(i).filter(|_| i < n).map_or(0, |c| c - b'0');
-            nanos = nanos * 10 + i128::from(digit);
-        }
-        rest = &frac[n..];
-    }
-    let offset_secs: i64 = match rest {
-        [] | [b'Z'] => 0,
-        [sign @ (b'+' | b'-'), hh @ .., b':', _, _] if hh.len() == 2 => {
-            let oh = two_digits(hh)?;
-            let om = two_digits(&rest[4..6])?;
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let secs = i64::from(oh * 3600 + om * 60);
-            if *sign == b'-' { -secs } else { secs }
-        }
-        _ => return None,
-    };
-    let secs = days * 86_400 + i64::from(h * 3600 + m * 60 + s) - offset_secs;
-    Some(Cast::DateTime(i128::from(secs) * 1_000_000_000 + nanos))
 }
 
 /// At most 60 characters of `text`, as is, for numeric messages.
@@ -271,16 +93,36 @@ fn bare(text: &str) -> &str {
 }
 
 impl FieldSpec {
-    fn cast<'v>(&self, text: &'v str) -> Option<Cast<'v>> {
+    fn new(name: String, ty: FieldType) -> Self {
+        FieldSpec {
+            name,
+            ty,
+            required: false,
+            unique: false,
+            minimum: None,
+            maximum: None,
+            min_length: None,
+            max_length: None,
+            pattern: None,
+            enum_values: None,
+            true_values: ["true", "True", "TRUE", "1"].map(String::from).to_vec(),
+            false_values: ["false", "False", "FALSE", "0"].map(String::from).to_vec(),
+            number: NumberSyntax::default(),
+            missing_values: None,
+        }
+    }
+
+    /// The cell's logical value, or `None` if it is not of the field's type.
+    fn cast<'v>(&self, text: &'v str) -> Option<Value<'v>> {
         match self.ty {
-            FieldType::String | FieldType::Any => Some(Cast::Text(text)),
-            FieldType::Integer => parse_integer(text),
-            FieldType::Number => parse_number(text),
+            FieldType::String | FieldType::Any => Some(Value::Text(Cow::Borrowed(text))),
+            FieldType::Integer => parse_integer(text, self.number.bare),
+            FieldType::Number => Decimal::parse(text, &self.number).map(Value::Number),
             FieldType::Boolean => {
                 if self.true_values.iter().any(|t| t == text) {
-                    Some(Cast::Bool(true))
+                    Some(Value::Boolean(true))
                 } else if self.false_values.iter().any(|f| f == text) {
-                    Some(Cast::Bool(false))
+                    Some(Value::Boolean(false))
                 } else {
                     None
                 }
@@ -290,194 +132,345 @@ impl FieldSpec {
         }
     }
 
+    /// A value given in the schema (constraint or example): a JSON string
+    /// is read like a cell of the field; a JSON number is a number, or an
+    /// integer when whole; a JSON boolean a boolean.
+    fn schema_value(&self, j: &Json<'_>) -> Option<Value<'static>> {
+        match (self.ty, j) {
+            (_, Json::String(s)) => self.cast(s).map(Value::into_owned),
+            (FieldType::Number, Json::Number(n)) => {
+                Decimal::parse(n, &NumberSyntax::default()).map(Value::Number)
+            }
+            (FieldType::Integer, Json::Number(n)) => {
+                let (negative, digits) =
+                    Decimal::parse(n, &NumberSyntax::default())?.integer_digits()?;
+                Some(Value::Integer(negative, Cow::Owned(digits)))
+            }
+            (FieldType::Boolean, Json::Bool(b)) => Some(Value::Boolean(*b)),
+            _ => None,
+        }
+    }
+
     /// Whether messages show the value quoted (text) or bare (numbers, dates).
     fn show(&self, text: &str) -> String {
         match self.ty {
             FieldType::Integer | FieldType::Number | FieldType::Date | FieldType::DateTime => {
-                bare(text).to_string()
+                bare(text).into()
             }
             _ => shown(text),
         }
     }
 }
 
-fn strings(value: &Value, what: &str) -> Result<Vec<String>, String> {
-    let Value::Array(items) = value else {
+/// Field properties that describe and never change a verdict.
+const DESCRIPTIVE: [&str; 3] = ["title", "description", "rdfType"];
+
+/// Every constraint Table Schema v1 defines.
+const CONSTRAINTS: [&str; 8] = [
+    "required",
+    "unique",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "pattern",
+    "enum",
+];
+
+/// Whether v1 applies constraint `key` to fields of type `ty`.
+fn constraint_applies(key: &str, ty: FieldType) -> Result<(), String> {
+    use FieldType::*;
+    let (applies, to) = match key {
+        "required" | "unique" | "enum" => (true, ""),
+        "minLength" | "maxLength" => (ty == String, "string fields"),
+        "pattern" => (ty == String, "string fields"),
+        "minimum" | "maximum" => (
+            matches!(ty, Integer | Number | Date | DateTime),
+            "integer, number, date and datetime fields",
+        ),
+        "exclusiveMinimum" | "exclusiveMaximum" => {
+            return Err(format!(
+                "constraint {key:?} is Table Schema v2; csvseal implements v1 (use minimum/maximum)"
+            ));
+        }
+        other => return Err(format!("unknown constraint {other:?}")),
+    };
+    if applies {
+        Ok(())
+    } else {
+        Err(format!(
+            "constraint {key:?} applies to {to} only (Table Schema v1), not to a {} field",
+            ty.name()
+        ))
+    }
+}
+
+/// The properties of a JSON object, refusing one that appears twice.
+fn properties<'j, 'a>(
+    entries: &'j [(String, Json<'a>)],
+    what: &str,
+) -> Result<BTreeMap<&'j str, &'j Json<'a>>, String> {
+    let mut map = BTreeMap::new();
+    for (key, value) in entries {
+        if map.insert(key.as_str(), value).is_some() {
+            return Err(format!("{what}: property {key:?} appears twice"));
+        }
+    }
+    Ok(map)
+}
+
+fn strings(value: &Json<'_>, what: &str) -> Result<Vec<String>, String> {
+    let Json::Array(items) = value else {
         return Err(format!("{what} must be a list of strings"));
     };
     items
         .iter()
         .map(|v| match v {
-            Value::String(s) => Ok(s.clone()),
+            Json::String(s) => Ok(s.clone()),
             _ => Err(format!("{what} must be a list of strings")),
         })
         .collect()
 }
 
-/// A constraint value as text: strings as is, numbers as written by
-/// serde_json, booleans as `true`/`false`.
-fn constraint_text(value: &Value) -> Option<String> {
+fn flag(value: &Json<'_>, what: &str) -> Result<bool, String> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+        Json::Bool(b) => Ok(*b),
+        _ => Err(format!("{what} must be true or false")),
     }
 }
 
-fn length(value: &Value) -> Option<u64> {
-    value.as_u64()
+fn length(value: &Json<'_>, what: &str) -> Result<u64, String> {
+    match value {
+        Json::Number(n) => n.parse::<u64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| format!("{what} must be a non-negative integer"))
 }
 
-fn parse_field(obj: &Map<String, Value>, index: usize) -> Result<FieldSpec, String> {
-    let name = match obj.get("name") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+fn parse_field(entries: &[(String, Json<'_>)], index: usize) -> Result<FieldSpec, String> {
+    let props = properties(entries, &format!("schema field {}", index + 1))?;
+    let name = match props.get("name") {
+        Some(Json::String(s)) if !s.is_empty() => s.clone(),
         _ => return Err(format!("schema field {} has no name", index + 1)),
     };
     let ctx = |msg: String| format!("schema field {name:?}: {msg}");
-    let ty = match obj.get("type") {
+    let ty = match props.get("type") {
         None => FieldType::String,
-        Some(Value::String(t)) => {
-            FieldType::parse(t).ok_or_else(|| ctx(format!("unknown type {t:?}")))?
-        }
+        Some(Json::String(t)) => FieldType::parse(t).map_err(ctx)?,
         Some(_) => return Err(ctx("type must be a string".into())),
     };
-    match obj.get("format") {
-        None => {}
-        Some(Value::String(f)) if f == "default" => {}
-        Some(f) => {
-            return Err(ctx(format!(
-                "format {f} is not supported (only \"default\")"
-            )));
-        }
-    }
-    let mut spec = FieldSpec {
-        name: name.clone(),
-        ty,
-        required: false,
-        unique: false,
-        minimum: None,
-        maximum: None,
-        min_length: None,
-        max_length: None,
-        pattern: None,
-        enum_values: None,
-        true_values: ["true", "True", "TRUE", "1"].map(String::from).to_vec(),
-        false_values: ["false", "False", "FALSE", "0"].map(String::from).to_vec(),
-    };
-    if let Some(v) = obj.get("trueValues") {
-        spec.true_values = strings(v, "trueValues").map_err(ctx)?;
-    }
-    if let Some(v) = obj.get("falseValues") {
-        spec.false_values = strings(v, "falseValues").map_err(ctx)?;
-    }
-    let Some(constraints) = obj.get("constraints") else {
-        return Ok(spec);
-    };
-    let Value::Object(constraints) = constraints else {
-        return Err(ctx("constraints must be an object".into()));
-    };
-    for (key, value) in constraints {
-        match key.as_str() {
-            "required" | "unique" => {
-                let flag = value
-                    .as_bool()
-                    .ok_or_else(|| ctx(format!("{key} must be true or false")))?;
-                if key == "required" {
-                    spec.required = flag;
-                } else {
-                    spec.unique = flag;
-                }
+    let mut spec = FieldSpec::new(name.clone(), ty);
+    // Properties that change how values read come first: constraint
+    // values and the example are read with them.
+    for (&key, &value) in &props {
+        let only = |types: &[FieldType], list: &str| {
+            if types.contains(&ty) {
+                Ok(())
+            } else {
+                Err(ctx(format!(
+                    "{key:?} applies to {list} fields only, not to a {} field",
+                    ty.name()
+                )))
             }
-            "minimum" | "maximum" => {
-                if !matches!(
-                    ty,
-                    FieldType::Integer | FieldType::Number | FieldType::Date | FieldType::DateTime
-                ) {
+        };
+        match key {
+            "name" | "type" | "constraints" | "example" => {}
+            "format" => match value {
+                Json::String(f) if f == "default" => {}
+                f => {
                     return Err(ctx(format!(
-                        "{key} needs an integer, number, date or datetime field"
+                        "format {} is not supported (only \"default\")",
+                        f.text()
                     )));
                 }
-                let text = constraint_text(value)
-                    .filter(|t| spec.cast(t).is_some())
-                    .ok_or_else(|| ctx(format!("{key} {value} is not {}", ty.noun())))?;
-                if key == "minimum" {
-                    spec.minimum = Some(text);
+            },
+            k if DESCRIPTIVE.contains(&k) => {
+                if !matches!(value, Json::String(_)) {
+                    return Err(ctx(format!("{k:?} must be a string")));
+                }
+            }
+            "trueValues" | "falseValues" => {
+                only(&[FieldType::Boolean], "boolean")?;
+                let values = strings(value, key).map_err(ctx)?;
+                if key == "trueValues" {
+                    spec.true_values = values;
                 } else {
-                    spec.maximum = Some(text);
+                    spec.false_values = values;
                 }
             }
-            "minLength" | "maxLength" => {
-                let n = length(value)
-                    .ok_or_else(|| ctx(format!("{key} must be a non-negative integer")))?;
-                if key == "minLength" {
-                    spec.min_length = Some(n);
+            "decimalChar" | "groupChar" => {
+                only(&[FieldType::Number], "number")?;
+                let Json::String(c) = value else {
+                    return Err(ctx(format!("{key} must be a string")));
+                };
+                if key == "decimalChar" {
+                    if c.is_empty() {
+                        return Err(ctx("decimalChar must not be empty".into()));
+                    }
+                    spec.number.decimal = c.clone();
                 } else {
-                    spec.max_length = Some(n);
+                    spec.number.group = c.clone();
                 }
             }
-            "pattern" => {
-                let Value::String(p) = value else {
-                    return Err(ctx("pattern must be a string".into()));
-                };
-                let re = Regex::new(&format!("^(?:{p})$")).map_err(|e| {
-                    ctx(format!(
-                        "pattern {p:?} is not a valid regular expression: {e}"
-                    ))
-                })?;
-                spec.pattern = Some((p.clone(), re));
+            "bareNumber" => {
+                only(
+                    &[FieldType::Number, FieldType::Integer],
+                    "number and integer",
+                )?;
+                spec.number.bare = flag(value, key).map_err(ctx)?;
             }
-            "enum" => {
-                let Value::Array(items) = value else {
-                    return Err(ctx("enum must be a list".into()));
-                };
-                let mut values = Vec::with_capacity(items.len());
-                for item in items {
-                    let text = constraint_text(item)
-                        .filter(|t| spec.cast(t).is_some())
-                        .ok_or_else(|| ctx(format!("enum value {item} is not {}", ty.noun())))?;
-                    values.push(text);
-                }
-                spec.enum_values = Some(values);
+            "missingValues" => {
+                spec.missing_values = Some(strings(value, key).map_err(ctx)?);
             }
-            other => return Err(ctx(format!("unknown constraint {other:?}"))),
+            k if CONSTRAINTS.contains(&k) => {
+                return Err(ctx(format!(
+                    "{k:?} belongs inside \"constraints\", not beside it"
+                )));
+            }
+            other => return Err(ctx(format!("unknown property {other:?}"))),
         }
     }
+    if spec.number.decimal == spec.number.group {
+        return Err(ctx("decimalChar and groupChar must differ".into()));
+    }
+    if let Some(both) = spec
+        .true_values
+        .iter()
+        .find(|t| spec.false_values.contains(t))
+    {
+        return Err(ctx(format!(
+            "{} is in both trueValues and falseValues",
+            shown(both)
+        )));
+    }
+    if let Some(example) = props.get("example")
+        && spec.schema_value(example).is_none()
+    {
+        return Err(ctx(format!(
+            "example {} is not {}",
+            example.text(),
+            ty.noun()
+        )));
+    }
+    match props.get("constraints") {
+        None => {}
+        Some(Json::Object(entries)) => {
+            let constraints = properties(entries, &format!("schema field {name:?} constraints"))?;
+            for (key, value) in constraints {
+                constraint_applies(key, ty).map_err(ctx)?;
+                add_constraint(&mut spec, key, value).map_err(ctx)?;
+            }
+        }
+        Some(_) => return Err(ctx("constraints must be an object".into())),
+    }
     Ok(spec)
+}
+
+fn add_constraint(spec: &mut FieldSpec, key: &str, value: &Json<'_>) -> Result<(), String> {
+    let ty = spec.ty;
+    let typed = |spec: &FieldSpec, v: &Json<'_>, what: &str| {
+        let shown = if what == "enum value" {
+            v.text()
+        } else {
+            v.plain()
+        };
+        spec.schema_value(v)
+            .map(|typed| (shown, typed))
+            .ok_or_else(|| format!("{what} {} is not {}", v.text(), ty.noun()))
+    };
+    match key {
+        "required" => spec.required = flag(value, key)?,
+        "unique" => spec.unique = flag(value, key)?,
+        "minimum" => spec.minimum = Some(typed(spec, value, key)?),
+        "maximum" => spec.maximum = Some(typed(spec, value, key)?),
+        "minLength" => spec.min_length = Some(length(value, key)?),
+        "maxLength" => spec.max_length = Some(length(value, key)?),
+        "pattern" => {
+            let Json::String(p) = value else {
+                return Err("pattern must be a string".into());
+            };
+            let re = Regex::new(&format!("^(?:{p})$"))
+                .map_err(|e| format!("pattern {p:?} is not a valid regular expression: {e}"))?;
+            spec.pattern = Some((p.clone(), re));
+        }
+        "enum" => {
+            let Json::Array(items) = value else {
+                return Err("enum must be a list".into());
+            };
+            let values = items
+                .iter()
+                .map(|item| typed(spec, item, "enum value"))
+                .collect::<Result<Vec<_>, _>>()?;
+            spec.enum_values = Some(values);
+        }
+        _ => unreachable!("constraint_applies admits only known constraints"),
+    }
+    Ok(())
+}
+
+/// `$schema` values naming the Table Schema v1 profile.
+fn is_v1_profile(url: &str) -> bool {
+    url.ends_with("/table-schema.json") || url == "tableschema"
 }
 
 impl Schema {
     /// Parses a schema from JSON text; the message says what is wrong.
     pub fn parse(json: &str) -> Result<Schema, String> {
-        let root: Value =
-            serde_json::from_str(json).map_err(|e| format!("schema is not valid JSON: {e}"))?;
-        let Value::Object(root) = root else {
+        let root = json::parse(json).map_err(|e| format!("schema is not valid JSON: {e}"))?;
+        let Json::Object(entries) = &root else {
             return Err("schema must be a JSON object".into());
         };
-        let Some(Value::Array(items)) = root.get("fields") else {
+        let props = properties(entries, "schema")?;
+        for (&key, &value) in &props {
+            match key {
+                "fields" | "missingValues" | "primaryKey" => {}
+                "title" | "description" => {
+                    if !matches!(value, Json::String(_)) {
+                        return Err(format!("schema {key:?} must be a string"));
+                    }
+                }
+                "$schema" => match value {
+                    Json::String(url) if is_v1_profile(url) => {}
+                    v => {
+                        return Err(format!(
+                            "\"$schema\" {} is not the Table Schema v1 profile; csvseal implements v1",
+                            v.text()
+                        ));
+                    }
+                },
+                "foreignKeys" => {
+                    return Err("\"foreignKeys\" is not supported: csvseal checks one file on its own, without the tables a foreign key refers to".into());
+                }
+                other => return Err(format!("unknown schema property {other:?}")),
+            }
+        }
+        let Some(Json::Array(items)) = props.get("fields") else {
             return Err("schema must have a \"fields\" list".into());
         };
         let mut fields: Vec<FieldSpec> = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let Value::Object(obj) = item else {
+            let Json::Object(entries) = item else {
                 return Err(format!("schema field {} must be an object", i + 1));
             };
-            let spec = parse_field(obj, i)?;
+            let spec = parse_field(entries, i)?;
             if fields.iter().any(|f| f.name == spec.name) {
                 return Err(format!("schema field {:?} is defined twice", spec.name));
             }
             fields.push(spec);
         }
-        let missing_values = match root.get("missingValues") {
+        let missing_values = match props.get("missingValues") {
             None => alloc::vec![String::new()],
             Some(v) => strings(v, "missingValues")?,
         };
-        let primary_key = match root.get("primaryKey") {
+        let primary_key = match props.get("primaryKey") {
             None => Vec::new(),
-            Some(Value::String(s)) => alloc::vec![s.clone()],
+            Some(Json::String(s)) => alloc::vec![s.clone()],
             Some(v) => strings(v, "primaryKey")?,
         };
-        for key in &primary_key {
+        for (i, key) in primary_key.iter().enumerate() {
+            if primary_key[..i].contains(key) {
+                return Err(format!("primaryKey names {key:?} twice"));
+            }
             let Some(field) = fields.iter_mut().find(|f| &f.name == key) else {
                 return Err(format!("primaryKey {key:?} is not a schema field"));
             };
@@ -506,6 +499,16 @@ impl Schema {
         let index = |name: &str| positions.get(name).copied();
         let mut unknown = Vec::new();
         let mut fields = Vec::new();
+        let key_fields: Vec<Option<usize>> = self
+            .primary_key
+            .iter()
+            .map(|k| self.fields.iter().position(|f| &f.name == k))
+            .collect();
+        let key_specs: Vec<FieldSpec> = key_fields
+            .iter()
+            .flatten()
+            .map(|&i| self.fields[i].clone())
+            .collect();
         for spec in self.fields {
             match index(&spec.name) {
                 Some(col) => {
@@ -522,11 +525,12 @@ impl Schema {
         }
         let key_cols: Option<Vec<usize>> = self.primary_key.iter().map(|k| index(k)).collect();
         let primary_key = match key_cols {
-            Some(cols) if !cols.is_empty() => Some(PrimaryKey {
+            Some(cols) if !cols.is_empty() => Some(alloc::boxed::Box::new(PrimaryKey {
                 cols,
+                specs: key_specs,
                 names: self.primary_key,
                 seen: BTreeSet::new(),
-            }),
+            })),
             _ => None,
         };
         (
@@ -534,6 +538,7 @@ impl Schema {
                 fields,
                 missing_values: self.missing_values,
                 primary_key,
+                scratch: Vec::new(),
             },
             unknown,
         )
@@ -545,13 +550,15 @@ struct BoundField {
     col: usize,
     spec: FieldSpec,
     cache: Option<Cache>,
-    /// Hashes of the values seen, for `unique`.
+    /// Hashes of the canonical values seen, for `unique`.
     seen: BTreeSet<[u8; 32]>,
 }
 
 #[derive(Clone, Debug)]
 struct PrimaryKey {
     cols: Vec<usize>,
+    /// The key's fields, in key order, to read its values.
+    specs: Vec<FieldSpec>,
     names: Vec<String>,
     seen: BTreeSet<[u8; 32]>,
 }
@@ -570,7 +577,15 @@ pub struct RowContext {
 pub struct Checker {
     fields: Vec<BoundField>,
     missing_values: Vec<String>,
-    primary_key: Option<PrimaryKey>,
+    /// Boxed: most schemas have none, and a checker lives in every verifier.
+    primary_key: Option<alloc::boxed::Box<PrimaryKey>>,
+    /// Reused buffer for canonical forms.
+    scratch: Vec<u8>,
+}
+
+/// SHA-256 of `bytes`.
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
 }
 
 impl Checker {
@@ -602,8 +617,8 @@ impl Checker {
             count += 1;
             sink(e);
         };
-        let missing = &self.missing_values;
-        let is_missing = |v: &str| missing.iter().any(|m| m == v);
+        let schema_missing = &self.missing_values;
+        let scratch = &mut self.scratch;
         for field in &mut self.fields {
             let BoundField {
                 col,
@@ -617,36 +632,42 @@ impl Checker {
                     .with_seq(at.seq)
                     .with_column(spec.name.as_str()));
             };
-            if is_missing(text) {
+            let missing = spec.missing_values.as_ref().unwrap_or(schema_missing);
+            if missing.iter().any(|m| m == text) {
                 if spec.required {
                     report("required value is missing".into());
                 }
                 continue;
             }
-            check_value(spec, cache, seen, text, &mut report);
+            check_value(spec, cache, seen, scratch, text, &mut report);
         }
         if let Some(pk) = &mut self.primary_key {
-            // A missing key value was reported as a missing required value.
-            if !pk.cols.iter().any(|&c| is_missing(value(c))) {
-                let mut h = Sha256::new();
-                for &c in &pk.cols {
-                    let v = value(c).as_bytes();
-                    h.update((v.len() as u64).to_le_bytes());
-                    h.update(v);
+            let mut shown_values = Vec::new();
+            scratch.clear();
+            let mut comparable = true;
+            for (spec, &c) in pk.specs.iter().zip(&pk.cols) {
+                let text = value(c);
+                let missing = spec.missing_values.as_ref().unwrap_or(schema_missing);
+                // A missing or mistyped key value was reported above; a NaN
+                // equals nothing, so the key is unique.
+                comparable &= !missing.iter().any(|m| m == text)
+                    && spec.cast(text).and_then(|v| v.canonical(scratch)).is_some();
+                if !comparable {
+                    break;
                 }
-                if !pk.seen.insert(h.finalize().into()) {
-                    let shown: Vec<String> = pk.cols.iter().map(|&c| shown(value(c))).collect();
-                    let mut err = RowError::new(
-                        ErrorKind::Schema,
-                        at.line,
-                        format!("duplicate primary key ({})", shown.join(", ")),
-                    )
-                    .with_seq(at.seq);
-                    if pk.names.len() == 1 {
-                        err = err.with_column(pk.names[0].as_str());
-                    }
-                    log(err);
+                shown_values.push(shown(text));
+            }
+            if comparable && !pk.seen.insert(digest(scratch)) {
+                let mut err = RowError::new(
+                    ErrorKind::Schema,
+                    at.line,
+                    format!("duplicate primary key ({})", shown_values.join(", ")),
+                )
+                .with_seq(at.seq);
+                if pk.names.len() == 1 {
+                    err = err.with_column(pk.names[0].as_str());
                 }
+                log(err);
             }
         }
         count
@@ -657,6 +678,7 @@ fn check_value(
     spec: &FieldSpec,
     cache: &mut Option<Cache>,
     seen: &mut BTreeSet<[u8; 32]>,
+    scratch: &mut Vec<u8>,
     text: &str,
     report: &mut impl FnMut(String),
 ) {
@@ -667,9 +689,9 @@ fn check_value(
     if let Some(options) = &spec.enum_values {
         let found = options
             .iter()
-            .any(|o| spec.cast(o).and_then(|c| c.partial_cmp(&value)) == Some(Ordering::Equal));
+            .any(|(_, o)| o.compare(&value) == Some(Ordering::Equal));
         if !found {
-            let listed: Vec<String> = options.iter().map(|o| shown(o)).collect();
+            let listed: Vec<&str> = options.iter().map(|(t, _)| t.as_str()).collect();
             report(format!(
                 "value {} is not one of the allowed values [{}]",
                 spec.show(text),
@@ -677,13 +699,14 @@ fn check_value(
             ));
         }
     }
-    if let Some(min) = &spec.minimum
-        && let Some(Ordering::Less) = spec.cast(min).and_then(|m| value.partial_cmp(&m))
+    // NaN is neither above nor below anything, so it breaks any bound.
+    if let Some((min, bound)) = &spec.minimum
+        && value.compare(bound).is_none_or(|o| o == Ordering::Less)
     {
         report(format!("value {} is below minimum {min}", spec.show(text)));
     }
-    if let Some(max) = &spec.maximum
-        && let Some(Ordering::Greater) = spec.cast(max).and_then(|m| value.partial_cmp(&m))
+    if let Some((max, bound)) = &spec.maximum
+        && value.compare(bound).is_none_or(|o| o == Ordering::Greater)
     {
         report(format!("value {} is above maximum {max}", spec.show(text)));
     }
@@ -711,8 +734,12 @@ fn check_value(
             ));
         }
     }
-    if spec.unique && !seen.insert(Sha256::digest(text.as_bytes()).into()) {
-        report(format!("duplicate value {} for unique field", shown(text)));
+    if spec.unique {
+        scratch.clear();
+        // NaN equals nothing: never a duplicate.
+        if value.canonical(scratch).is_some() && !seen.insert(digest(scratch)) {
+            report(format!("duplicate value {} for unique field", shown(text)));
+        }
     }
 }
 
@@ -782,7 +809,8 @@ mod tests {
                 "-",
             ],
         );
-        assert_eq!(lines(&e), vec![7, 8, 10, 11]);
+        // Surrounding ASCII whitespace is allowed, as in XML Schema.
+        assert_eq!(lines(&e), vec![7, 8, 11]);
         assert_eq!(e[0].1, "value \"abc\" is not an integer");
     }
 
@@ -849,21 +877,8 @@ mod tests {
                 "2024-02-30T00:00:00Z",
             ],
         );
-        assert_eq!(lines(&e), vec![7, 8, 9, 10, 11, 12]);
-    }
-
-    #[test]
-    fn datetime_instants() {
-        assert_eq!(
-            parse_datetime("1970-01-01T00:00:00Z"),
-            Some(Cast::DateTime(0))
-        );
-        assert_eq!(
-            parse_datetime("1970-01-01T05:30:00.5+05:30"),
-            Some(Cast::DateTime(500_000_000))
-        );
-        assert_eq!(parse_date("2000-03-01"), Some(Cast::Date(11_017)));
-        assert_eq!(parse_date("1969-12-31"), Some(Cast::Date(-1)));
+        // ISO 8601 also writes offsets as +HHMM.
+        assert_eq!(lines(&e), vec![7, 8, 9, 10, 12]);
     }
 
     #[test]
@@ -914,6 +929,7 @@ mod tests {
             &["-1.5", "-1.6", "2.0", "2.01", "1e3"],
         );
         assert_eq!(lines(&e), vec![3, 5, 6]);
+        assert_eq!(e[0].1, "value -1.6 is below minimum -1.5");
         let e = one(
             r#"{"name":"x","type":"date","constraints":{"minimum":"2024-01-01"}}"#,
             &["2023-12-31", "2024-01-01"],
@@ -978,6 +994,365 @@ mod tests {
             &["01", "2", "3"],
         );
         assert_eq!(lines(&e), vec![4]);
+    }
+
+    #[test]
+    fn unique_compares_logical_values() {
+        let cases: [(&str, &[&str], Vec<u64>); 7] = [
+            (
+                r#""type":"integer""#,
+                &["1", "01", "+1", "-0", "0", "2"],
+                vec![3, 4, 6],
+            ),
+            (
+                r#""type":"number""#,
+                &[
+                    "1",
+                    "1.0",
+                    "10e-1",
+                    "0.1",
+                    "0.10000000000000001",
+                    "NaN",
+                    "NaN",
+                    "-0",
+                    "0",
+                ],
+                vec![3, 4, 10],
+            ),
+            (
+                r#""type":"datetime""#,
+                &[
+                    "2024-01-01T12:00:00+02:00",
+                    "2024-01-01T10:00:00Z",
+                    "2024-01-01T10:00:00",
+                    "2024-01-01T10:00:00.001Z",
+                ],
+                vec![3, 4],
+            ),
+            (
+                r#""type":"date""#,
+                &["2024-01-01", "2024-01-02", "2024-01-01"],
+                vec![4],
+            ),
+            (
+                r#""type":"boolean""#,
+                &["true", "1", "FALSE", "0"],
+                vec![3, 5],
+            ),
+            (r#""type":"string""#, &["a", "a ", "A", "a"], vec![5]),
+            (
+                r#""type":"number","decimalChar":",","groupChar":".""#,
+                &["1.000,5", "1000,50", "1,0005"],
+                vec![3],
+            ),
+        ];
+        for (ty, values, want) in cases {
+            let field = format!(r#"{{"name":"x",{ty},"constraints":{{"unique":true}}}}"#);
+            let e = one(&field, values);
+            assert_eq!(lines(&e), want, "{ty}: {e:?}");
+            assert!(
+                e.iter().all(|(_, m)| m.starts_with("duplicate value")),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn primary_key_compares_logical_values() {
+        let schema = r#"{"fields":[{"name":"id","type":"integer"},{"name":"at","type":"datetime"}],"primaryKey":["id","at"]}"#;
+        let errs = run(
+            schema,
+            &["id", "at"],
+            &[
+                &["1", "2024-01-01T00:00:00Z"],
+                &["01", "2024-01-01T01:00:00+01:00"],
+                &["1", "2024-01-01T00:00:01Z"],
+                &["x", "2024-01-01T00:00:00Z"],
+                &["x", "2024-01-01T00:00:00Z"],
+            ],
+        );
+        assert_eq!(
+            errs,
+            vec![
+                (
+                    3,
+                    "".into(),
+                    "duplicate primary key (\"01\", \"2024-01-01T01:00:00+01:00\")".into()
+                ),
+                (5, "id".into(), "value \"x\" is not an integer".into()),
+                (6, "id".into(), "value \"x\" is not an integer".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_are_exact() {
+        let e = one(
+            r#"{"name":"x","type":"number","constraints":{"maximum":0.1,"minimum":"-1e-30"}}"#,
+            &[
+                "0.1",
+                "0.10000000000000001",
+                "1e-1",
+                "-1e-30",
+                "-1.0000000000000000000000001e-30",
+                "NaN",
+                "-INF",
+            ],
+        );
+        assert_eq!(
+            e,
+            vec![
+                (3, "value 0.10000000000000001 is above maximum 0.1".into()),
+                (
+                    6,
+                    "value -1.0000000000000000000000001e-30 is below minimum -1e-30".into()
+                ),
+                (7, "value NaN is below minimum -1e-30".into()),
+                (7, "value NaN is above maximum 0.1".into()),
+                (8, "value -INF is below minimum -1e-30".into()),
+            ]
+        );
+        let e = one(
+            r#"{"name":"x","type":"number","constraints":{"enum":[0.1, "2.50"]}}"#,
+            &["0.10", "2.5", "0.10000000000000001"],
+        );
+        assert_eq!(lines(&e), vec![4]);
+        // An integer bound may be given as any whole JSON number.
+        let e = one(
+            r#"{"name":"x","type":"integer","constraints":{"maximum":1e3,"minimum":-2.0}}"#,
+            &["1000", "1001", "-2", "-3"],
+        );
+        assert_eq!(lines(&e), vec![3, 5]);
+    }
+
+    #[test]
+    fn number_syntax_properties() {
+        let e = one(
+            r#"{"name":"x","type":"number","decimalChar":",","groupChar":" ","constraints":{"maximum":"1 000,5"}}"#,
+            &["1 000,5", "1000,25", "1 000,51", "1.5", "12,"],
+        );
+        assert_eq!(lines(&e), vec![4, 5]);
+        assert_eq!(e[0].1, "value 1 000,51 is above maximum 1 000,5");
+        let e = one(
+            r#"{"name":"x","type":"number","bareNumber":false,"constraints":{"minimum":10}}"#,
+            &["95%", "€ 12.5", "EUR 9", "%"],
+        );
+        assert_eq!(lines(&e), vec![4, 5]);
+        let e = one(
+            r#"{"name":"x","type":"integer","bareNumber":false}"#,
+            &["$1", "12 units", "1.5"],
+        );
+        // "1.5" strips to "1.5": the dot is inside, so not an integer.
+        assert_eq!(lines(&e), vec![4]);
+        let e = one(
+            r#"{"name":"x","type":"integer","bareNumber":true}"#,
+            &["$1"],
+        );
+        assert_eq!(lines(&e), vec![2]);
+    }
+
+    #[test]
+    fn field_missing_values_replace_the_schemas() {
+        let schema = r#"{"fields":[
+            {"name":"a","type":"integer","missingValues":["-"],"constraints":{"required":true}},
+            {"name":"b","type":"integer","constraints":{"required":true}}
+        ],"missingValues":["NA",""]}"#;
+        let errs = run(
+            schema,
+            &["a", "b"],
+            &[&["-", "NA"], &["NA", ""], &["", "-"]],
+        );
+        let got: Vec<(u64, &str, &str)> = errs
+            .iter()
+            .map(|(l, c, m)| (*l, c.as_str(), m.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "a", "required value is missing"),
+                (2, "b", "required value is missing"),
+                (3, "a", "value \"NA\" is not an integer"),
+                (3, "b", "required value is missing"),
+                (4, "a", "value \"\" is not an integer"),
+                (4, "b", "value \"-\" is not an integer"),
+            ]
+        );
+    }
+
+    /// Every keyword Table Schema v1 defines, each on a type it applies to
+    /// (accepted) and, where the spec limits it, on one it does not
+    /// (refused with the keyword named); v2 and unknown keywords refused.
+    #[test]
+    fn every_v1_keyword_is_applied_or_refused() {
+        let accepted = [
+            r#"{"fields":[{"name":"a"}]}"#,
+            r#"{"fields":[{"name":"a","type":"string","format":"default"}]}"#,
+            r#"{"fields":[{"name":"a","title":"A","description":"d","example":"x","rdfType":"http://schema.org/Country"}]}"#,
+            r#"{"fields":[{"name":"a","type":"integer","example":7,"bareNumber":false}]}"#,
+            r#"{"fields":[{"name":"a","type":"number","decimalChar":",","groupChar":".","bareNumber":true}]}"#,
+            r#"{"fields":[{"name":"a","type":"boolean","trueValues":["y"],"falseValues":["n"],"example":true}]}"#,
+            r#"{"fields":[{"name":"a","missingValues":["-"]}],"missingValues":["NA"]}"#,
+            r#"{"fields":[{"name":"a"}],"primaryKey":"a"}"#,
+            r#"{"fields":[{"name":"a"},{"name":"b"}],"primaryKey":["a","b"]}"#,
+            r#"{"fields":[{"name":"a"}],"title":"t","description":"d","$schema":"https://specs.frictionlessdata.io/schemas/table-schema.json"}"#,
+            r#"{"fields":[{"name":"a","type":"any","constraints":{"required":true,"unique":true,"enum":["x"]}}]}"#,
+            r#"{"fields":[{"name":"a","constraints":{"minLength":1,"maxLength":2,"pattern":"a+","enum":["a"]}}]}"#,
+            r#"{"fields":[{"name":"a","type":"integer","constraints":{"minimum":1,"maximum":"2","enum":[1]}}]}"#,
+            r#"{"fields":[{"name":"a","type":"number","constraints":{"minimum":1.5,"maximum":"2.5","enum":[1.5]}}]}"#,
+            r#"{"fields":[{"name":"a","type":"date","constraints":{"minimum":"2024-01-01","maximum":"2024-12-31"}}]}"#,
+            r#"{"fields":[{"name":"a","type":"datetime","constraints":{"minimum":"2024-01-01T00:00:00Z"}}]}"#,
+            r#"{"fields":[{"name":"a","type":"boolean","constraints":{"enum":[true,"false"],"unique":false}}]}"#,
+        ];
+        for json in accepted {
+            if let Err(e) = Schema::parse(json) {
+                panic!("{json}: {e}");
+            }
+        }
+        let refused = [
+            // Constraints on types v1 does not apply them to.
+            (
+                r#"{"fields":[{"name":"a","type":"integer","constraints":{"pattern":"1"}}]}"#,
+                r#"constraint "pattern" applies to string fields only"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"number","constraints":{"minLength":1}}]}"#,
+                r#"constraint "minLength" applies to string fields only"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"date","constraints":{"maxLength":1}}]}"#,
+                r#"constraint "maxLength" applies to string fields only"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"any","constraints":{"pattern":"x"}}]}"#,
+                r#"constraint "pattern" applies to string fields only"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"boolean","constraints":{"minimum":0}}]}"#,
+                r#"constraint "minimum" applies to integer, number, date and datetime fields only"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","constraints":{"maximum":"z"}}]}"#,
+                r#"constraint "maximum" applies to integer"#,
+            ),
+            // Properties on types they do not belong to.
+            (
+                r#"{"fields":[{"name":"a","type":"integer","decimalChar":","}]}"#,
+                r#""decimalChar" applies to number fields only"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","groupChar":","}]}"#,
+                r#""groupChar" applies to number fields only"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"date","bareNumber":false}]}"#,
+                r#""bareNumber" applies to number and integer fields only"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"string","trueValues":["y"]}]}"#,
+                r#""trueValues" applies to boolean fields only"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"integer","falseValues":["n"]}]}"#,
+                r#""falseValues" applies to boolean fields only"#,
+            ),
+            // v1 types csvseal does not read, and formats.
+            (
+                r#"{"fields":[{"name":"a","type":"time"}]}"#,
+                r#"type "time" is not supported"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"year"}]}"#,
+                r#"type "year" is not supported"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"yearmonth"}]}"#,
+                r#"type "yearmonth" is not supported"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"duration"}]}"#,
+                r#"type "duration" is not supported"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"object"}]}"#,
+                r#"type "object" is not supported"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"array"}]}"#,
+                r#"type "array" is not supported"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"geopoint"}]}"#,
+                r#"type "geopoint" is not supported"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"geojson"}]}"#,
+                r#"type "geojson" is not supported"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","format":"email"}]}"#,
+                r#"format "email" is not supported"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"date","format":"any"}]}"#,
+                r#"format "any" is not supported"#,
+            ),
+            // Schema keywords csvseal cannot apply to one file.
+            (
+                r#"{"fields":[{"name":"a"}],"foreignKeys":[{"fields":"a","reference":{"resource":"","fields":"a"}}]}"#,
+                r#""foreignKeys" is not supported"#,
+            ),
+            // Table Schema v2 and unknown keywords.
+            (
+                r#"{"fields":[{"name":"a","type":"integer","constraints":{"exclusiveMinimum":1}}]}"#,
+                r#"constraint "exclusiveMinimum" is Table Schema v2"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"integer","constraints":{"exclusiveMaximum":1}}]}"#,
+                r#"constraint "exclusiveMaximum" is Table Schema v2"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a"}],"$schema":"https://datapackage.org/profiles/2.0/tableschema.json"}"#,
+                r#""$schema""#,
+            ),
+            (
+                r#"{"fields":[{"name":"a"}],"missingvalues":["-"]}"#,
+                r#"unknown schema property "missingvalues""#,
+            ),
+            (
+                r#"{"fields":[{"name":"a"}],"primary_key":"a"}"#,
+                r#"unknown schema property "primary_key""#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","contraints":{}}]}"#,
+                r#"unknown property "contraints""#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","required":true}]}"#,
+                r#""required" belongs inside "constraints""#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","constraints":{"unique":"yes"}}]}"#,
+                r#"unique must be true or false"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","title":7}]}"#,
+                r#""title" must be a string"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","missingValues":[1]}]}"#,
+                r#"missingValues must be a list of strings"#,
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"number","bareNumber":"no"}]}"#,
+                r#"bareNumber must be true or false"#,
+            ),
+        ];
+        for (json, want) in refused {
+            match Schema::parse(json) {
+                Ok(_) => panic!("accepted: {json}"),
+                Err(e) => assert!(e.contains(want), "{json}: {e}"),
+            }
+        }
     }
 
     #[test]
@@ -1054,7 +1429,7 @@ mod tests {
             ),
             (
                 r#"{"fields":[{"name":"a","constraints":{"minimum":1}}]}"#,
-                "needs an integer",
+                "applies to integer, number, date and datetime fields only",
             ),
             (
                 r#"{"fields":[{"name":"a","constraints":{"pattern":"("}}]}"#,
@@ -1071,6 +1446,38 @@ mod tests {
             (
                 r#"{"fields":[{"name":"a","constraints":{"maxLength":-1}}]}"#,
                 "maxLength",
+            ),
+            (
+                r#"{"fields":[{"name":"a","constraints":{"maxLength":1.5}}]}"#,
+                "maxLength",
+            ),
+            (
+                r#"{"fields":[{"name":"a","name":"b"}]}"#,
+                "property \"name\" appears twice",
+            ),
+            (
+                r#"{"fields":[{"name":"a"}],"primaryKey":["a","a"]}"#,
+                "primaryKey names \"a\" twice",
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"boolean","trueValues":["y"],"falseValues":["y","n"]}]}"#,
+                "\"y\" is in both trueValues and falseValues",
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"number","decimalChar":",","groupChar":","}]}"#,
+                "decimalChar and groupChar must differ",
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"integer","example":"x"}]}"#,
+                "example \"x\" is not an integer",
+            ),
+            (
+                r#"{"fields":[{"name":"a","type":"integer","constraints":{"minimum":1.5}}]}"#,
+                "minimum 1.5 is not an integer",
+            ),
+            (
+                r#"{"fields":[{"name":"a","constraints":{"enum":[1]}}]}"#,
+                "enum value 1 is not a string",
             ),
         ];
         for (json, want) in cases {
