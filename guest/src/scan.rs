@@ -1,8 +1,7 @@
 //! Finding the bytes that matter to CSV (`,` `"` `\r` `\n`) quickly.
 //!
-//! Shared by the reader (where a field ends) and the writer (whether a field
-//! needs quotes). On wasm32 whole 16-byte blocks are tested with SIMD; the
-//! helpers are `#[inline(always)]` so that they are compiled into callers
+//! The reader uses them to find where a field ends. On wasm32 whole 16-byte
+//! blocks are tested with SIMD; the helpers are `#[inline(always)]` so that they are compiled into callers
 //! that enable `simd128` for themselves (`#[target_feature]`), which keeps
 //! the rest of the component free of any global target-feature flag.
 //! Natively (tests) a 256-entry table is walked, four bytes per step.

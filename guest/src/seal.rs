@@ -31,7 +31,7 @@ use alloc::vec::Vec;
 
 use crate::checksum::{CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
 use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig};
-use crate::csv_writer::{write_field, write_record};
+use crate::csv_writer::{PolicyWriter, write_record};
 use crate::jsonl::{ColumnIndex, LineEvent, LineReader, parse_object, to_row};
 use crate::report::{
     ErrorKind, ErrorLog, InputFormat, Limits, RowError, SealFailure, SealOptions, SealSummary,
@@ -119,6 +119,8 @@ struct Core {
     rows: u64,
     log: ErrorLog,
     out: Vec<u8>,
+    /// Writes each output row into `out` in the policy's dialect.
+    writer: PolicyWriter,
     bytes: u64,
     header_written: bool,
     /// Rows written with a placeholder checksum, to be hashed four at once.
@@ -192,6 +194,7 @@ impl Sealer {
             rows: 0,
             log: ErrorLog::new(limits.max_errors),
             out: Vec::new(),
+            writer: PolicyWriter::new(),
             bytes: 0,
             header_written: false,
             batch: Batch::default(),
@@ -511,8 +514,8 @@ impl Core {
             }
             if self.log.is_empty() {
                 self.write_row(seq_text, n, &field);
-                self.out.extend_from_slice(&hex);
-                self.out.extend_from_slice(b"\r\n");
+                self.writer.plain(&hex);
+                self.writer.terminator(&mut self.out);
             }
             return;
         }
@@ -536,9 +539,10 @@ impl Core {
         if self.log.is_empty() {
             self.write_row(seq_text, n, &field);
             let k = self.batch.len;
-            self.batch.at[k] = self.out.len();
-            self.out.extend_from_slice(&[b'0'; 64]);
-            self.out.extend_from_slice(b"\r\n");
+            // Hex digits are never quoted: the placeholder starts here.
+            self.batch.at[k] = self.out.len() + self.writer.pending();
+            self.writer.plain(&[b'0'; 64]);
+            self.writer.terminator(&mut self.out);
             self.plan.join_into(out_field, &mut self.batch.messages[k]);
             self.batch.len += 1;
             if self.batch.len == 4 {
@@ -550,13 +554,13 @@ impl Core {
     /// Writes `seq`, the fields and the comma before the checksum.
     #[inline]
     fn write_row<'a>(&mut self, seq_text: &[u8], n: usize, field: &impl Fn(usize) -> &'a str) {
-        let out = &mut self.out;
-        out.extend_from_slice(seq_text);
+        let w = &mut self.writer;
+        w.plain(seq_text);
         for i in 0..n {
-            out.push(b',');
-            write_field(out, field(i).as_bytes());
+            w.delimiter();
+            w.field(field(i).as_bytes());
         }
-        out.push(b',');
+        w.delimiter();
     }
 }
 
