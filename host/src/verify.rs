@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::{Sandbox, VerifySession};
+use crate::store::by_path;
 
 /// Bytes handed to the component per call: large enough that crossing the
 /// boundary costs nothing measurable, small enough to keep memory flat.
@@ -22,7 +23,7 @@ impl Schema {
     /// Reads a Frictionless Table Schema file. Its content is checked by the
     /// component when a verification or seal starts.
     pub fn read(path: &Path) -> Result<Self> {
-        let json = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read schema", e))?;
+        let json = by_path::read_to_string(path, "read schema")?;
         Ok(Schema {
             path: path.to_owned(),
             json,
@@ -86,19 +87,7 @@ pub fn verify_file(
     schema: Option<&Schema>,
     path: &Path,
 ) -> Result<VerifyReport> {
-    let opened = std::fs::File::open(path)
-        .map_err(|e| Error::io(path, "open", e))
-        .and_then(|file| {
-            if file.metadata().is_ok_and(|m| m.is_dir()) {
-                return Err(Error::io(
-                    path,
-                    "open",
-                    std::io::Error::other("is a directory"),
-                ));
-            }
-            Ok(file)
-        });
-    match opened {
+    match by_path::open_file(path, "open") {
         Ok(mut file) => verify_reader(sandbox, schema, &mut file, path),
         Err(e) => {
             let result = Err(e);

@@ -161,7 +161,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
     let schema_sha = opts
         .schema
         .as_ref()
-        .map(|s| hex(&Sha256::digest(s.json.as_bytes())))
+        .map(|s| hex::encode(Sha256::digest(s.json.as_bytes())))
         .unwrap_or_default();
     let old = load_state(&state_path, &mut report.warnings);
     let reuse = old.version == STATE_VERSION && old.schema_sha256 == schema_sha;
@@ -454,10 +454,6 @@ fn identity(meta: &std::fs::Metadata) -> (u64, i128, u64) {
     #[cfg(not(unix))]
     let ino = 0;
     (meta.len(), mtime_ns, ino)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
