@@ -80,6 +80,8 @@ fn a_nul_in_the_name_is_refused_by_the_library() {
         base_name: "a\0b".into(),
         timestamp: csvseal::store::naming::parse_timestamp(STAMP).unwrap(),
         format: csvseal::InputFormat::Csv,
+        dialect: csvseal::Dialect::default(),
+        encoding: csvseal::InputEncoding::Utf8,
         header: None,
         schema: None,
         start_seq: 1,

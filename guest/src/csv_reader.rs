@@ -10,6 +10,7 @@
 //! Quoted fields may hold the delimiter, the quote, `\r` and `\n`. Lines are
 //! counted by `\n` only (a bare `\r` is an error, not a line end).
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -153,10 +154,10 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 pub struct CsvReader {
     cfg: ReaderConfig,
     /// The delimiter and the quote, and the bytes that stop a run of
-    /// field content.
+    /// field content (boxed: two 256-entry tables).
     delimiter: u8,
     quote: u8,
-    stops: Stops,
+    stops: Box<Stops>,
     state: State,
     /// The current record's unquoted fields, each followed by one byte.
     buf: Vec<u8>,
@@ -196,7 +197,7 @@ impl CsvReader {
             cfg,
             delimiter: dialect.delimiter,
             quote: dialect.quote,
-            stops: Stops::new(dialect.delimiter, dialect.quote),
+            stops: Box::new(Stops::new(dialect.delimiter, dialect.quote)),
             state: State::RecordStart,
             buf: Vec::new(),
             ends: Vec::new(),

@@ -165,9 +165,7 @@ pub fn differential(data: &[u8]) -> Option<&'static str> {
     use alloc::string::String;
 
     type Record = Vec<Vec<u8>>;
-    let Some((&mode, input)) = data.split_first() else {
-        return None;
-    };
+    let (&mode, input) = data.split_first()?;
     let dialect = DIALECTS[usize::from(mode & 3)];
     let require_terminator = mode & 4 != 0;
     let (d, q) = (dialect.delimiter, dialect.quote);

@@ -94,8 +94,8 @@ fn other_delimiter(cols: &[String], line: u64) -> Option<RowError> {
             line,
             format!(
                 "the header is one column, {}, holding {option}: the input looks \
-                 {option}-delimited; give its delimiter (--delimiter {option}), or give \
-                 the delimiter explicitly to keep one column",
+                 {option}-delimited; give --delimiter {option} to read its columns, or \
+                 --delimiter ',' to keep one column",
                 shown(name)
             ),
         )
@@ -1077,7 +1077,7 @@ mod tests {
             "a", "bc", ",", ";", "\t", "|", "\"", "'", "\r\n", "\n", "\r", " ", "é", "中", "😀",
         ];
         let cols = 1 + rng.below(4) as usize;
-        let mut field = |rng: &mut Rng| -> String {
+        let field = |rng: &mut Rng| -> String {
             (0..rng.below(4))
                 .map(|_| PIECES[rng.below(PIECES.len() as u64) as usize])
                 .collect()

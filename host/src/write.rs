@@ -11,12 +11,13 @@ use time::OffsetDateTime;
 
 use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
-use crate::report::{SealSummary, VerifyReport};
-use crate::sandbox::{InputFormat, Sandbox, SealOptions};
+use crate::report::{ErrorKind, RowError, SealSummary, VerifyReport};
+use crate::sandbox::{Dialect, InputFormat, Sandbox, SealOptions};
 use crate::store::atomic_file::TempFile;
 use crate::store::backup::{BackupPolicy, backup_in};
 use crate::store::file_ops::{FileOps, RealFs};
 use crate::store::naming;
+use crate::transcode::{DecodeError, InputEncoding, Transcoder};
 use crate::verify::{CHUNK_SIZE, Schema, read_full, schema_error, verify_stream};
 
 /// What to write.
@@ -29,11 +30,36 @@ pub struct WriteRequest {
     /// The time in the name (taken in UTC).
     pub timestamp: OffsetDateTime,
     pub format: InputFormat,
+    /// A CSV input's delimiter, quote and header line. The sealed file is
+    /// always in the policy's dialect.
+    pub dialect: Dialect,
+    /// The input's character encoding; anything but UTF-8 is transcoded to
+    /// UTF-8 on the way in (a byte invalid in it rejects the input).
+    pub encoding: InputEncoding,
     /// The input's columns, when it has no header line.
     pub header: Option<Vec<String>>,
     pub schema: Option<Schema>,
     /// `file_seq` of the first row (at least 1).
     pub start_seq: u64,
+}
+
+impl WriteRequest {
+    /// A write of `{base_name}_YYYYMMDD_HHMMSS.csv` into `dir`, named for
+    /// now: comma-separated UTF-8 CSV with a header line, no schema,
+    /// `file_seq` from 1. Change the fields for anything else.
+    pub fn new(dir: impl Into<PathBuf>, base_name: impl Into<String>) -> Self {
+        WriteRequest {
+            dir: dir.into(),
+            base_name: base_name.into(),
+            timestamp: OffsetDateTime::now_utc(),
+            format: InputFormat::Csv,
+            dialect: Dialect::default(),
+            encoding: InputEncoding::Utf8,
+            header: None,
+            schema: None,
+            start_seq: 1,
+        }
+    }
 }
 
 /// A file that was written, verified and committed.
@@ -168,8 +194,19 @@ fn write_inner(
 ) -> Result<Committed> {
     let deadline = control.deadline;
     let input = &mut DeadlineReader::new(input, deadline);
+    let mut transcoded;
+    let input: &mut dyn Read = match req.encoding {
+        InputEncoding::Utf8 => input,
+        other => {
+            transcoded = Transcoder::new(input, other);
+            &mut transcoded
+        }
+    };
     if req.start_seq == 0 {
         return Err(Error::Usage("--start-seq must be at least 1".into()));
+    }
+    if req.format == InputFormat::Csv {
+        req.dialect.check().map_err(Error::Usage)?;
     }
     let final_name = naming::final_name(&req.base_name, req.timestamp)?;
     let temp_name = naming::temp_name(&final_name);
@@ -255,6 +292,7 @@ fn seal_into(
 ) -> Result<SealSummary> {
     let options = SealOptions {
         format: req.format,
+        dialect: req.dialect,
         header: req.header.clone(),
         schema_json: req.schema.as_ref().map(|s| s.json.clone()),
         first_seq: req.start_seq,
@@ -264,8 +302,7 @@ fn seal_into(
         .map_err(|e| schema_error(e, req.schema.as_ref()))?;
     let mut buf = vec![0u8; CHUNK_SIZE];
     loop {
-        let n = read_full(input, &mut buf)
-            .map_err(|e| Error::io(Path::new(input_label), "read input", e))?;
+        let n = read_full(input, &mut buf).map_err(|e| read_error(e, input_label))?;
         if n == 0 {
             break;
         }
@@ -283,5 +320,25 @@ fn seal_into(
             count: rejected.count,
             truncated: rejected.truncated,
         }),
+    }
+}
+
+/// A failed read of the input: bytes not valid in its encoding reject the
+/// input (located, like any bad row); anything else is an I/O error.
+fn read_error(e: std::io::Error, input_label: &str) -> Error {
+    match DecodeError::find(&e) {
+        Some(bad) => Error::InputRejected {
+            input: input_label.to_owned(),
+            errors: vec![RowError {
+                kind: ErrorKind::Encoding,
+                line: bad.line,
+                seq: None,
+                column: None,
+                message: bad.to_string(),
+            }],
+            count: 1,
+            truncated: false,
+        },
+        None => Error::io(Path::new(input_label), "read input", e),
     }
 }

@@ -4,7 +4,7 @@
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use csvseal::store::series::{TailRead, last_seq};
-use csvseal::{InputFormat, Limits, Sandbox, WriteRequest, write_sealed};
+use csvseal::{Dialect, InputEncoding, InputFormat, Limits, Sandbox, WriteRequest, write_sealed};
 use tempfile::TempDir;
 
 fn seal(dir: &std::path::Path, input: &str, start: u64) -> String {
@@ -14,6 +14,8 @@ fn seal(dir: &std::path::Path, input: &str, start: u64) -> String {
         base_name: "s".into(),
         timestamp: csvseal::store::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
         format: InputFormat::Csv,
+        dialect: Dialect::default(),
+        encoding: InputEncoding::Utf8,
         header: None,
         schema: None,
         start_seq: start,

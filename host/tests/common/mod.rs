@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use csvseal::{InputFormat, WriteRequest};
+use csvseal::{Dialect, InputEncoding, InputFormat, WriteRequest};
 
 /// A CSV write of `{base}_20240910_143000.csv` into `dir`, seqs from 1.
 pub fn request_named(dir: &Path, base: &str) -> WriteRequest {
@@ -12,6 +12,8 @@ pub fn request_named(dir: &Path, base: &str) -> WriteRequest {
         base_name: base.into(),
         timestamp: csvseal::store::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
         format: InputFormat::Csv,
+        dialect: Dialect::default(),
+        encoding: InputEncoding::Utf8,
         header: None,
         schema: None,
         start_seq: 1,
