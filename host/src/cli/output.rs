@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use csvseal::{Committed, Error, RowError, VerifyReport};
 use serde_json::{Value, json};
 
+use super::{EXIT_ERROR, hints, logging};
+
 /// Prints a committed write: its path alone, or a JSON summary.
 pub fn write_ok(c: &Committed, json: bool) {
     if json {
@@ -24,14 +26,54 @@ pub fn write_ok(c: &Committed, json: bool) {
     }
 }
 
-/// Prints a failure: JSON on stdout with `--json`, else text on stderr.
-pub fn write_failed(e: &Error, json: bool) {
+/// Reports a failed command once and returns its exit code: a structured
+/// log line (only with `-v` or `--log-format json`), then the human
+/// `csvseal: error: … (hint: …)` line on stderr, with the offending rows
+/// under it, or one JSON document on stdout with `--json`.
+pub fn failed(command: &'static str, e: impl Into<anyhow::Error>, json: bool) -> i32 {
+    let e = e.into();
+    logging::failure(command, &e);
+    let lib = e.downcast_ref::<Error>();
     if json {
-        print_json(&json!({ "ok": false, "error": error_json(e) }));
-        return;
+        let mut v = match lib {
+            Some(lib) => error_json(lib),
+            None => json!({ "kind": "io", "exit_code": EXIT_ERROR }),
+        };
+        v["message"] = json!(chain(&e));
+        print_json(&json!({ "ok": false, "error": v }));
+    } else {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{}", error_line(&e));
+        if let Some(lib) = lib {
+            let _ = details(&mut err, lib);
+        }
     }
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "csvseal: error: {e}");
+    lib.map_or(EXIT_ERROR, Error::exit_code)
+}
+
+/// The one line a failure prints: what happened, and its fix.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let hint = e
+        .downcast_ref::<Error>()
+        .map_or_else(|| "see the message".to_owned(), hints::hint);
+    format!("csvseal: error: {} (hint: {hint})", chain(e))
+}
+
+/// The error and its causes on one line, each said once (a library error
+/// already quotes its OS error).
+fn chain(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// The rows behind an error, one per line, indented under it.
+fn details(out: &mut impl Write, e: &Error) -> std::io::Result<()> {
     match e {
         Error::InputRejected {
             input,
@@ -40,26 +82,21 @@ pub fn write_failed(e: &Error, json: bool) {
             truncated,
         } => {
             for row in errors {
-                let _ = writeln!(err, "  {}", located(input, row));
+                writeln!(out, "  {}", located(input, row))?;
             }
             if *truncated {
                 let shown = errors.len() as u64;
-                let _ = writeln!(err, "  … and {} more", count - shown);
+                writeln!(out, "  … and {} more", count - shown)?;
             }
         }
         Error::WrittenFileInvalid { report, .. } | Error::SourceInvalid { report, .. } => {
             for row in &report.errors {
-                let _ = writeln!(err, "  {row}");
+                writeln!(out, "  {row}")?;
             }
         }
-        _ => {
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                let _ = writeln!(err, "  caused by: {s}");
-                source = s.source();
-            }
-        }
+        _ => {}
     }
+    Ok(())
 }
 
 /// An error as JSON: kind, message, exit code, and its details.
@@ -67,6 +104,7 @@ pub fn error_json(e: &Error) -> Value {
     let mut v = json!({
         "kind": e.kind(),
         "message": e.to_string(),
+        "hint": hints::hint(e),
         "exit_code": e.exit_code(),
     });
     match e {
@@ -135,7 +173,7 @@ pub fn verify_results(results: &[(PathBuf, csvseal::Result<VerifyReport>)], json
             }
             Err(e) => {
                 let _ = out.flush();
-                eprintln!("csvseal: error: {e}");
+                eprintln!("csvseal: error: {e} (hint: {})", hints::hint(e));
             }
         }
     }
