@@ -4,21 +4,15 @@
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use csvseal::store::series::{TailRead, last_seq};
-use csvseal::{Dialect, InputEncoding, InputFormat, Limits, Sandbox, WriteRequest, write_sealed};
+use csvseal::{Limits, Sandbox, WriteRequest, write_sealed};
 use tempfile::TempDir;
 
 fn seal(dir: &std::path::Path, input: &str, start: u64) -> String {
     let sb = Sandbox::builtin(Limits::default()).unwrap();
     let req = WriteRequest {
-        dir: dir.to_owned(),
-        base_name: "s".into(),
         timestamp: csvseal::store::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
-        format: InputFormat::Csv,
-        dialect: Dialect::default(),
-        encoding: InputEncoding::Utf8,
-        header: None,
-        schema: None,
         start_seq: start,
+        ..WriteRequest::new(dir, "s")
     };
     let c = write_sealed(&sb, &req, &mut input.as_bytes(), "input").unwrap();
     c.path.file_name().unwrap().to_str().unwrap().to_owned()
