@@ -30,16 +30,35 @@ fn write_prints_only_the_path_and_the_file_verifies() {
     assert_eq!(listing(dir.path()), ["trade_results_20240910_143000.csv"]);
 
     let content = std::fs::read_to_string(&expected).unwrap();
-    let mut lines = content.split("\r\n");
+    let mut rows = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(content.as_bytes());
+    let row = |r: csv::StringRecord| r.iter().map(String::from).collect::<Vec<_>>();
+    let mut records = rows.records().map(|r| row(r.unwrap()));
     assert_eq!(
-        lines.next().unwrap(),
-        "file_seq,timestamp,trade_id,symbol,profit_loss,checksum_sha256"
+        records.next().unwrap(),
+        [
+            "file_seq",
+            "timestamp",
+            "trade_id",
+            "symbol",
+            "profit_loss",
+            "checksum_sha256"
+        ]
     );
     assert_eq!(
-        lines.next().unwrap(),
-        format!("1,2024-09-10T14:30:00Z,TRADE_20240910_001,EURUSD,25.0,{POLICY_EXAMPLE_CHECKSUM}")
+        records.next().unwrap(),
+        [
+            "1",
+            "2024-09-10T14:30:00Z",
+            "TRADE_20240910_001",
+            "EURUSD",
+            "25.0",
+            POLICY_EXAMPLE_CHECKSUM
+        ]
     );
-    assert!(content.ends_with("\r\n"));
+    assert_eq!(records.count(), 2);
+    assert!(content.ends_with("\r\n") && !content.replace("\r\n", "").contains('\n'));
 
     let v = csvseal(&["verify", expected.to_str().unwrap()], None);
     assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));

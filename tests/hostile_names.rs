@@ -76,13 +76,8 @@ fn a_nul_in_the_name_is_refused_by_the_library() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = csvseal::Sandbox::builtin(csvseal::Limits::default()).unwrap();
     let req = csvseal::WriteRequest {
-        dir: dir.path().to_owned(),
-        base_name: "a\0b".into(),
         timestamp: csvseal::store::naming::parse_timestamp(STAMP).unwrap(),
-        format: csvseal::InputFormat::Csv,
-        header: None,
-        schema: None,
-        start_seq: 1,
+        ..csvseal::WriteRequest::new(dir.path(), "a\0b")
     };
     let err = csvseal::write_sealed(&sandbox, &req, &mut TRADES.as_bytes(), "t").unwrap_err();
     assert!(matches!(err, csvseal::Error::Usage(_)), "{err}");

@@ -320,8 +320,11 @@ fn write_timeout_abandons_cleanly_and_is_counted() {
 fn each_failure_is_logged_once_with_file_step_and_cause() {
     let data = TempDir::new().unwrap();
     let missing = data.path().join("nope.csv");
+    // Logs are asked for with -v (by default a failure is its human line
+    // alone: tests/input_dialects.rs).
     let out = csvseal(
         &[
+            "-v",
             "write",
             "--dir",
             data.path().to_str().unwrap(),

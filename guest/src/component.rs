@@ -100,6 +100,12 @@ pub fn seal_options(o: wit::SealOptions) -> native::SealOptions {
             wit::InputFormat::Csv => native::InputFormat::Csv,
             wit::InputFormat::Jsonl => native::InputFormat::Jsonl,
         },
+        dialect: native::Dialect {
+            delimiter: o.dialect.delimiter,
+            quote: o.dialect.quote,
+            has_header: o.dialect.has_header,
+            guard_delimiter: o.dialect.guard_delimiter,
+        },
         header: o.header,
         schema_json: o.schema_json,
         first_seq: o.first_seq,

@@ -5,16 +5,18 @@
 //! input yields the same events. Memory is constant apart from the record
 //! being assembled, which [`ReaderConfig::max_record_bytes`] bounds.
 //!
-//! Dialect: `,` delimiter, `"` quote with `""` as the escape, records end
-//! with `\n` or `\r\n`. Quoted fields may hold `,`, `"`, `\r` and `\n`.
-//! Lines are counted by `\n` only (a bare `\r` is an error, not a line end).
+//! Dialect: a delimiter (`,` by default) and a quote (`"` by default, doubled
+//! to escape itself) chosen by [`Dialect`]; records end with `\n` or `\r\n`.
+//! Quoted fields may hold the delimiter, the quote, `\r` and `\n`. Lines are
+//! counted by `\n` only (a bare `\r` is an error, not a line end).
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::report::{ErrorKind, RowError};
-use crate::scan::{find_quoted_stop, find_unquoted_stop};
+use crate::report::{Dialect, ErrorKind, RowError};
+use crate::scan::{Stops, find_quoted_stop, find_unquoted_stop};
 
 /// How the reader treats the end of input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,7 +135,7 @@ pub enum Event<'a> {
 enum State {
     /// Nothing of the current record consumed yet.
     RecordStart,
-    /// At the start of a field after a `,`.
+    /// At the start of a field after a delimiter.
     FieldStart,
     /// Inside an unquoted field.
     Unquoted,
@@ -151,8 +153,13 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 #[derive(Debug)]
 pub struct CsvReader {
     cfg: ReaderConfig,
+    /// The delimiter and the quote, and the bytes that stop a run of
+    /// field content (boxed: two 256-entry tables).
+    delimiter: u8,
+    quote: u8,
+    stops: Box<Stops>,
     state: State,
-    /// The current record's unquoted fields, each followed by a `,`.
+    /// The current record's unquoted fields, each followed by one byte.
     buf: Vec<u8>,
     /// Exclusive end offset in `buf` of each completed field (also used
     /// for records read straight from a chunk).
@@ -180,10 +187,19 @@ pub struct CsvReader {
 }
 
 impl CsvReader {
-    /// A reader at the start of input.
+    /// A reader of the default dialect (`,` and `"`) at the start of input.
     pub fn new(cfg: ReaderConfig) -> Self {
+        Self::with_dialect(cfg, &Dialect::default())
+    }
+
+    /// A reader of `dialect`'s delimiter and quote (checked by
+    /// [`Dialect::check`]) at the start of input.
+    pub fn with_dialect(cfg: ReaderConfig, dialect: &Dialect) -> Self {
         CsvReader {
             cfg,
+            delimiter: dialect.delimiter,
+            quote: dialect.quote,
+            stops: Box::new(Stops::new(dialect.delimiter, dialect.quote)),
             state: State::RecordStart,
             buf: Vec::new(),
             ends: Vec::new(),
@@ -339,12 +355,12 @@ impl CsvReader {
                         self.record_line = self.line;
                     }
                     match data[i] {
-                        b'"' => {
+                        b if b == self.quote => {
                             self.quotes += 1;
                             self.state = State::Quoted;
                             i += 1;
                         }
-                        b',' => {
+                        b if b == self.delimiter => {
                             self.end_field();
                             self.state = State::FieldStart;
                             i += 1;
@@ -369,13 +385,13 @@ impl CsvReader {
                 }
                 State::Unquoted => {
                     let start = i;
-                    i = find_unquoted_stop(data, i);
+                    i = find_unquoted_stop(data, i, &self.stops);
                     self.append(&data[start..i]);
                     if i == n {
                         break;
                     }
                     match data[i] {
-                        b',' => {
+                        b if b == self.delimiter => {
                             self.end_field();
                             self.state = State::FieldStart;
                         }
@@ -388,17 +404,17 @@ impl CsvReader {
                             self.blank_cr = false;
                             self.state = State::Cr;
                         }
-                        _ => {
+                        quote => {
                             self.quotes += 1;
                             self.fail(ErrorKind::Malformed, "quote inside an unquoted field");
-                            self.append(b"\"");
+                            self.append(&[quote]);
                         }
                     }
                     i += 1;
                 }
                 State::Quoted => {
                     let start = i;
-                    i = find_quoted_stop(data, i);
+                    i = find_quoted_stop(data, i, &self.stops);
                     self.append(&data[start..i]);
                     if i == n {
                         break;
@@ -413,13 +429,13 @@ impl CsvReader {
                     i += 1;
                 }
                 State::QuoteInQuoted => match data[i] {
-                    b'"' => {
+                    quote if quote == self.quote => {
                         self.quotes += 1;
-                        self.append(b"\"");
+                        self.append(&[quote]);
                         self.state = State::Quoted;
                         i += 1;
                     }
-                    b',' => {
+                    b if b == self.delimiter => {
                         self.end_field();
                         self.state = State::FieldStart;
                         i += 1;
@@ -485,9 +501,9 @@ impl CsvReader {
         let max_fields = self.cfg.max_columns as usize;
         let mut j = start;
         let end = loop {
-            j = find_unquoted_stop(data, j);
+            j = find_unquoted_stop(data, j, &self.stops);
             match data.get(j) {
-                Some(b',') => {
+                Some(&b) if b == self.delimiter => {
                     self.ends.push(j - start);
                     if self.ends.len() >= max_fields {
                         break None;
@@ -662,8 +678,18 @@ pub(crate) mod tests {
 
     /// Reads `input` split at the given cut points.
     pub fn read_split(cfg: ReaderConfig, input: &[u8], cuts: &[usize]) -> Vec<Ev> {
+        read_split_in(cfg, &Dialect::default(), input, cuts)
+    }
+
+    /// [`read_split`] in `dialect`.
+    pub fn read_split_in(
+        cfg: ReaderConfig,
+        dialect: &Dialect,
+        input: &[u8],
+        cuts: &[usize],
+    ) -> Vec<Ev> {
         let mut out = Vec::new();
-        let mut r = CsvReader::new(cfg);
+        let mut r = CsvReader::with_dialect(cfg, dialect);
         let mut sink = |ev: Event<'_>| out.push(own(ev));
         let mut prev = 0;
         for &c in cuts {
@@ -726,6 +752,31 @@ pub(crate) mod tests {
                 rec(4, &["x", "y"])
             ]
         );
+    }
+
+    #[test]
+    fn other_dialects() {
+        let d = |delimiter, quote| Dialect {
+            delimiter,
+            quote,
+            ..Dialect::default()
+        };
+        let read_in = |d: Dialect, input: &str| read_split_in(cfg(true), &d, input.as_bytes(), &[]);
+        assert_eq!(
+            read_in(d(b';', b'"'), "a;\"b;c\";d,e\n"),
+            vec![rec(1, &["a", "b;c", "d,e"])]
+        );
+        assert_eq!(
+            read_in(d(b'\t', b'"'), "a\t\"x\"\"y\"\t\n"),
+            vec![rec(1, &["a", "x\"y", ""])]
+        );
+        assert_eq!(
+            read_in(d(b'|', b'\''), "'it''s'|\"q\"|'a|b'\n"),
+            vec![rec(1, &["it's", "\"q\"", "a|b"])]
+        );
+        // The default quote is plain data in a dialect that quotes with `'`.
+        let evs = read_in(d(b'|', b'\''), "a'b|c\n");
+        assert_eq!(kinds(&evs), vec![(ErrorKind::Malformed, 1)]);
     }
 
     #[test]
@@ -984,7 +1035,7 @@ pub(crate) mod tests {
         b"a,\"b\"\r\n\"c\"",
     ];
 
-    fn random_csv(rng: &mut Rng) -> Vec<u8> {
+    pub fn random_csv(rng: &mut Rng) -> Vec<u8> {
         const PIECES: &[&[u8]] = &[
             b"a",
             b"bc",
@@ -1002,6 +1053,10 @@ pub(crate) mod tests {
             b"|",
             b" ",
             b"xyzxyzxyz",
+            b";",
+            b"\t",
+            b"'",
+            b"''",
         ];
         let mut v = Vec::new();
         for _ in 0..rng.below(60) {
@@ -1010,6 +1065,8 @@ pub(crate) mod tests {
         v
     }
 
+    /// Every dialect, with and without terminators required, small and
+    /// large limits: any chunking gives the events one whole feed gives.
     fn check_chunking(input: &[u8], rng: &mut Rng) {
         for (require, max_record_bytes, max_columns) in [
             (true, 24, 6),
@@ -1022,19 +1079,25 @@ pub(crate) mod tests {
                 max_columns,
                 require_terminator: require,
             };
-            let whole = read_split(c, input, &[]);
-            let bytewise: Vec<usize> = (1..input.len()).collect();
-            assert_eq!(read_split(c, input, &bytewise), whole, "bytewise {input:?}");
-            for _ in 0..8 {
-                let mut cuts: Vec<usize> = (0..rng.below(6))
-                    .map(|_| rng.below(input.len() as u64 + 1) as usize)
-                    .collect();
-                cuts.sort_unstable();
+            for d in &crate::fuzz_oracle::DIALECTS {
+                let whole = read_split_in(c, d, input, &[]);
+                let bytewise: Vec<usize> = (1..input.len()).collect();
                 assert_eq!(
-                    read_split(c, input, &cuts),
+                    read_split_in(c, d, input, &bytewise),
                     whole,
-                    "cuts {cuts:?} of {input:?}"
+                    "bytewise {d:?} {input:?}"
                 );
+                for _ in 0..4 {
+                    let mut cuts: Vec<usize> = (0..rng.below(6))
+                        .map(|_| rng.below(input.len() as u64 + 1) as usize)
+                        .collect();
+                    cuts.sort_unstable();
+                    assert_eq!(
+                        read_split_in(c, d, input, &cuts),
+                        whole,
+                        "cuts {cuts:?} of {d:?} {input:?}"
+                    );
+                }
             }
         }
     }
@@ -1060,10 +1123,11 @@ pub(crate) mod tests {
                 require_terminator: rng.below(2) == 0,
             };
             let bytewise: Vec<usize> = (1..input.len()).collect();
+            let d = &crate::fuzz_oracle::DIALECTS[rng.below(4) as usize];
             assert_eq!(
-                read_split(c, &input, &[]),
-                read_split(c, &input, &bytewise),
-                "{c:?} {input:?}"
+                read_split_in(c, d, &input, &[]),
+                read_split_in(c, d, &input, &bytewise),
+                "{c:?} {d:?} {input:?}"
             );
         }
     }

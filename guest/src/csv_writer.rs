@@ -1,59 +1,127 @@
-//! A CSV writer byte-identical to Python's `csv.writer` with its defaults:
-//! `,` delimiter, `"` quote doubled inside quoted fields, `QUOTE_MINIMAL`,
-//! `\r\n` line terminator.
+//! Sealed output in the policy's dialect, written by `csv-core`'s `Writer`.
 //!
-//! The policy's own tooling writes sealed files with `csv.writer`; writing
-//! the same bytes means a file sealed by csvseal and one sealed by the
-//! reference script are indistinguishable.
+//! The policy's tooling writes sealed files with Python's `csv.writer` and
+//! its defaults: `,` delimiter, `"` quote doubled inside quoted fields,
+//! `QUOTE_MINIMAL`, `\r\n` line terminator, and a record of one empty field
+//! written `""`. `csv-core`'s `Writer` with a `\r\n` terminator and its other
+//! defaults (`QuoteStyle::Necessary`) writes exactly those bytes: it quotes
+//! a field holding the delimiter, the quote, `\r` or `\n`, and nothing else
+//! (the unit test below and `tests/python_compat.rs` compare with Python).
+//! So a file sealed by csvseal and one sealed by the reference script are
+//! indistinguishable.
 
 use alloc::vec::Vec;
 
-use crate::scan::find_unquoted_stop;
+use csv_core::{Terminator, WriteResult, Writer, WriterBuilder};
 
-/// Appends one field, quoted if needed.
+/// Appends records in the policy's dialect to a byte buffer.
 ///
-/// Quoting is needed exactly for fields holding the delimiter, the quote
-/// character or a line terminator character (Python also quotes any `\r`
-/// or `\n`): the bytes [`find_unquoted_stop`] looks for. On wasm32 this
-/// function enables `simd128` for that scan.
-#[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
-pub fn write_field(out: &mut Vec<u8>, field: &[u8]) {
-    if find_unquoted_stop(field, 0) == field.len() {
-        out.extend_from_slice(field);
-        return;
-    }
-    out.push(b'"');
-    let mut rest = field;
-    while let Some(q) = rest.iter().position(|&b| b == b'"') {
-        out.extend_from_slice(&rest[..=q]);
-        out.push(b'"');
-        rest = &rest[q + 1..];
-    }
-    out.extend_from_slice(rest);
-    out.push(b'"');
+/// csv-core writes into an initialized slice, never into a `Vec`'s spare
+/// room, so each record is assembled in `row`, a buffer that only grows (its
+/// bytes are overwritten, never zeroed again), and appended to the output
+/// whole at its terminator: one copy per record, no zeroing per field.
+#[derive(Debug)]
+pub struct PolicyWriter {
+    inner: Writer,
+    row: Vec<u8>,
+    /// Bytes of the current record in `row`.
+    len: usize,
 }
 
-/// Appends one record and its `\r\n` terminator.
-///
-/// Like Python, a record made of a single empty field is written `""`, so
-/// that it does not read back as a blank line.
+impl Default for PolicyWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PolicyWriter {
+    /// A writer at the start of a record.
+    pub fn new() -> Self {
+        PolicyWriter {
+            inner: WriterBuilder::new().terminator(Terminator::CRLF).build(),
+            row: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Bytes of the current record not yet appended to the output: a field
+    /// written next starts at `out.len() + pending()` once appended.
+    #[inline]
+    pub fn pending(&self) -> usize {
+        self.len
+    }
+
+    /// Writes one whole field, quoted if needed. Between fields call
+    /// [`Self::delimiter`]; after the last, [`Self::terminator`].
+    #[inline]
+    pub fn field(&mut self, field: &[u8]) {
+        // The most a field can take: two quotes and every byte doubled.
+        let room = room(&mut self.row, self.len, 2 + 2 * field.len());
+        let (result, read, written) = self.inner.field(field, room);
+        debug_assert!(result == WriteResult::InputEmpty && read == field.len());
+        self.len += written;
+    }
+
+    /// Writes a field that never needs quotes (digits, hex), as is: csv-core
+    /// would only scan it to learn that. Not for a record's only field.
+    #[inline]
+    pub fn plain(&mut self, field: &[u8]) {
+        debug_assert!(!self.inner.should_quote(field));
+        room(&mut self.row, self.len, field.len())[..field.len()].copy_from_slice(field);
+        self.len += field.len();
+    }
+
+    /// Ends the current field (its closing quote, if any) and writes `,`.
+    #[inline]
+    pub fn delimiter(&mut self) {
+        let room = room(&mut self.row, self.len, 2);
+        let (result, written) = self.inner.delimiter(room);
+        debug_assert_eq!(result, WriteResult::InputEmpty);
+        self.len += written;
+    }
+
+    /// Ends the record (closing quote, `""` for a record of one empty
+    /// field, `\r\n`) and appends it to `out`.
+    #[inline]
+    pub fn terminator(&mut self, out: &mut Vec<u8>) {
+        let room = room(&mut self.row, self.len, 4);
+        let (result, written) = self.inner.terminator(room);
+        debug_assert_eq!(result, WriteResult::InputEmpty);
+        out.extend_from_slice(&self.row[..self.len + written]);
+        self.len = 0;
+    }
+
+    /// Appends one record and its terminator.
+    pub fn record<'a, I>(&mut self, out: &mut Vec<u8>, fields: I)
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        for (i, field) in fields.into_iter().enumerate() {
+            if i > 0 {
+                self.delimiter();
+            }
+            self.field(field);
+        }
+        self.terminator(out);
+    }
+}
+
+/// Room for `n` more bytes after `row[..len]`, initialized.
+#[inline]
+fn room(row: &mut Vec<u8>, len: usize, n: usize) -> &mut [u8] {
+    let end = len + n;
+    if row.len() < end {
+        row.resize(end.max(2 * row.len()), 0);
+    }
+    &mut row[len..]
+}
+
+/// Appends one record and its `\r\n` terminator (a one-off [`PolicyWriter`]).
 pub fn write_record<'a, I>(out: &mut Vec<u8>, fields: I)
 where
     I: IntoIterator<Item = &'a [u8]>,
 {
-    let start = out.len();
-    let mut count = 0usize;
-    for field in fields {
-        if count > 0 {
-            out.push(b',');
-        }
-        write_field(out, field);
-        count += 1;
-    }
-    if count == 1 && out.len() == start {
-        out.extend_from_slice(b"\"\"");
-    }
-    out.extend_from_slice(b"\r\n");
+    PolicyWriter::new().record(out, fields);
 }
 
 #[cfg(test)]
@@ -87,6 +155,41 @@ mod tests {
         ];
         let expected = "a,b\r\n\"a,b\",\"q\"\"q\"\r\n\"line\nbreak\",\"cr\rx\"\r\n\"crlf\r\nz\",\r\n\"\"\r\n sp ,|pipe|\r\né中😀,x\r\n\"\"\"\",\r\n\"\"\r\n,\r\ntab\t,semi;\r\n";
         assert_eq!(String::from_utf8(write(rows)).unwrap(), expected);
+    }
+
+    #[test]
+    fn plain_fields_are_written_as_csv_core_writes_them() {
+        // The sealer writes file_seq and the checksum with `plain`.
+        let mut a = Vec::new();
+        let mut w = PolicyWriter::new();
+        w.plain(b"18446744073709551615");
+        w.delimiter();
+        w.field(b"x,\"y\"");
+        w.delimiter();
+        w.plain(b"0123456789abcdef");
+        w.terminator(&mut a);
+        let mut b = Vec::new();
+        write_record(
+            &mut b,
+            [
+                &b"18446744073709551615"[..],
+                b"x,\"y\"",
+                b"0123456789abcdef",
+            ],
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            b"18446744073709551615,\"x,\"\"y\"\"\",0123456789abcdef\r\n"
+        );
+    }
+
+    #[test]
+    fn long_fields_grow_the_row_buffer() {
+        let long = "\"".repeat(1000);
+        let out = write(&[&[&long, "a"], &["b"]]);
+        let want = format!("\"{}\",a\r\nb\r\n", "\"".repeat(2000));
+        assert_eq!(String::from_utf8(out).unwrap(), want);
     }
 
     #[test]

@@ -181,11 +181,67 @@ pub enum InputFormat {
     Jsonl,
 }
 
+/// How a CSV input is written (WIT `dialect`). Sealed output is always the
+/// policy's dialect; this describes only the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dialect {
+    /// The field delimiter: one ASCII character other than the quote, CR
+    /// or LF. Default `,`.
+    pub delimiter: u8,
+    /// The quote character, doubled inside a quoted field to stand for
+    /// itself: one ASCII character other than the delimiter, CR or LF.
+    /// Default `"`.
+    pub quote: u8,
+    /// False when the input has no header line: its columns are then the
+    /// `header` option, else the schema's field order.
+    pub has_header: bool,
+    /// Refuse a header read from the input that is one column holding `;`,
+    /// tab or `|` (the input is likely delimited by it). On unless the
+    /// delimiter was chosen explicitly.
+    pub guard_delimiter: bool,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Dialect {
+            delimiter: b',',
+            quote: b'"',
+            has_header: true,
+            guard_delimiter: true,
+        }
+    }
+}
+
+impl Dialect {
+    /// Refuses a delimiter or quote the reader cannot honour: not ASCII
+    /// (input reaches the reader as UTF-8, where only ASCII is one byte), a
+    /// line terminator, or the same byte for both.
+    pub fn check(&self) -> Result<(), String> {
+        for (what, b) in [("delimiter", self.delimiter), ("quote", self.quote)] {
+            if !b.is_ascii() || b == b'\r' || b == b'\n' {
+                return Err(alloc::format!(
+                    "the {what} must be one ASCII character other than CR and LF, not byte 0x{b:02x}"
+                ));
+            }
+        }
+        if self.delimiter == self.quote {
+            return Err(alloc::format!(
+                "the delimiter and the quote are both {:?}",
+                char::from(self.delimiter)
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Options of a sealer (WIT `seal-options`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealOptions {
     /// The input's format.
     pub format: InputFormat,
+    /// How a CSV input is delimited and quoted, and whether it has a header
+    /// line (ignored for JSON Lines).
+    pub dialect: Dialect,
     /// The input's columns when it has no header line.
     pub header: Option<Vec<String>>,
     /// A Table Schema the output rows must satisfy.
@@ -200,6 +256,7 @@ impl Default for SealOptions {
     fn default() -> Self {
         SealOptions {
             format: InputFormat::Csv,
+            dialect: Dialect::default(),
             header: None,
             schema_json: None,
             first_seq: 1,

@@ -1,16 +1,34 @@
-//! Finding the bytes that matter to CSV (`,` `"` `\r` `\n`) quickly.
+//! Finding the bytes that matter to CSV (delimiter, quote, `\r`, `\n`)
+//! quickly, for any dialect.
 //!
-//! Shared by the reader (where a field ends) and the writer (whether a field
-//! needs quotes). On wasm32 whole 16-byte blocks are tested with SIMD; the
-//! helpers are `#[inline(always)]` so that they are compiled into callers
+//! The reader uses them to find where a field ends. On wasm32 whole 16-byte
+//! blocks are tested with SIMD; the helpers are `#[inline(always)]` so that they are compiled into callers
 //! that enable `simd128` for themselves (`#[target_feature]`), which keeps
 //! the rest of the component free of any global target-feature flag.
 //! Natively (tests) a 256-entry table is walked, four bytes per step.
 
-/// Bytes that end a run inside an unquoted field.
-static UNQUOTED_STOP: [bool; 256] = stop_table(b",\"\r\n");
-/// Bytes that end a run inside a quoted field (`\n` only to count lines).
-static QUOTED_STOP: [bool; 256] = stop_table(b"\"\n");
+/// The bytes that end a run of plain field content, for one dialect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Stops {
+    /// Inside an unquoted field: delimiter, quote, `\r`, `\n`.
+    unquoted: [bool; 256],
+    /// Inside a quoted field: the quote, and `\n` (only to count lines).
+    quoted: [bool; 256],
+    delimiter: u8,
+    quote: u8,
+}
+
+impl Stops {
+    /// The stops for a delimiter and a quote byte.
+    pub(crate) const fn new(delimiter: u8, quote: u8) -> Self {
+        Stops {
+            unquoted: stop_table(&[delimiter, quote, b'\r', b'\n']),
+            quoted: stop_table(&[quote, b'\n']),
+            delimiter,
+            quote,
+        }
+    }
+}
 
 const fn stop_table(bytes: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
@@ -22,20 +40,21 @@ const fn stop_table(bytes: &[u8]) -> [bool; 256] {
     t
 }
 
-/// Index of the first `,` `"` `\r` or `\n` at or after `i`, or `data.len()`.
+/// Index of the first delimiter, quote, `\r` or `\n` at or after `i`, or
+/// `data.len()`.
 #[inline(always)]
-pub(crate) fn find_unquoted_stop(data: &[u8], i: usize) -> usize {
+pub(crate) fn find_unquoted_stop(data: &[u8], i: usize, stops: &Stops) -> usize {
     #[cfg(target_arch = "wasm32")]
-    let i = simd::skip_plain(data, i, [b',', b'"', b'\r', b'\n']);
-    walk(data, i, &UNQUOTED_STOP)
+    let i = simd::skip_plain(data, i, [stops.delimiter, stops.quote, b'\r', b'\n']);
+    walk(data, i, &stops.unquoted)
 }
 
-/// Index of the first `"` or `\n` at or after `i`, or `data.len()`.
+/// Index of the first quote or `\n` at or after `i`, or `data.len()`.
 #[inline(always)]
-pub(crate) fn find_quoted_stop(data: &[u8], i: usize) -> usize {
+pub(crate) fn find_quoted_stop(data: &[u8], i: usize, stops: &Stops) -> usize {
     #[cfg(target_arch = "wasm32")]
-    let i = simd::skip_plain(data, i, [b'"', b'\n', b'"', b'\n']);
-    walk(data, i, &QUOTED_STOP)
+    let i = simd::skip_plain(data, i, [stops.quote, b'\n', stops.quote, b'\n']);
+    walk(data, i, &stops.quoted)
 }
 
 /// Index of the first `\n` at or after `i`, or `data.len()`.
@@ -182,24 +201,26 @@ mod tests {
 
     #[test]
     fn finds_every_stop_at_every_offset() {
-        for len in 0..40 {
-            for pos in 0..=len {
-                for stop in [b',', b'"', b'\r', b'\n'] {
-                    let mut data = alloc::vec![b'x'; len];
-                    if pos < len {
-                        data[pos] = stop;
+        for (delimiter, quote) in [(b',', b'"'), (b';', b'\''), (b'\t', b'"'), (b'|', b'~')] {
+            let stops = Stops::new(delimiter, quote);
+            for len in 0..40 {
+                for pos in 0..=len {
+                    for stop in [delimiter, quote, b'\r', b'\n', b',', b'"'] {
+                        let mut data = alloc::vec![b'x'; len];
+                        if pos < len {
+                            data[pos] = stop;
+                        }
+                        let is = |set: &[u8]| if set.contains(&stop) { pos } else { len };
+                        assert_eq!(
+                            find_unquoted_stop(&data, 0, &stops),
+                            is(&[delimiter, quote, b'\r', b'\n'])
+                        );
+                        assert_eq!(find_quoted_stop(&data, 0, &stops), is(&[quote, b'\n']));
                     }
-                    assert_eq!(find_unquoted_stop(&data, 0), pos);
-                    let want = if matches!(stop, b'"' | b'\n') {
-                        pos
-                    } else {
-                        len
-                    };
-                    assert_eq!(find_quoted_stop(&data, 0), want);
                 }
             }
         }
-        assert_eq!(find_unquoted_stop(b"a,b,c", 2), 3);
+        assert_eq!(find_unquoted_stop(b"a,b,c", 2, &Stops::new(b',', b'"')), 3);
         for len in 0..40 {
             for pos in 0..=len {
                 let mut data = alloc::vec![b'"'; len];

@@ -31,7 +31,7 @@ use alloc::vec::Vec;
 
 use crate::checksum::{CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
 use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig};
-use crate::csv_writer::{write_field, write_record};
+use crate::csv_writer::{PolicyWriter, write_record};
 use crate::jsonl::{ColumnIndex, LineEvent, LineReader, parse_object, simple_row, to_row};
 use crate::report::{
     ErrorKind, ErrorLog, InputFormat, Limits, RowError, SealFailure, SealOptions, SealSummary,
@@ -79,6 +79,30 @@ fn header_problems(cols: &[String], limits: &Limits) -> Vec<(ErrorKind, Option<S
     problems
 }
 
+/// A header of one column holding `;`, tab or `|` is a file delimited by
+/// that byte, read with the wrong delimiter: sealed as is, every row would
+/// become one column, silently. The error names the delimiter to give.
+fn other_delimiter(cols: &[String], line: u64) -> Option<RowError> {
+    let [name] = cols else { return None };
+    let option = [(';', "';'"), ('\t', "tab"), ('|', "'|'")]
+        .into_iter()
+        .find(|(c, _)| name.contains(*c))?
+        .1;
+    Some(
+        RowError::new(
+            ErrorKind::BadHeader,
+            line,
+            format!(
+                "the header is one column, {}, holding {option}: the input looks \
+                 {option}-delimited; give --delimiter {option} to read its columns, or \
+                 --delimiter ',' to keep one column",
+                shown(name)
+            ),
+        )
+        .with_column(name.clone()),
+    )
+}
+
 /// Formats `n` in decimal into `buf`, returning the digits.
 fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
@@ -121,8 +145,18 @@ struct Core {
     rows: u64,
     log: ErrorLog,
     out: Vec<u8>,
+    /// Writes each output row into `out` in the policy's dialect.
+    writer: PolicyWriter,
     bytes: u64,
     header_written: bool,
+    /// The line of the header, when it was read from the input.
+    header_line: Option<u64>,
+    /// CSV input: refuse a one-column header holding another delimiter
+    /// (see [`crate::report::Dialect::guard_delimiter`]).
+    guard_delimiter: bool,
+    /// CSV input: the first data row is yet to be compared with the header
+    /// (a header repeated as the first data row is refused).
+    check_double_header: bool,
     /// Rows written with a placeholder checksum, to be hashed four at once.
     batch: Batch,
     /// False when the schema checks `checksum_sha256`: then each checksum
@@ -161,6 +195,7 @@ impl Sealer {
     pub fn new(options: SealOptions) -> Result<Sealer, String> {
         let SealOptions {
             format,
+            dialect,
             header,
             schema_json,
             first_seq,
@@ -169,15 +204,28 @@ impl Sealer {
         if first_seq == 0 {
             return Err("first-seq must be at least 1".into());
         }
+        let csv = format == InputFormat::Csv;
+        if csv {
+            dialect.check()?;
+        }
         let schema = schema_json.as_deref().map(Schema::parse).transpose()?;
-        let known_columns = match (header, format, &schema) {
-            (Some(h), _, _) => Some(h),
-            (None, InputFormat::Jsonl, Some(s)) => Some(
+        // Without a header line the columns come from the header option,
+        // else the schema's field order.
+        let headerless = !csv || !dialect.has_header;
+        let known_columns = match (header, &schema) {
+            (Some(h), _) => Some(h),
+            (None, Some(s)) if headerless => Some(
                 s.field_names()
                     .filter(|n| *n != SEQ_COLUMN && *n != CHECKSUM_COLUMN)
                     .map(String::from)
                     .collect(),
             ),
+            (None, None) if csv && headerless => {
+                return Err(
+                    "the input has no header line: give its columns (or a schema to take them from)"
+                        .into(),
+                );
+            }
             _ => None,
         };
         let mut core = Core {
@@ -195,8 +243,12 @@ impl Sealer {
             rows: 0,
             log: ErrorLog::new(limits.max_errors),
             out: Vec::new(),
+            writer: PolicyWriter::new(),
             bytes: 0,
             header_written: false,
+            header_line: None,
+            guard_delimiter: csv && dialect.guard_delimiter,
+            check_double_header: csv,
             batch: Batch::default(),
             batching: true,
         };
@@ -213,11 +265,14 @@ impl Sealer {
             core.write_header();
         }
         let input = match format {
-            InputFormat::Csv => Input::Csv(CsvReader::new(ReaderConfig {
-                max_record_bytes: limits.max_record_bytes,
-                max_columns: limits.max_columns,
-                require_terminator: false,
-            })),
+            InputFormat::Csv => Input::Csv(CsvReader::with_dialect(
+                ReaderConfig {
+                    max_record_bytes: limits.max_record_bytes,
+                    max_columns: limits.max_columns,
+                    require_terminator: false,
+                },
+                &dialect,
+            )),
             InputFormat::Jsonl => Input::Jsonl {
                 lines: LineReader::new(limits.max_record_bytes),
                 bytes_seen: 0,
@@ -329,6 +384,7 @@ impl Core {
 
     /// Checks a header read from the input and takes it if it is usable.
     fn header_from_input(&mut self, line: u64, cols: Vec<String>) {
+        self.header_line = Some(line);
         let problems = header_problems(&cols, &self.limits);
         if !problems.is_empty() {
             for (kind, column, message) in problems {
@@ -398,7 +454,35 @@ impl Core {
         match ev {
             Event::Record(record) => match self.header {
                 Header::Pending => {
-                    self.header_from_input(record.line, record.iter().map(String::from).collect())
+                    let cols: Vec<String> = record.iter().map(String::from).collect();
+                    if self.guard_delimiter
+                        && let Some(e) = other_delimiter(&cols, record.line)
+                    {
+                        self.log.push(e);
+                        self.columns = cols;
+                        self.header = Header::Unusable;
+                        return;
+                    }
+                    self.header_from_input(record.line, cols)
+                }
+                Header::Usable if self.check_double_header => {
+                    self.check_double_header = false;
+                    let repeats = record.len() == self.columns.len()
+                        && record.iter().zip(&self.columns).all(|(f, c)| f == c);
+                    if repeats {
+                        let seq = self.next_row();
+                        let message = if self.header_line.is_some() {
+                            "the first data row repeats the header (a double header): remove it"
+                        } else {
+                            "the first row is the given columns: the input has a header line \
+                             (do not give its columns, or remove the line)"
+                        };
+                        self.log.push(
+                            RowError::new(ErrorKind::BadHeader, record.line, message).with_seq(seq),
+                        );
+                        return;
+                    }
+                    self.row(record.line, record.len(), |i| record.get(i))
                 }
                 Header::Usable => self.row(record.line, record.len(), |i| record.get(i)),
                 Header::Unusable => {
@@ -526,8 +610,8 @@ impl Core {
             }
             if self.log.is_empty() {
                 self.write_row(seq_text, n, &field);
-                self.out.extend_from_slice(&hex);
-                self.out.extend_from_slice(b"\r\n");
+                self.writer.plain(&hex);
+                self.writer.terminator(&mut self.out);
             }
             return;
         }
@@ -551,9 +635,10 @@ impl Core {
         if self.log.is_empty() {
             self.write_row(seq_text, n, &field);
             let k = self.batch.len;
-            self.batch.at[k] = self.out.len();
-            self.out.extend_from_slice(&[b'0'; 64]);
-            self.out.extend_from_slice(b"\r\n");
+            // Hex digits are never quoted: the placeholder starts here.
+            self.batch.at[k] = self.out.len() + self.writer.pending();
+            self.writer.plain(&[b'0'; 64]);
+            self.writer.terminator(&mut self.out);
             self.plan.join_into(out_field, &mut self.batch.messages[k]);
             self.batch.len += 1;
             if self.batch.len == 4 {
@@ -565,13 +650,13 @@ impl Core {
     /// Writes `seq`, the fields and the comma before the checksum.
     #[inline]
     fn write_row<'a>(&mut self, seq_text: &[u8], n: usize, field: &impl Fn(usize) -> &'a str) {
-        let out = &mut self.out;
-        out.extend_from_slice(seq_text);
+        let w = &mut self.writer;
+        w.plain(seq_text);
         for i in 0..n {
-            out.push(b',');
-            write_field(out, field(i).as_bytes());
+            w.delimiter();
+            w.field(field(i).as_bytes());
         }
-        out.push(b',');
+        w.delimiter();
     }
 }
 
@@ -579,7 +664,7 @@ impl Core {
 mod tests {
     use super::*;
     use crate::csv_reader::tests::Rng;
-    use crate::report::VerifyOptions;
+    use crate::report::{Dialect, VerifyOptions};
     use crate::verify::tests::verify;
     use alloc::vec;
 
@@ -968,6 +1053,183 @@ mod tests {
             (err.errors[0].kind, err.errors[0].line),
             (ErrorKind::BadHeader, 0)
         );
+    }
+
+    /// Writes `rows` in `dialect`: a field is quoted when it holds the
+    /// delimiter, the quote, CR or LF, or is a record's only, empty field.
+    fn encode(rows: &[Vec<String>], dialect: Dialect) -> Vec<u8> {
+        let (d, q) = (dialect.delimiter, dialect.quote);
+        let mut out = Vec::new();
+        for row in rows {
+            for (i, f) in row.iter().enumerate() {
+                if i > 0 {
+                    out.push(d);
+                }
+                let b = f.as_bytes();
+                if b.iter()
+                    .any(|&c| c == d || c == q || c == b'\r' || c == b'\n')
+                    || (row.len() == 1 && b.is_empty())
+                {
+                    out.push(q);
+                    for &c in b {
+                        out.push(c);
+                        if c == q {
+                            out.push(q);
+                        }
+                    }
+                    out.push(q);
+                } else {
+                    out.extend_from_slice(b);
+                }
+            }
+            out.extend_from_slice(if row.len() % 2 == 0 { b"\r\n" } else { b"\n" });
+        }
+        out
+    }
+
+    fn random_table(rng: &mut Rng) -> Vec<Vec<String>> {
+        const PIECES: &[&str] = &[
+            "a", "bc", ",", ";", "\t", "|", "\"", "'", "\r\n", "\n", "\r", " ", "é", "中", "😀",
+        ];
+        let cols = 1 + rng.below(4) as usize;
+        let field = |rng: &mut Rng| -> String {
+            (0..rng.below(4))
+                .map(|_| PIECES[rng.below(PIECES.len() as u64) as usize])
+                .collect()
+        };
+        let mut rows = vec![(0..cols).map(|i| format!("c{i}")).collect::<Vec<_>>()];
+        for _ in 0..rng.below(6) {
+            rows.push((0..cols).map(|_| field(rng)).collect());
+        }
+        rows
+    }
+
+    fn random_cuts(rng: &mut Rng, len: usize) -> Vec<usize> {
+        let mut cuts: Vec<usize> = (0..rng.below(5))
+            .map(|_| rng.below(len as u64 + 1) as usize)
+            .collect();
+        cuts.sort_unstable();
+        cuts
+    }
+
+    #[test]
+    fn every_dialect_seals_like_the_comma_csv() {
+        // Same rows written in each dialect, cut anywhere: the same sealed bytes.
+        let mut rng = Rng(0x5EA1_D1A1_EC75);
+        for _ in 0..1500 {
+            let rows = random_table(&mut rng);
+            let comma = encode(&rows, Dialect::default());
+            let want = seal_with(SealOptions::default(), &comma, &[]).unwrap().0;
+            for dialect in crate::fuzz_oracle::DIALECTS {
+                let input = encode(&rows, dialect);
+                let options = SealOptions {
+                    dialect,
+                    ..SealOptions::default()
+                };
+                let cuts = random_cuts(&mut rng, input.len());
+                let got = seal_with(options, &input, &cuts).unwrap().0;
+                assert_eq!(
+                    got,
+                    want,
+                    "{dialect:?} {:?}",
+                    String::from_utf8_lossy(&input)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn headerless_input_takes_the_given_columns_or_the_schemas() {
+        let with_header = seal("id,name\n1,a\n2,b\n").unwrap().0;
+        let headerless = Dialect {
+            has_header: false,
+            ..Dialect::default()
+        };
+        let options = SealOptions {
+            dialect: headerless,
+            header: Some(vec!["id".into(), "name".into()]),
+            ..SealOptions::default()
+        };
+        let (out, _) = seal_with(options, b"1,a\n2,b\n", &[]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), with_header);
+        let options = SealOptions {
+            dialect: headerless,
+            schema_json: Some(
+                r#"{"fields":[{"name":"id","type":"integer"},{"name":"name"}]}"#.into(),
+            ),
+            ..SealOptions::default()
+        };
+        let (out, _) = seal_with(options, b"1,a\n2,b\n", &[]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), with_header);
+        let options = SealOptions {
+            dialect: headerless,
+            ..SealOptions::default()
+        };
+        assert!(Sealer::new(options).unwrap_err().contains("no header line"));
+    }
+
+    #[test]
+    fn bad_dialects_are_refused() {
+        for (delimiter, quote) in [(b',', b','), (b'\n', b'"'), (b',', b'\r'), (0xA7, b'"')] {
+            let options = SealOptions {
+                dialect: Dialect {
+                    delimiter,
+                    quote,
+                    ..Dialect::default()
+                },
+                ..SealOptions::default()
+            };
+            assert!(Sealer::new(options).is_err(), "{delimiter} {quote}");
+        }
+    }
+
+    #[test]
+    fn a_one_column_header_holding_another_delimiter_is_refused() {
+        for (input, option) in [
+            ("a;b\n1;2\n", "--delimiter ';'"),
+            ("a\tb\n1\t2\n", "--delimiter tab"),
+            ("a|b\n1|2\n", "--delimiter '|'"),
+        ] {
+            let e = errors(input, SealOptions::default());
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert_eq!((e[0].0, e[0].1), (ErrorKind::BadHeader, 1));
+            assert!(e[0].4.contains(option), "{}", e[0].4);
+            // Given explicitly, the delimiter is the user's choice: one column.
+            let options = SealOptions {
+                dialect: Dialect {
+                    guard_delimiter: false,
+                    ..Dialect::default()
+                },
+                ..SealOptions::default()
+            };
+            let (out, s) = seal_with(options, input.as_bytes(), &[]).unwrap();
+            assert_eq!((s.rows, s.columns.len()), (1, 3), "{out:?}");
+        }
+        // One column without those bytes, or several columns holding them: fine.
+        assert!(seal("name\nx\n").is_ok());
+        assert!(seal("a;b,c\n1,2\n").is_ok());
+    }
+
+    #[test]
+    fn a_header_repeated_as_the_first_row_is_refused() {
+        let e = errors("a,b\na,b\n1,2\n", SealOptions::default());
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!((e[0].0, e[0].1, e[0].2), (ErrorKind::BadHeader, 2, Some(1)));
+        assert!(e[0].4.contains("double header"), "{}", e[0].4);
+        // With the columns given, a first row equal to them is a header line.
+        let options = SealOptions {
+            dialect: Dialect {
+                has_header: false,
+                ..Dialect::default()
+            },
+            header: Some(vec!["a".into(), "b".into()]),
+            ..SealOptions::default()
+        };
+        let e = errors("a,b\n1,2\n", options);
+        assert_eq!((e[0].0, e[0].1), (ErrorKind::BadHeader, 1));
+        assert!(e[0].4.contains("has a header line"), "{}", e[0].4);
+        // Only the first row is compared.
+        assert!(seal("a,b\n1,2\na,b\n").is_ok());
     }
 
     #[test]

@@ -47,6 +47,7 @@ fn seal_native(input: &[u8]) -> Vec<u8> {
 fn seal_sandboxed(sandbox: &Sandbox, input: &[u8]) -> Vec<u8> {
     let options = SealOptions {
         format: csvseal::InputFormat::Csv,
+        dialect: csvseal::Dialect::default(),
         header: None,
         schema_json: None,
         first_seq: 1,

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use csvseal::{InputFormat, Limits, Sandbox, WriteRequest, write_sealed};
+use csvseal::{Limits, Sandbox, WriteRequest, write_sealed};
 
 /// Ten rows like the policy's example.
 fn input() -> Vec<u8> {
@@ -27,13 +27,8 @@ fn input() -> Vec<u8> {
 
 fn request(dir: &Path) -> WriteRequest {
     WriteRequest {
-        dir: dir.to_owned(),
-        base_name: "trades".into(),
         timestamp: csvseal::store::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
-        format: InputFormat::Csv,
-        header: None,
-        schema: None,
-        start_seq: 1,
+        ..WriteRequest::new(dir, "trades")
     }
 }
 

@@ -17,9 +17,10 @@ use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crate::error::{Error, Result};
-use crate::report::{SealSummary, VerifyReport};
+use crate::report::{ErrorKind, RowError, SealSummary, VerifyReport};
 use crate::sandbox::{Sandbox, SealOptions, SealRejected, SealSession, VerifySession};
 use crate::segment_digest::{SEGMENT_BYTES, SegmentDigests, SegmentHasher};
+use crate::transcode::DecodeError;
 use crate::verify::{CHUNK_SIZE, Schema, read_full, schema_error};
 
 /// Where sealed bytes go, in order. A failure stops the seal.
@@ -137,8 +138,7 @@ fn feed_all(
 ) -> Result<Sealed> {
     let mut buf = vec![0u8; CHUNK_SIZE];
     loop {
-        let n = read_full(input, &mut buf)
-            .map_err(|e| Error::io(Path::new(input_label), "read input", e))?;
+        let n = read_full(input, &mut buf).map_err(|e| read_error(e, input_label))?;
         if n == 0 {
             break;
         }
@@ -191,4 +191,24 @@ fn judge(
         report: session.finish()?,
         digests: hasher.finish(),
     })
+}
+
+/// A failed read of the input: bytes not valid in its encoding reject the
+/// input (located, like any bad row); anything else is an I/O error.
+fn read_error(e: std::io::Error, input_label: &str) -> Error {
+    match DecodeError::find(&e) {
+        Some(bad) => Error::InputRejected {
+            input: input_label.to_owned(),
+            errors: vec![RowError {
+                kind: ErrorKind::Encoding,
+                line: bad.line,
+                seq: None,
+                column: None,
+                message: bad.to_string(),
+            }],
+            count: 1,
+            truncated: false,
+        },
+        None => Error::io(Path::new(input_label), "read input", e),
+    }
 }

@@ -9,15 +9,10 @@
 //! use csvseal::{Limits, Sandbox, WriteRequest, write_sealed, verify_file};
 //! # fn main() -> csvseal::Result<()> {
 //! let sandbox = Sandbox::builtin(Limits::default())?;
-//! let req = WriteRequest {
-//!     dir: "out".into(),
-//!     base_name: "trade_results".into(),
-//!     timestamp: time::OffsetDateTime::now_utc(),
-//!     format: csvseal::InputFormat::Csv,
-//!     header: None,
-//!     schema: None,
-//!     start_seq: 1,
-//! };
+//! // A ';'-separated Windows-1252 export with a header line.
+//! let mut req = WriteRequest::new("out", "trade_results");
+//! req.dialect = csvseal::Dialect::delimited_by(b';');
+//! req.encoding = csvseal::InputEncoding::Windows1252;
 //! let mut input = std::fs::File::open("trades.csv").unwrap();
 //! let committed = write_sealed(&sandbox, &req, &mut input, "trades.csv")?;
 //! let report = verify_file(&sandbox, None, &committed.path)?;
@@ -28,19 +23,22 @@
 pub mod checked_seal;
 pub mod deadline;
 pub mod error;
+pub mod inspect;
 pub mod monitor;
 pub mod report;
 pub mod sandbox;
 pub mod segment_digest;
 pub mod store;
+pub mod transcode;
 pub mod verify;
 pub mod write;
 
 pub use error::{Error, Result};
 pub use report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
 pub use sandbox::plugin::verify_file_checked;
-pub use sandbox::{BUILTIN_COMPONENT, InputFormat, Limits, Sandbox, SealOptions};
+pub use sandbox::{BUILTIN_COMPONENT, Dialect, InputFormat, Limits, Sandbox, SealOptions};
 pub use time;
+pub use transcode::InputEncoding;
 pub use verify::{
     Schema, VerifyFileOptions, default_jobs, verify_file, verify_file_with, verify_reader,
 };

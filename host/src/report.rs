@@ -84,7 +84,7 @@ impl SeqGap {
 }
 
 /// The result of verifying one file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
     pub valid: bool,
     pub rows: u64,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::{Sandbox, VerifySession};
+use crate::store::by_path;
 
 mod parallel;
 mod parts;
@@ -57,7 +58,7 @@ impl Schema {
     /// Reads a Frictionless Table Schema file. Its content is checked by the
     /// component when a verification or seal starts.
     pub fn read(path: &Path) -> Result<Self> {
-        let json = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read schema", e))?;
+        let json = by_path::read_to_string(path, "read schema")?;
         Ok(Schema {
             path: path.to_owned(),
             json,
@@ -145,17 +146,10 @@ pub fn verify_file_with(
     path: &Path,
     options: &VerifyFileOptions<'_>,
 ) -> Result<VerifyReport> {
-    let result = std::fs::File::open(path)
-        .map_err(|e| Error::io(path, "open", e))
+    let result = by_path::open_file(path, "open")
+        .map(cap_std::fs::File::into_std)
         .and_then(|mut file| {
             let meta = file.metadata().map_err(|e| Error::io(path, "stat", e))?;
-            if meta.is_dir() {
-                return Err(Error::io(
-                    path,
-                    "open",
-                    std::io::Error::other("is a directory"),
-                ));
-            }
             let limit = sandbox.limits().memory_bytes;
             let memory = options.memory.map_or(limit, |m| m.min(limit));
             if !meta.is_file() {

@@ -13,12 +13,13 @@ use crate::checked_seal::{CheckedSeal, SealedSink, seal_checked};
 use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
 use crate::report::{SealSummary, VerifyReport};
-use crate::sandbox::{InputFormat, Sandbox, SealOptions};
+use crate::sandbox::{Dialect, InputFormat, Sandbox, SealOptions};
 use crate::segment_digest::Mismatch;
 use crate::store::atomic_file::TempFile;
 use crate::store::backup::{BackupPolicy, backup_in};
 use crate::store::file_ops::{FileOps, RealFs};
 use crate::store::naming;
+use crate::transcode::{InputEncoding, Transcoder};
 use crate::verify::Schema;
 
 /// What to write.
@@ -31,11 +32,36 @@ pub struct WriteRequest {
     /// The time in the name (taken in UTC).
     pub timestamp: OffsetDateTime,
     pub format: InputFormat,
+    /// A CSV input's delimiter, quote and header line. The sealed file is
+    /// always in the policy's dialect.
+    pub dialect: Dialect,
+    /// The input's character encoding; anything but UTF-8 is transcoded to
+    /// UTF-8 on the way in (a byte invalid in it rejects the input).
+    pub encoding: InputEncoding,
     /// The input's columns, when it has no header line.
     pub header: Option<Vec<String>>,
     pub schema: Option<Schema>,
     /// `file_seq` of the first row (at least 1).
     pub start_seq: u64,
+}
+
+impl WriteRequest {
+    /// A write of `{base_name}_YYYYMMDD_HHMMSS.csv` into `dir`, named for
+    /// now: comma-separated UTF-8 CSV with a header line, no schema,
+    /// `file_seq` from 1. Change the fields for anything else.
+    pub fn new(dir: impl Into<PathBuf>, base_name: impl Into<String>) -> Self {
+        WriteRequest {
+            dir: dir.into(),
+            base_name: base_name.into(),
+            timestamp: OffsetDateTime::now_utc(),
+            format: InputFormat::Csv,
+            dialect: Dialect::default(),
+            encoding: InputEncoding::Utf8,
+            header: None,
+            schema: None,
+            start_seq: 1,
+        }
+    }
 }
 
 /// A file that was written, verified and committed.
@@ -173,8 +199,19 @@ fn write_inner(
 ) -> Result<Committed> {
     let deadline = control.deadline;
     let input = &mut DeadlineReader::new(input, deadline);
+    let mut transcoded;
+    let input: &mut dyn Read = match req.encoding {
+        InputEncoding::Utf8 => input,
+        other => {
+            transcoded = Transcoder::new(input, other);
+            &mut transcoded
+        }
+    };
     if req.start_seq == 0 {
         return Err(Error::Usage("--start-seq must be at least 1".into()));
+    }
+    if req.format == InputFormat::Csv {
+        req.dialect.check().map_err(Error::Usage)?;
     }
     let final_name = naming::final_name(&req.base_name, req.timestamp)?;
     let temp_name = naming::temp_name(&final_name);
@@ -205,6 +242,7 @@ fn write_inner(
     };
     let options = SealOptions {
         format: req.format,
+        dialect: req.dialect,
         header: req.header.clone(),
         schema_json: req.schema.as_ref().map(|s| s.json.clone()),
         first_seq: req.start_seq,

@@ -3,7 +3,9 @@
 //! Nth call of one operation with ENOSPC or EIO; each case must surface the
 //! error, never rename after a failed fsync, leave the target wholly old or
 //! wholly new, and leave no temp file. The same recorder shows the durable
-//! order of a successful write: fsync(temp) → rename → fsync(dir).
+//! order of a successful write: fsync(temp) → rename → fsync(dir). The
+//! small files replaced in place (audit state, metrics file) get the same
+//! treatment.
 
 mod common;
 
@@ -544,4 +546,91 @@ fn a_failed_unlink_after_the_link_is_committed_not_nothing_written() {
         std::fs::read(path).unwrap(),
         std::fs::read(dir.path().join(format!("{TARGET}.tmp"))).unwrap()
     );
+}
+
+/// The small files replaced in place (the audit state file, the metrics
+/// file): every call of an undisturbed replacement, failed in turn with
+/// each fault. The error carries the OS error; the file is wholly old, or,
+/// when only the directory fsync failed, wholly new; no temp is left.
+fn every_call_of_a_small_replace(
+    what: &str,
+    name: &str,
+    old: &[u8],
+    replace: &dyn Fn(&Faulty, &Path) -> csvseal::Result<()>,
+) {
+    let setup = || {
+        let dir = TempDir::new().unwrap();
+        std::fs::write(dir.path().join(name), old).unwrap();
+        dir
+    };
+    let dir = setup();
+    let rec = Faulty::new(None);
+    replace(&rec, dir.path()).unwrap();
+    let new = std::fs::read(dir.path().join(name)).unwrap();
+    assert_ne!(new, old, "{what}: the replacement changes the file");
+    let calls = rec.ops();
+    let kinds: Vec<Op> = calls.iter().map(|(o, _)| *o).collect();
+    assert_eq!(
+        kinds,
+        [Op::Create, Op::Write, Op::SyncFile, Op::Rename, Op::SyncDir],
+        "{what}: durable order"
+    );
+    for (i, (op, _)) in calls.iter().enumerate() {
+        let nth = calls[..=i].iter().filter(|(o, _)| o == op).count();
+        for errno in [ENOSPC, EIO] {
+            let case = format!("{what}: {op:?} #{nth} fails with errno {errno}");
+            let dir = setup();
+            let rec = Faulty::new(Some((*op, nth, errno)));
+            let err = replace(&rec, dir.path()).expect_err(&case);
+            match &err {
+                Error::Io { source, .. } => {
+                    assert_eq!(source.raw_os_error(), Some(errno), "{case}: {err}")
+                }
+                other => panic!("{case}: not an I/O error: {other}"),
+            }
+            let content = std::fs::read(dir.path().join(name)).unwrap();
+            let want: &[u8] = if *op == Op::SyncDir { &new } else { old };
+            assert_eq!(content, want, "{case}");
+            let left: Vec<String> = names(dir.path())
+                .into_iter()
+                .filter(|n| n.ends_with(".partial"))
+                .collect();
+            assert!(left.is_empty(), "{case}: left {left:?}");
+        }
+    }
+}
+
+#[test]
+fn the_state_file_replace_times_every_fault() {
+    use csvseal::store::atomic_replace::replace_in;
+    let name = ".csvseal-audit-state.json";
+    every_call_of_a_small_replace("state file", name, b"{\"old\":true}", &|ops, dir| {
+        let d = Dir::open_ambient_dir(dir, cap_std::ambient_authority()).unwrap();
+        replace_in(ops, &d, dir, name, b"{\"new\":true}")
+    });
+}
+
+#[test]
+fn the_metrics_file_update_times_every_fault() {
+    use csvseal::monitor::prom_text::Exposition;
+    use csvseal::monitor::textfile::update;
+    let run =
+        Exposition::parse("# TYPE csvseal_writes_ok_total counter\ncsvseal_writes_ok_total 2\n")
+            .unwrap();
+    let old = b"# TYPE csvseal_writes_ok_total counter\ncsvseal_writes_ok_total 5\n";
+    every_call_of_a_small_replace("metrics file", "csvseal.prom", old, &|ops, dir| {
+        update(ops, &dir.join("csvseal.prom"), &run).map(|_| ())
+    });
+    // A garbled file is set aside through the seam too: its rename failing
+    // leaves it where it was.
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("csvseal.prom");
+    std::fs::write(&path, "garbled {\n").unwrap();
+    let rec = Faulty::new(Some((Op::Rename, 1, EIO)));
+    let err = update(&rec, &path, &run).unwrap_err();
+    assert!(
+        err.to_string().contains("set aside garbled metrics file"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "garbled {\n");
 }

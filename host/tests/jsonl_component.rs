@@ -11,6 +11,7 @@ use csvseal::{InputFormat, Limits, Sandbox, SealOptions};
 fn seal(sandbox: &Sandbox, format: InputFormat, input: &[u8]) -> Vec<u8> {
     let options = SealOptions {
         format,
+        dialect: csvseal::Dialect::default(),
         header: None,
         schema_json: None,
         first_seq: 1,

@@ -75,6 +75,7 @@ fn line_order(cells: &BTreeSet<String>) -> Value {
 fn csvseal_verdict(sandbox: &Sandbox, case: &Case) -> Value {
     let options = SealOptions {
         format: InputFormat::Csv,
+        dialect: csvseal::Dialect::default(),
         header: None,
         schema_json: Some(case.schema_json().to_owned()),
         first_seq: 1,

@@ -13,6 +13,15 @@ use super::{EXIT_ERROR, EXIT_OK, LimitArgs, logging, parse_duration};
 /// Exit code base when alerts were raised: `ALERT_BASE + bits` (see README).
 pub const ALERT_BASE: i32 = 32;
 
+pub const EXAMPLES: &str = "\
+Examples:
+  # One pass over out/: broken files, sequence gaps, old temp files, timeouts
+  csvseal audit --dir out --max-temp-age 30m
+  # From cron: JSON, and metrics for node_exporter's textfile collector
+  csvseal audit --dir out --json --metrics-file csvseal.prom
+
+Exit codes: 0 no alerts; 2 the audit could not be done; 32 + bits: +1 integrity failure, +2 sequence gap, +4 temp file not cleaned up, +8 write timeout.";
+
 #[derive(Args)]
 pub struct AuditArgs {
     /// Directory of sealed files to audit.
@@ -96,16 +105,20 @@ pub fn run(args: AuditArgs, metrics_file: Option<PathBuf>) -> i32 {
     let report = match result {
         Ok(r) => r,
         Err(e) => {
-            logging::failure("audit", &e);
-            super::output::write_failed(&e, args.json);
+            super::output::failed("audit", e, args.json);
             return EXIT_ERROR;
         }
     };
     let code = exit_code(&report);
-    for w in &report.warnings {
+    // Printed as `csvseal: warning:` below; logged too when logs are asked for.
+    for w in report
+        .warnings
+        .iter()
+        .filter(|_| logging::failures_logged())
+    {
         tracing::warn!(dir = %args.dir.display(), "{w}");
     }
-    for a in &report.alerts {
+    for a in report.alerts.iter().filter(|_| logging::failures_logged()) {
         let file = a
             .file
             .as_ref()

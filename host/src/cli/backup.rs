@@ -10,6 +10,15 @@ use serde_json::json;
 
 use super::{EXIT_ERROR, EXIT_OK, LimitArgs, output};
 
+pub const EXAMPLES: &str = "\
+Examples:
+  # A verified backup in out/.csvseal-backup/, listed in its MANIFEST.sha256
+  csvseal backup out/trades_20240910_143000.csv
+  # Elsewhere, keeping only the newest 5 backups of each file
+  csvseal backup --backup-dir backups --keep 5 out/trades_20240910_143000.csv
+
+Exit codes: 0 done; 1 a file does not verify (no backup made); 2 usage or I/O error; 3 busy.";
+
 #[derive(Args)]
 pub struct BackupArgs {
     /// Backup directory (default: .csvseal-backup next to each file).
@@ -33,8 +42,7 @@ pub fn run(args: BackupArgs) -> i32 {
     let sandbox = match Sandbox::builtin(args.limits.to_limits()) {
         Ok(s) => s,
         Err(e) => {
-            super::logging::failure("backup", &e);
-            output::write_failed(&e, args.json);
+            output::failed("backup", e, args.json);
             return EXIT_ERROR;
         }
     };
@@ -60,8 +68,7 @@ pub fn run(args: BackupArgs) -> i32 {
                         json!({ "file": file, "ok": false, "error": output::error_json(&e) }),
                     );
                 } else {
-                    super::logging::failure("backup", &e);
-                    output::write_failed(&e, false);
+                    output::failed("backup", e, false);
                 }
             }
         }

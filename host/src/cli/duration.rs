@@ -1,30 +1,21 @@
-//! Durations: `500ms`, `30s`, `2m`, `1h`, `7d`, or plain seconds.
+//! Durations for `--wait`, `--timeout`, `--max-temp-age`, `--rescan-after`:
+//! humantime's grammar (`500ms`, `30s`, `2m`, `1h 30m`, `7d`), or plain
+//! seconds.
 
 use std::time::Duration;
 
 /// Parses a duration for clap.
 pub fn parse(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a number with a unit, e.g. 500ms, 30s, 2m"))?;
-    let scale = match unit {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86_400.0,
-        _ => {
-            return Err(format!(
-                "{s:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(value * scale).map_err(|e| format!("{s:?}: {e}"))
+    // humantime wants a unit on every number; a bare integer is seconds.
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|e| format!("{s:?}: {e}"));
+    }
+    humantime::parse_duration(t)
+        .map_err(|e| format!("{s:?}: {e} (e.g. 500ms, 30s, 2m, 1h 30m, or plain seconds)"))
 }
 
 #[cfg(test)]
@@ -36,9 +27,12 @@ mod tests {
         assert_eq!(parse("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse("2").unwrap(), Duration::from_secs(2));
-        assert_eq!(parse("1.5m").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse("1m 30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse("1h").unwrap(), Duration::from_secs(3600));
         assert_eq!(parse("7d").unwrap(), Duration::from_secs(7 * 86_400));
         assert!(parse("5 parsecs").is_err());
         assert!(parse("ms").is_err());
+        assert!(parse("").is_err());
+        assert!(parse("-1s").is_err());
     }
 }

@@ -1,8 +1,10 @@
 //! Logs: `tracing` to stderr, as text or JSON lines, at a level set by
 //! `-v`/`-q`. Every failure is logged once, here, with the file, the step
-//! and the cause.
+//! and the cause, when logs are asked for (`-v`, or `--log-format json`):
+//! by default a failure is the one human `csvseal: error:` line alone.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::ValueEnum;
 use csvseal::Error;
@@ -29,8 +31,19 @@ pub fn level(verbose: u8, quiet: u8) -> LevelFilter {
     }
 }
 
-/// Installs the global subscriber.
-pub fn init(format: LogFormat, level: LevelFilter) {
+/// Whether failures are logged as well as reported (see [`init`]).
+static LOG_FAILURES: AtomicBool = AtomicBool::new(false);
+
+/// True when a failure gets a structured log line besides the human report:
+/// with `-v` or `--log-format json`, at a level that shows errors.
+pub fn failures_logged() -> bool {
+    LOG_FAILURES.load(Ordering::Relaxed)
+}
+
+/// Installs the global subscriber. `verbose` is the `-v` count.
+pub fn init(format: LogFormat, level: LevelFilter, verbose: u8) {
+    let wanted = verbose > 0 || format == LogFormat::Json;
+    LOG_FAILURES.store(wanted && level >= LevelFilter::ERROR, Ordering::Relaxed);
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(level)
@@ -46,7 +59,7 @@ pub fn init(format: LogFormat, level: LevelFilter) {
 }
 
 /// The file and the step an error happened at.
-pub fn file_and_step(e: &Error) -> (String, &'static str) {
+fn file_and_step(e: &Error) -> (String, &'static str) {
     match e {
         Error::Io { path, op, .. } => (path.display().to_string(), op),
         Error::Timeout { path, step, .. } => (path.display().to_string(), step),
@@ -67,10 +80,35 @@ pub fn file_and_step(e: &Error) -> (String, &'static str) {
     }
 }
 
-/// Logs a failed command once: file, step, kind and cause.
-pub fn failure(command: &'static str, e: &Error) {
-    let (file, step) = file_and_step(e);
-    let cause = match e {
+/// Logs a failed command once, if failures are logged: file, step, kind
+/// and cause.
+pub fn failure(command: &'static str, e: &anyhow::Error) {
+    if !failures_logged() {
+        return;
+    }
+    match e.downcast_ref::<Error>() {
+        Some(lib) => failure_of(command, lib),
+        None => {
+            let cause = format!("{e:#}");
+            tracing::error!(
+                command,
+                file = "-",
+                step = "-",
+                kind = "io",
+                cause,
+                "{command} failed"
+            );
+        }
+    }
+}
+
+/// [`failure`] for a library error.
+pub fn failure_of(command: &'static str, lib: &Error) {
+    if !failures_logged() {
+        return;
+    }
+    let (file, step) = file_and_step(lib);
+    let cause = match lib {
         Error::Io { source, .. } | Error::CommittedNotDurable { source, .. } => source.to_string(),
         e => e.to_string(),
     };
@@ -78,7 +116,7 @@ pub fn failure(command: &'static str, e: &Error) {
         command,
         file,
         step,
-        kind = e.kind(),
+        kind = lib.kind(),
         cause,
         "{command} failed"
     );

@@ -1,21 +1,19 @@
 //! `--metrics-file PATH`: this run's metrics, added to the file's.
 //!
 //! A small in-process [`metrics::Recorder`] collects what the library
-//! records. At exit the file is locked (`flock` on a hidden `.NAME.lock`
-//! beside it, so concurrent runs never lose each other's counts), read,
-//! merged (counters and histogram buckets add up, gauges take the new
-//! value), and replaced atomically (temp file, fsync, rename, directory
-//! fsync): node_exporter's textfile collector never sees half a file.
-//! A file that is not Prometheus text is kept as `PATH.bad` and a fresh one
-//! started (Prometheus treats the drop as a counter reset).
+//! records; at exit [`csvseal::monitor::textfile::update`] merges them into
+//! the file (locked, replaced atomically through the file-operation seam).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use anyhow::Context;
 use csvseal::monitor::metrics::{self as m, MetricType};
 use csvseal::monitor::prom_text::{Exposition, Family, Labels, format_value};
+use csvseal::monitor::textfile;
+use csvseal::store::file_ops::RealFs;
 use metrics::{Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, SharedString, Unit};
 
 /// A histogram with fixed bucket bounds (see [`m::buckets`]).
@@ -168,56 +166,11 @@ fn labels(key: &Key, le: Option<String>) -> Labels {
     l
 }
 
-/// Adds `run` to the metrics file at `path`, atomically and under a lock.
-/// Returns warnings worth logging (a garbled file set aside).
-pub fn update(path: &Path, run: &Exposition) -> csvseal::Result<Vec<String>> {
-    let mut warnings = Vec::new();
-    let _lock = lock(path)?;
-    let mut exp = match std::fs::read_to_string(path) {
-        Ok(text) => match Exposition::parse(&text) {
-            Ok(exp) => exp,
-            Err(e) => {
-                let bad = PathBuf::from(format!("{}.bad", path.display()));
-                std::fs::rename(path, &bad).map_err(|err| {
-                    csvseal::Error::io(path, "set aside garbled metrics file", err)
-                })?;
-                warnings.push(format!(
-                    "{}:{}: not Prometheus text ({}); kept as {} and started afresh",
-                    path.display(),
-                    e.line,
-                    e.message,
-                    bad.display()
-                ));
-                Exposition::default()
-            }
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Exposition::default(),
-        Err(e) => return Err(csvseal::Error::io(path, "read metrics file", e)),
-    };
-    exp.merge(run);
-    csvseal::store::atomic_replace::replace_file(path, exp.render().as_bytes())?;
-    Ok(warnings)
-}
-
-/// Holds an exclusive `flock` on `.NAME.lock` beside `path` until dropped.
-fn lock(path: &Path) -> csvseal::Result<std::fs::File> {
-    let name = path.file_name().ok_or_else(|| {
-        csvseal::Error::Usage(format!(
-            "--metrics-file {}: not a file path",
-            path.display()
-        ))
-    })?;
-    let lock_path = path.with_file_name(format!(".{}.lock", name.to_string_lossy()));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| csvseal::Error::io(&lock_path, "open metrics lock file", e))?;
-    #[cfg(unix)]
-    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-        .map_err(|e| csvseal::Error::io(&lock_path, "lock metrics file", e.into()))?;
-    Ok(file)
+/// Adds this run's metrics to the file at `path` (see
+/// [`csvseal::monitor::textfile`]). Returns warnings worth logging.
+pub fn save(path: &Path, recorder: &FileRecorder) -> anyhow::Result<Vec<String>> {
+    textfile::update(&RealFs, path, &recorder.snapshot())
+        .with_context(|| format!("this run's metrics were not added to {}", path.display()))
 }
 
 #[cfg(test)]
@@ -258,29 +211,5 @@ mod tests {
         assert_eq!(exp.value(m::WRITES_OK_TOTAL, &[]), Some(3.0));
         // Renders and parses back the same.
         assert_eq!(Exposition::parse(&exp.render()).unwrap(), exp);
-    }
-
-    #[test]
-    fn concurrent_updates_lose_nothing() {
-        // Many writers at once (flock is per open file, so threads contend
-        // like processes do): without the lock, read-merge-replace loses counts.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.prom");
-        let one = Exposition::parse(
-            "# TYPE csvseal_writes_ok_total counter\ncsvseal_writes_ok_total 1\n",
-        )
-        .unwrap();
-        std::thread::scope(|s| {
-            for _ in 0..8 {
-                s.spawn(|| {
-                    for _ in 0..40 {
-                        update(&path, &one).unwrap();
-                    }
-                });
-            }
-        });
-        let text = std::fs::read_to_string(&path).unwrap();
-        let exp = Exposition::parse(&text).unwrap();
-        assert_eq!(exp.value(m::WRITES_OK_TOTAL, &[]), Some(320.0));
     }
 }

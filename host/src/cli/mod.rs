@@ -19,7 +19,10 @@ macro_rules! err {
 
 mod audit;
 mod backup;
+mod completions;
 mod duration;
+mod hints;
+mod inspect;
 mod logging;
 mod metrics_file;
 mod output;
@@ -44,12 +47,25 @@ pub const EXIT_INVALID: i32 = 1;
 /// Exit code: usage or I/O error (the check could not be done).
 pub const EXIT_ERROR: i32 = 2;
 
+/// The top-level help's closing: a short tour, then the exit codes.
+const TOUR: &str = "\
+Examples:
+  # Seal a CSV into out/ (the file is named trades_YYYYMMDD_HHMMSS.csv, UTC)
+  csvseal write --dir out --name trades --input trades.csv
+  # Check it: every row's checksum, the file_seq order, no torn last row
+  csvseal verify out/trades_20240910_143000.csv
+  # What is in it: header, rows, file_seq range, gaps, size, SHA-256
+  csvseal inspect out/trades_20240910_143000.csv
+
+Exit codes: 0 ok; 1 invalid file or rejected input; 2 usage or I/O error; 3 target exists or is being written; 4 write timed out; 5 committed, but durability not confirmed (do not write it again). audit: 32 + 1 integrity failure, + 2 sequence gap, + 4 temp file not cleaned up, + 8 write timeout.
+Each command's --help has its own examples.";
+
 #[derive(Parser)]
 #[command(
     name = "csvseal",
     version,
     about = "Write and verify sealed CSV files: per-row SHA-256, strictly increasing file_seq, atomic commits.",
-    after_help = "Exit codes: 0 ok; 1 invalid file or rejected input; 2 usage or I/O error; 3 target exists or is being written; 4 write timed out; 5 committed, but durability not confirmed (do not write it again). audit: 32 + 1 integrity failure, + 2 sequence gap, + 4 temp file not cleaned up, + 8 write timeout."
+    after_help = TOUR
 )]
 struct Cli {
     #[command(subcommand)]
@@ -79,20 +95,37 @@ struct GlobalArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Seal rows into a new file, atomically; print its path.
+    #[command(after_help = write::EXAMPLES)]
     Write(write::WriteArgs),
     /// Check sealed files: columns, sequence, checksums, schema, torn rows.
+    #[command(after_help = verify::EXAMPLES)]
     Verify(verify::VerifyArgs),
+    /// Describe a file: header, rows, file_seq range, gaps, size, SHA-256.
+    #[command(after_help = inspect::EXAMPLES)]
+    Inspect(inspect::InspectArgs),
     /// Remove temp files whose writer is gone; re-verify every final file.
+    #[command(after_help = recover::EXAMPLES)]
     Recover(recover::RecoverArgs),
     /// Make verified backups of sealed files (atomic, with a SHA-256 manifest).
+    #[command(after_help = backup::EXAMPLES)]
     Backup(backup::BackupArgs),
     /// Bring back the newest backup of a file that verifies, atomically.
+    #[command(after_help = restore::EXAMPLES)]
     Restore(restore::RestoreArgs),
     /// Keep the longest valid prefix of a damaged file, as a new sealed file.
+    #[command(after_help = salvage::EXAMPLES)]
     Salvage(salvage::SalvageArgs),
     /// Check a directory and raise alerts: integrity failures, sequence
     /// gaps, temp files not cleaned up, write timeouts.
+    #[command(after_help = audit::EXAMPLES)]
     Audit(audit::AuditArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or
+    /// PowerShell.
+    #[command(after_help = completions::COMPLETIONS_EXAMPLES)]
+    Completions(completions::CompletionsArgs),
+    /// Write the man pages (csvseal.1 and one per command) into a directory.
+    #[command(after_help = completions::MAN_EXAMPLES)]
+    Man(completions::ManArgs),
 }
 
 /// Parses a positive duration such as `500ms`, `30s`, `5m`, `1h` (for
@@ -174,7 +207,7 @@ pub fn run() -> i32 {
         }
     };
     let g = cli.global;
-    logging::init(g.log_format, logging::level(g.verbose, g.quiet));
+    logging::init(g.log_format, logging::level(g.verbose, g.quiet), g.verbose);
     let recorder = g
         .metrics_file
         .as_ref()
@@ -182,22 +215,31 @@ pub fn run() -> i32 {
     let code = match cli.command {
         Command::Write(args) => write::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Inspect(args) => inspect::run(args),
         Command::Recover(args) => recover::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Restore(args) => restore::run(args),
         Command::Salvage(args) => salvage::run(args),
         Command::Audit(args) => audit::run(args, g.metrics_file.clone()),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     };
     if let (Some(path), Some(recorder)) = (&g.metrics_file, recorder) {
         // The command's outcome stands: a write that committed must not be
         // reported as failed (and retried) because its metrics were not saved.
-        match metrics_file::update(path, &recorder.snapshot()) {
+        match metrics_file::save(path, &recorder) {
             Ok(warnings) => {
                 for w in warnings {
                     tracing::warn!(file = %path.display(), step = "read metrics file", "{w}");
                 }
             }
-            Err(e) => logging::failure("metrics-file", &e),
+            Err(e) => {
+                logging::failure("metrics-file", &e);
+                eprintln!(
+                    "{}",
+                    output::error_line(&e).replacen("error:", "warning:", 1)
+                );
+            }
         }
     }
     code

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use csvseal::{Committed, Error, RowError, VerifyReport};
 use serde_json::{Value, json};
 
+use super::{EXIT_ERROR, hints, logging};
+
 /// Prints a committed write: its path alone, or a JSON summary. Returns
 /// false when stdout could not take it (closed, full): the file is
 /// committed all the same, and the caller says so on stderr.
@@ -26,25 +28,66 @@ pub fn write_ok(c: &Committed, json: bool) -> bool {
     }
 }
 
-/// Prints a failure: JSON on stdout with `--json`, else text on stderr. A
-/// write that committed despite the error ([`Error::committed`]) also gets
-/// its path on stdout (as a success would) and on stderr, so neither a
-/// script reading stdout nor a person reading stderr retries it.
-pub fn write_failed(e: &Error, json: bool) {
+/// Reports a failed command once and returns its exit code: a structured
+/// log line (only with `-v` or `--log-format json`), then the human
+/// `csvseal: error: … (hint: …)` line on stderr, with the offending rows
+/// under it, or one JSON document on stdout with `--json`. A write that
+/// committed despite the error ([`Error::committed`]) also gets its path on
+/// stdout (as a success would) and on stderr, so neither a script reading
+/// stdout nor a person reading stderr retries it.
+pub fn failed(command: &'static str, e: impl Into<anyhow::Error>, json: bool) -> i32 {
+    let e = e.into();
+    logging::failure(command, &e);
+    let lib = e.downcast_ref::<Error>();
+    let committed = lib.and_then(Error::committed);
     if json {
-        let mut doc = json!({ "ok": false, "error": error_json(e) });
-        if let Some(path) = e.committed() {
+        let mut v = match lib {
+            Some(lib) => error_json(lib),
+            None => json!({ "kind": "io", "exit_code": EXIT_ERROR }),
+        };
+        v["message"] = json!(chain(&e));
+        let mut doc = json!({ "ok": false, "error": v });
+        if let Some(path) = committed {
             doc["committed"] = json!(true);
             doc["path"] = json!(path);
         }
         print_json(&doc);
-        return;
+    } else {
+        if let Some(path) = committed {
+            stdout_line(&path.display().to_string());
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{}", error_line(&e));
+        if let Some(lib) = lib {
+            let _ = details(&mut err, lib);
+        }
     }
-    if let Some(path) = e.committed() {
-        stdout_line(&path.display().to_string());
+    lib.map_or(EXIT_ERROR, Error::exit_code)
+}
+
+/// The one line a failure prints: what happened, and its fix.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let hint = e
+        .downcast_ref::<Error>()
+        .map_or_else(|| "see the message".to_owned(), hints::hint);
+    format!("csvseal: error: {} (hint: {hint})", chain(e))
+}
+
+/// The error and its causes on one line, each said once (a library error
+/// already quotes its OS error).
+fn chain(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
     }
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "csvseal: error: {e}");
+    parts.join(": ")
+}
+
+/// The rows behind an error, one per line, indented under it.
+fn details(out: &mut impl Write, e: &Error) -> std::io::Result<()> {
     match e {
         Error::InputRejected {
             input,
@@ -53,29 +96,24 @@ pub fn write_failed(e: &Error, json: bool) {
             truncated,
         } => {
             for row in errors {
-                let _ = writeln!(err, "  {}", located(input, row));
+                writeln!(out, "  {}", located(input, row))?;
             }
             if *truncated {
                 let shown = errors.len() as u64;
-                let _ = writeln!(err, "  … and {} more", count - shown);
+                writeln!(out, "  … and {} more", count - shown)?;
             }
         }
         Error::WrittenFileInvalid { report, .. } | Error::SourceInvalid { report, .. } => {
             for row in &report.errors {
-                let _ = writeln!(err, "  {row}");
+                writeln!(out, "  {row}")?;
             }
         }
         Error::CommittedNotDurable { path, .. } => {
-            let _ = writeln!(err, "  committed: {}", path.display());
+            writeln!(out, "  committed: {}", path.display())?;
         }
-        _ => {
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                let _ = writeln!(err, "  caused by: {s}");
-                source = s.source();
-            }
-        }
+        _ => {}
     }
+    Ok(())
 }
 
 /// Writes one line on stdout and flushes it; false if stdout refused it
@@ -91,6 +129,7 @@ pub fn error_json(e: &Error) -> Value {
     let mut v = json!({
         "kind": e.kind(),
         "message": e.to_string(),
+        "hint": hints::hint(e),
         "exit_code": e.exit_code(),
     });
     match e {
@@ -170,7 +209,7 @@ pub fn verify_results(results: &[(PathBuf, csvseal::Result<VerifyReport>)], json
             }
             Err(e) => {
                 let _ = out.flush();
-                err!("csvseal: error: {e}");
+                err!("csvseal: error: {e} (hint: {})", hints::hint(e));
             }
         }
     }

@@ -10,6 +10,15 @@ use csvseal::store::recover::{RecoverReport, recover_dir};
 
 use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, output};
 
+pub const EXAMPLES: &str = "\
+Examples:
+  # What would be removed, removing nothing
+  csvseal recover --dir out --dry-run
+  # After a crash: sweep temp files whose writer is gone, re-verify every file
+  csvseal recover --dir out --json
+
+Exit codes: 0 every final file verifies; 1 some does not; 2 a file could not be examined.";
+
 #[derive(Args)]
 pub struct RecoverArgs {
     /// Directory to recover (its subdirectories are not visited).
@@ -33,9 +42,7 @@ pub fn run(args: RecoverArgs) -> i32 {
     let report = match result {
         Ok(r) => r,
         Err(e) => {
-            super::logging::failure("recover", &e);
-            output::write_failed(&e, args.json);
-            return e.exit_code().max(EXIT_ERROR);
+            return output::failed("recover", e, args.json).max(EXIT_ERROR);
         }
     };
     if args.json {

@@ -10,6 +10,14 @@ use serde_json::json;
 
 use super::{EXIT_OK, LimitArgs, output};
 
+pub const EXAMPLES: &str = "\
+Examples:
+  # Back up, then bring back the newest good backup over a file that still verifies
+  csvseal backup out/trades_20240910_143000.csv
+  csvseal restore --force out/trades_20240910_143000.csv
+
+Exit codes: 0 restored; 1 no usable backup; 2 usage or I/O error, or the file verifies (without --force); 3 busy.";
+
 #[derive(Args)]
 pub struct RestoreArgs {
     /// Backup directory (default: .csvseal-backup next to the file).
@@ -47,10 +55,6 @@ pub fn run(args: RestoreArgs) -> i32 {
             }
             EXIT_OK
         }
-        Err(e) => {
-            super::logging::failure("restore", &e);
-            output::write_failed(&e, args.json);
-            e.exit_code()
-        }
+        Err(e) => output::failed("restore", e, args.json),
     }
 }

@@ -10,6 +10,15 @@ use serde_json::json;
 
 use super::{EXIT_OK, LimitArgs, output};
 
+pub const EXAMPLES: &str = "\
+Examples:
+  # Keep the valid rows of a damaged file as a new sealed file in rescued/
+  csvseal salvage damaged/trades_20240910_143000.csv --out rescued
+  # The same, reporting the file_seq range lost as JSON
+  csvseal salvage damaged/trades_20240910_143000.csv --out rescued_json --json
+
+Exit codes: 0 salvaged; 1 nothing valid to keep; 2 usage or I/O error; 3 the target exists or is busy.";
+
 #[derive(Args)]
 pub struct SalvageArgs {
     /// The damaged sealed file (never modified).
@@ -54,10 +63,6 @@ pub fn run(args: SalvageArgs) -> i32 {
             }
             EXIT_OK
         }
-        Err(e) => {
-            super::logging::failure("salvage", &e);
-            output::write_failed(&e, args.json);
-            e.exit_code()
-        }
+        Err(e) => output::failed("salvage", e, args.json),
     }
 }

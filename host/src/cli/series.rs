@@ -20,8 +20,7 @@ pub fn verify(
     let report = match verify_series(sandbox, schema, Path::new(dir), base) {
         Ok(r) => r,
         Err(e) => {
-            super::logging::failure("verify", &e);
-            output::write_failed(&e, json);
+            output::failed("verify", e, json);
             return EXIT_ERROR;
         }
     };

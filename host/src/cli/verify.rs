@@ -10,6 +10,20 @@ use csvseal::{Error, Sandbox, Schema, VerifyFileOptions, VerifyReport};
 
 use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, PluginArg, logging, output, progress};
 
+pub const EXAMPLES: &str = "\
+Examples:
+  # One file, or many (exit 1 if any is invalid)
+  csvseal verify out/trades_20240910_143000.csv
+  # Rows also checked against a schema, as JSON
+  csvseal verify --json --schema signals.schema.json out/signals_20240910_143000.csv
+  # A series: every out/trades_*.csv in name order, and the seams between files
+  csvseal verify --series out trades
+
+Exit codes:
+  0  every file valid
+  1  some file invalid (or, with --series, files overlap)
+  2  usage or I/O error (wins over 1)";
+
 #[derive(Args)]
 pub struct VerifyArgs {
     /// Frictionless Table Schema (JSON) the rows must satisfy.
@@ -53,8 +67,7 @@ pub fn run(args: VerifyArgs) -> i32 {
     let (schema, sandbox, builtin) = match setup {
         Ok(s) => s,
         Err(e) => {
-            logging::failure("verify", &e);
-            output::write_failed(&e, args.json);
+            output::failed("verify", e, args.json);
             return EXIT_ERROR;
         }
     };
@@ -90,8 +103,8 @@ pub fn run(args: VerifyArgs) -> i32 {
         .zip(reports)
         .map(|(path, r)| {
             match &r {
-                Err(e) => logging::failure("verify", e),
-                Ok(report) if !report.valid => {
+                Err(e) => logging::failure_of("verify", e),
+                Ok(report) if !report.valid && logging::failures_logged() => {
                     let first = report.errors.first();
                     tracing::error!(
                         command = "verify",

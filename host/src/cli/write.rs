@@ -7,10 +7,29 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use csvseal::deadline::ThreadedReader;
 use csvseal::store::naming;
-use csvseal::{Error, InputFormat, Schema, WriteRequest};
+use csvseal::{Dialect, Error, InputEncoding, InputFormat, Schema, WriteRequest};
 
 use super::output::eprintln_safe;
-use super::{EXIT_OK, LimitArgs, PluginArg, logging, output, parse_duration, progress};
+use super::{EXIT_OK, LimitArgs, PluginArg, output, parse_duration, progress};
+
+pub const EXAMPLES: &str = "\
+Examples:
+  # Seal trades.csv into out/trades_YYYYMMDD_HHMMSS.csv (UTC now); prints the path
+  csvseal write --dir out --name trades --input trades.csv
+  # A ';'-separated Windows-1252 export, named for a fixed time
+  csvseal write --dir out --name eu_trades --input eu.csv --delimiter ';' --encoding windows-1252 --timestamp 2024-09-10T14:30:00Z
+  # JSON Lines on stdin, columns and types from a schema, numbered from 1001
+  csvseal write --dir out --name signals_backfill --format jsonl --schema signals.schema.json --start-seq 1001 < signals.jsonl
+  # Supersede an existing file, after a verified backup of it
+  csvseal write --dir out --name trades --input trades.csv --timestamp 2024-09-10T14:30:00Z --replace
+
+Exit codes:
+  0  committed; the file's path is printed
+  1  input rejected (format, encoding, schema): nothing written
+  2  usage or I/O error, sandbox failure: nothing written
+  3  the target exists, or another writer holds it (busy)
+  4  --timeout passed: nothing written
+  5  committed, but durability not confirmed: do not write it again";
 
 #[derive(Args)]
 pub struct WriteArgs {
@@ -29,6 +48,32 @@ pub struct WriteArgs {
     /// Input format.
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     format: FormatArg,
+    /// CSV input's field delimiter: `,` `;` `|` `tab`, or any one ASCII
+    /// character. Given explicitly, it also turns off the check that refuses
+    /// a one-column header holding `;`, tab or `|`.
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter, help_heading = "Input")]
+    delimiter: Option<u8>,
+    /// CSV input's quote character (doubled inside a quoted field).
+    #[arg(long, value_name = "CHAR", value_parser = parse_quote, help_heading = "Input")]
+    quote: Option<u8>,
+    /// The CSV input has no header line: its columns are --columns, else
+    /// the --schema's field order.
+    #[arg(long, help_heading = "Input")]
+    no_header: bool,
+    /// The input's columns, in order: for CSV with --no-header; for JSON
+    /// Lines, the columns and their order.
+    #[arg(
+        long,
+        value_name = "A,B,C",
+        value_delimiter = ',',
+        help_heading = "Input"
+    )]
+    columns: Option<Vec<String>>,
+    /// The input's character encoding: utf-8 (default), utf-16 (with a
+    /// byte-order mark), utf-16le, utf-16be, windows-1252, latin-1.
+    /// Transcoded to UTF-8; a byte not valid in it rejects the input.
+    #[arg(long, value_name = "NAME", value_parser = InputEncoding::parse, default_value = "utf-8", help_heading = "Input")]
+    encoding: InputEncoding,
     /// file_seq of the first row.
     #[arg(long, default_value_t = 1)]
     start_seq: u64,
@@ -86,11 +131,7 @@ pub fn run(args: WriteArgs) -> i32 {
             }
             EXIT_OK
         }
-        Err(e) => {
-            logging::failure("write", &e);
-            output::write_failed(&e, json);
-            e.exit_code()
-        }
+        Err(e) => output::failed("write", e, json),
     }
 }
 
@@ -109,7 +150,9 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
             FormatArg::Csv => InputFormat::Csv,
             FormatArg::Jsonl => InputFormat::Jsonl,
         },
-        header: None,
+        dialect: dialect(&args)?,
+        encoding: args.encoding,
+        header: args.columns.clone(),
         schema,
         start_seq: args.start_seq,
     };
@@ -158,4 +201,75 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
         pb.finish_and_clear();
     }
     result
+}
+
+/// The CSV dialect the input options describe.
+fn dialect(args: &WriteArgs) -> csvseal::Result<Dialect> {
+    let csv = matches!(args.format, FormatArg::Csv);
+    if !csv && (args.delimiter.is_some() || args.quote.is_some() || args.no_header) {
+        return Err(Error::Usage(
+            "--delimiter, --quote and --no-header describe CSV input, not --format jsonl".into(),
+        ));
+    }
+    if csv && args.columns.is_some() && !args.no_header {
+        return Err(Error::Usage(
+            "--columns names the columns of a CSV input without a header line: add --no-header"
+                .into(),
+        ));
+    }
+    let mut d = match args.delimiter {
+        Some(b) => Dialect::delimited_by(b),
+        None => Dialect::default(),
+    };
+    if let Some(q) = args.quote {
+        d.quote = q;
+    }
+    d.has_header = !args.no_header;
+    d.check().map_err(Error::Usage)?;
+    Ok(d)
+}
+
+/// `--delimiter`: a name (`tab`, `comma`, `semicolon`, `pipe`), `\t`, or one
+/// ASCII character other than CR and LF.
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" => Ok(b'\t'),
+        "comma" => Ok(b','),
+        "semicolon" => Ok(b';'),
+        "pipe" => Ok(b'|'),
+        _ => one_ascii(s, "delimiter"),
+    }
+}
+
+/// `--quote`: one ASCII character other than CR and LF.
+fn parse_quote(s: &str) -> Result<u8, String> {
+    one_ascii(s, "quote")
+}
+
+fn one_ascii(s: &str, what: &str) -> Result<u8, String> {
+    match s.as_bytes() {
+        [b] if b.is_ascii() && *b != b'\r' && *b != b'\n' => Ok(*b),
+        _ => Err(format!(
+            "{s:?}: the {what} must be one ASCII character other than CR and LF (or tab)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_names_and_characters() {
+        assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+        assert_eq!(parse_delimiter("\\t"), Ok(b'\t'));
+        assert_eq!(parse_delimiter("\t"), Ok(b'\t'));
+        assert_eq!(parse_delimiter(";"), Ok(b';'));
+        assert_eq!(parse_delimiter("semicolon"), Ok(b';'));
+        assert!(parse_delimiter("§").is_err());
+        assert!(parse_delimiter(";;").is_err());
+        assert!(parse_delimiter("").is_err());
+        assert_eq!(parse_quote("'"), Ok(b'\''));
+        assert!(parse_quote("\n").is_err());
+    }
 }

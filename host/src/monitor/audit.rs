@@ -194,7 +194,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
     let schema_sha = opts
         .schema
         .as_ref()
-        .map(|s| hex(&Sha256::digest(s.json.as_bytes())))
+        .map(|s| hex::encode(Sha256::digest(s.json.as_bytes())))
         .unwrap_or_default();
     let old = load_state(&state_path, &mut report.warnings);
     let reuse = old.version == STATE_VERSION && old.schema_sha256 == schema_sha;
@@ -567,10 +567,6 @@ fn identify(meta: &std::fs::Metadata) -> FileState {
         gap_count: 0,
         problem: None,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

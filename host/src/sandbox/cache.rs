@@ -84,17 +84,7 @@ fn entry_name(engine: &Engine, bytes: &[u8]) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
     let component = Sha256::digest(bytes);
-    format!("{}-{:016x}", hex(&component[..16]), h.finish())
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    format!("{}-{:016x}", hex::encode(&component[..16]), h.finish())
 }
 
 #[cfg(unix)]

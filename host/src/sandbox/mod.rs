@@ -23,7 +23,7 @@ mod session;
 
 pub use limits::Limits;
 pub(crate) use session::PartFacts;
-pub use session::{InputFormat, SealOptions, SealRejected, SealSession, VerifySession};
+pub use session::{Dialect, InputFormat, SealOptions, SealRejected, SealSession, VerifySession};
 
 use limits::{EpochTicker, MemoryLimiter, State, check, ticks};
 use session::Instance;
@@ -228,6 +228,12 @@ impl Sandbox {
             format: match options.format {
                 InputFormat::Csv => wit::InputFormat::Csv,
                 InputFormat::Jsonl => wit::InputFormat::Jsonl,
+            },
+            dialect: wit::Dialect {
+                delimiter: options.dialect.delimiter,
+                quote: options.dialect.quote,
+                has_header: options.dialect.has_header,
+                guard_delimiter: options.dialect.guard_delimiter,
             },
             header: options.header.clone(),
             schema_json: options.schema_json.clone(),

@@ -58,10 +58,74 @@ pub enum InputFormat {
     Jsonl,
 }
 
+/// How a CSV input is delimited and quoted, and whether it has a header
+/// line. Sealed output is always the policy's dialect (`,`, `"`, CR LF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    /// The field delimiter: one ASCII character other than the quote, CR or
+    /// LF. Default `,`.
+    pub delimiter: u8,
+    /// The quote character, doubled inside a quoted field: one ASCII
+    /// character other than the delimiter, CR or LF. Default `"`.
+    pub quote: u8,
+    /// False when the input has no header line: its columns are then
+    /// [`SealOptions::header`], else the schema's field order.
+    pub has_header: bool,
+    /// Refuse a header that is one column holding `;`, tab or `|` (the
+    /// input is likely delimited by it and would be sealed reshaped). Turn
+    /// it off when the delimiter was chosen on purpose.
+    pub guard_delimiter: bool,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Dialect {
+            delimiter: b',',
+            quote: b'"',
+            has_header: true,
+            guard_delimiter: true,
+        }
+    }
+}
+
+impl Dialect {
+    /// A dialect with this delimiter, chosen on purpose (so the one-column
+    /// header guard is off).
+    pub fn delimited_by(delimiter: u8) -> Self {
+        Dialect {
+            delimiter,
+            guard_delimiter: false,
+            ..Dialect::default()
+        }
+    }
+
+    /// Refuses a delimiter or quote the reader cannot honour (the component
+    /// checks the same; this gives a usage error before it starts).
+    pub fn check(&self) -> Result<(), String> {
+        for (what, b) in [("delimiter", self.delimiter), ("quote", self.quote)] {
+            if !b.is_ascii() || b == b'\r' || b == b'\n' {
+                return Err(format!(
+                    "the {what} must be one ASCII character other than CR and LF, not byte 0x{b:02x}"
+                ));
+            }
+        }
+        if self.delimiter == self.quote {
+            return Err(format!(
+                "the delimiter and the quote are both {:?}",
+                char::from(self.delimiter)
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Options for [`Sandbox::sealer`].
 #[derive(Debug, Clone)]
 pub struct SealOptions {
     pub format: InputFormat,
+    /// A CSV input's delimiter, quote and header line (ignored for JSON
+    /// Lines).
+    pub dialect: Dialect,
     /// The input's columns, when the input has no header line.
     pub header: Option<Vec<String>>,
     pub schema_json: Option<String>,

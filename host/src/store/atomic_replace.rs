@@ -1,54 +1,64 @@
 //! Replacing a small file atomically (state and metrics files): write a
 //! temp file beside it, fsync, rename over the old one, fsync the directory.
-//! A reader sees the old content or the new, never a mix.
+//! A reader sees the old content or the new, never a mix. Every step goes
+//! through the [`FileOps`] seam, so the fault-injection tests cover it.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::{Error, Result};
+use cap_std::fs::Dir;
 
-/// Writes `bytes` to `path`, replacing it atomically.
+use crate::error::{Error, Result};
+use crate::store::by_path::{open_dir, split_path};
+use crate::store::file_ops::{FileOps, RealFs};
+
+/// Writes `bytes` to `path`, replacing it atomically, with the real file
+/// system. See [`replace_in`].
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let (dir_path, name) = split_path(path)?;
+    let dir = open_dir(&dir_path)?;
+    replace_in(&RealFs, &dir, &dir_path, &name, bytes)
+}
+
+/// Writes `bytes` to `dir/name`, replacing it atomically.
 ///
 /// The temp file is `.{name}.{pid}-{n}.partial` in the same directory: hidden,
 /// and not ending in `.prom`, so node_exporter's textfile collector never
-/// reads it; not ending in `.tmp`, so it is never taken for a CSV temp.
-pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("{}: not a file path", path.display())))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+/// reads it; not ending in `.tmp`, so it is never taken for a CSV temp. On
+/// any failure it is removed and `name` keeps its old content.
+pub fn replace_in(
+    ops: &dyn FileOps,
+    dir: &Dir,
+    dir_path: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<()> {
     // pid and a per-process counter: unique among concurrent writers.
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let temp = dir.join(format!(
-        ".{}.{}-{}.partial",
-        name.to_string_lossy(),
+    let temp = format!(
+        ".{name}.{}-{}.partial",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+    );
+    let temp_path = dir_path.join(&temp);
+    let mut f = ops
+        .create_new(dir, &temp)
+        .map_err(|e| Error::io(&temp_path, "create temp file", e))?;
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .map_err(|e| Error::io(&temp, "create temp file", e))?;
-        f.write_all(bytes)
-            .map_err(|e| Error::io(&temp, "write temp file", e))?;
-        f.sync_all()
-            .map_err(|e| Error::io(&temp, "fsync temp file", e))?;
-        std::fs::rename(&temp, path).map_err(|e| Error::io(path, "rename temp file over", e))?;
-        // The rename is durable only once the directory is synced.
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io(dir, "fsync directory", e))
+        ops.write_all(&mut f, bytes)
+            .map_err(|e| Error::io(&temp_path, "write temp file", e))?;
+        ops.sync_file(&f)
+            .map_err(|e| Error::io(&temp_path, "fsync temp file", e))?;
+        ops.rename_replace(dir, &temp, name)
+            .map_err(|e| Error::io(dir_path.join(name), "rename temp file over", e))
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+    if let Err(e) = result {
+        let _ = ops.remove(dir, &temp);
+        return Err(e);
     }
-    result
+    // The rename is durable only once the directory is synced.
+    ops.sync_dir(dir)
+        .map_err(|e| Error::io(dir_path, "fsync directory", e))
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
 use crate::store::atomic_file::TempFile;
+use crate::store::by_path::open_or_create_dir;
+pub use crate::store::by_path::split_path;
 use crate::store::file_ops::FileOps;
 use crate::store::naming::temp_name;
 use crate::store::temp_lock::lock_exclusive;
@@ -63,10 +65,6 @@ impl BackupPolicy {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Copies `src` into the locked temp `temp`, verifying and hashing on the
 /// way; then fsyncs it and checks that what is on disk hashes the same.
 fn copy_verified(
@@ -95,7 +93,7 @@ fn copy_verified(
         });
     }
     temp.sync()?;
-    let sha = hex(&hasher.finalize());
+    let sha = hex::encode(hasher.finalize());
     let mut back = temp.reopen_for_read()?;
     let on_disk = hash_reader(&mut back, &temp.path())?;
     if on_disk != sha {
@@ -114,18 +112,10 @@ fn hash_reader(r: &mut dyn Read, label: &Path) -> Result<String> {
     loop {
         let n = read_full(r, &mut buf).map_err(|e| Error::io(label, "read", e))?;
         if n == 0 {
-            return Ok(hex(&hasher.finalize()));
+            return Ok(hex::encode(hasher.finalize()));
         }
         hasher.update(&buf[..n]);
     }
-}
-
-fn open_or_create_dir(path: &Path) -> Result<Dir> {
-    // The backup directory is named by the user (or next to the target):
-    // ambient authority is what creates it, as it opens the target's.
-    std::fs::create_dir_all(path).map_err(|e| Error::io(path, "create backup directory", e))?;
-    Dir::open_ambient_dir(path, ambient_authority())
-        .map_err(|e| Error::io(path, "open backup directory", e))
 }
 
 /// Reads the manifest as (name, sha256) pairs, in file order.
@@ -266,20 +256,6 @@ fn is_backup_of(backup: &str, prefix: &str) -> bool {
         && b.iter()
             .enumerate()
             .all(|(i, c)| matches!(i, 8 | 15 | 25) || c.is_ascii_digit())
-}
-
-/// Splits `file` into its directory (opened) and its name.
-pub fn split_path(file: &Path) -> Result<(PathBuf, String)> {
-    let name = file
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::Usage(format!("{}: not a file name", file.display())))?
-        .to_owned();
-    let parent = match file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    Ok((parent, name))
 }
 
 /// Checks a backup against its manifest SHA-256 and the verifier; the

@@ -6,21 +6,19 @@
 //! parsing in the host), then writes the prefix through the same atomic path
 //! as `write` and verifies the result before the rename.
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use cap_std::ambient_authority;
-use cap_std::fs::Dir;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
 use crate::store::atomic_file::TempFile;
-use crate::store::backup::split_path;
+use crate::store::by_path::{open_file, open_or_create_dir, split_path};
 use crate::store::file_ops::FileOps;
 use crate::store::naming::temp_name;
-use crate::verify::{CHUNK_SIZE, read_full, verify_file, verify_reader};
+use crate::verify::{CHUNK_SIZE, read_full, verify_reader};
 
 /// What was kept and what was lost.
 #[derive(Debug, Clone, Serialize)]
@@ -43,7 +41,7 @@ pub struct Salvaged {
     pub original: Box<VerifyReport>,
 }
 
-/// Salvages `file` into `out_dir` under the same name.
+/// Salvages `file` into `out_dir` (created if missing) under the same name.
 pub fn salvage_file(
     ops: &dyn FileOps,
     sandbox: &Sandbox,
@@ -51,7 +49,10 @@ pub fn salvage_file(
     out_dir: &Path,
 ) -> Result<Salvaged> {
     let (_, name) = split_path(file)?;
-    let original = verify_file(sandbox, None, file)?;
+    // One handle for both passes: the bytes copied are the bytes verified
+    // (the name could be replaced in between, the open file cannot).
+    let mut src = open_file(file, "open")?;
+    let original = verify_reader(sandbox, None, &mut src, file)?;
     let cut = original.errors.iter().map(|e| e.line).min();
     let cut = match cut {
         Some(0 | 1) => {
@@ -63,15 +64,15 @@ pub fn salvage_file(
         other => other,
     };
 
-    let dir = Dir::open_ambient_dir(out_dir, ambient_authority())
-        .map_err(|e| Error::io(out_dir, "open directory", e))?;
+    let dir = open_or_create_dir(out_dir)?;
     if dir.symlink_metadata(&name).is_ok() {
         return Err(Error::TargetExists {
             path: out_dir.join(&name),
         });
     }
     let mut temp = TempFile::acquire(ops, &dir, out_dir, &temp_name(&name), None)?;
-    let mut src = std::fs::File::open(file).map_err(|e| Error::io(file, "open", e))?;
+    src.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(file, "rewind", e))?;
     let (kept, total) = copy_lines_before(&mut src, file, cut, &mut temp)?;
     temp.sync()?;
     let mut back = temp.reopen_for_read()?;

@@ -3,18 +3,13 @@
 
 use std::path::Path;
 
-use csvseal::{InputFormat, WriteRequest};
+use csvseal::WriteRequest;
 
 /// A CSV write of `{base}_20240910_143000.csv` into `dir`, seqs from 1.
 pub fn request_named(dir: &Path, base: &str) -> WriteRequest {
     WriteRequest {
-        dir: dir.to_owned(),
-        base_name: base.into(),
         timestamp: csvseal::store::naming::parse_timestamp("2024-09-10T14:30:00Z").unwrap(),
-        format: InputFormat::Csv,
-        header: None,
-        schema: None,
-        start_seq: 1,
+        ..WriteRequest::new(dir, base)
     }
 }
 

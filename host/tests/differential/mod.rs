@@ -83,6 +83,11 @@ pub struct Job {
     /// For seals: JSON Lines instead of CSV.
     pub jsonl: bool,
     pub header: Option<Vec<String>>,
+    /// For CSV seals: the input's delimiter and quote, and whether the
+    /// one-column-header guard is on.
+    pub delimiter: u8,
+    pub quote: u8,
+    pub guard: bool,
     pub first_seq: u64,
     pub input: Vec<u8>,
     pub schema: Option<String>,
@@ -321,6 +326,23 @@ pub fn random_job(rng: &mut Rng) -> Job {
             csv(rng, &cols, &rows)
         }
     };
+    // Another dialect for a CSV seal: the same table with its delimiter and
+    // quote swapped for the chosen ones (and any of theirs for `,` / `"`).
+    let (mut delimiter, mut quote) = (b',', b'"');
+    if !verify && !jsonl_input && rng.one_in(3) {
+        delimiter = [b';', b'\t', b'|', b','][rng.below(4)];
+        quote = [b'"', b'\''][rng.below(2)];
+        for b in &mut input {
+            *b = match *b {
+                b',' => delimiter,
+                b'"' => quote,
+                x if x == delimiter => b',',
+                x if x == quote => b'"',
+                x => x,
+            };
+        }
+    }
+    let guard = !rng.one_in(4);
     if !verify && rng.one_in(8) {
         mutate(rng, &mut input);
     }
@@ -329,6 +351,9 @@ pub fn random_job(rng: &mut Rng) -> Job {
         verify,
         jsonl: jsonl_input,
         header,
+        delimiter,
+        quote,
+        guard,
         first_seq: match rng.below(10) {
             0 => u64::MAX - rng.below(5) as u64,
             1 => 0,
@@ -354,6 +379,9 @@ pub fn job_from_bytes(data: &[u8]) -> Option<Job> {
         verify: mode & 1 == 0,
         jsonl: mode & 2 != 0,
         header: None,
+        delimiter: b',',
+        quote: b'"',
+        guard: true,
         first_seq: 1,
         input: input.to_vec(),
         schema: if mode & 4 != 0 {
@@ -470,6 +498,12 @@ fn native_outcome(job: &Job) -> Outcome {
         } else {
             native::InputFormat::Csv
         },
+        dialect: native::Dialect {
+            delimiter: job.delimiter,
+            quote: job.quote,
+            has_header: job.header.is_none(),
+            guard_delimiter: job.guard,
+        },
         header: job.header.clone(),
         schema_json: job.schema.clone(),
         first_seq: job.first_seq,
@@ -535,6 +569,12 @@ fn component_outcome(sandbox: &Sandbox, job: &Job) -> Outcome {
             sandbox::InputFormat::Jsonl
         } else {
             sandbox::InputFormat::Csv
+        },
+        dialect: sandbox::Dialect {
+            delimiter: job.delimiter,
+            quote: job.quote,
+            has_header: job.header.is_none(),
+            guard_delimiter: job.guard,
         },
         header: job.header.clone(),
         schema_json: job.schema.clone(),
