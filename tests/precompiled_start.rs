@@ -21,8 +21,15 @@ fn verify_with_cache(cache: &std::path::Path, precompiled: bool, file: &str) -> 
     stdout(&out)
 }
 
+/// Compiled components in the cache (besides it holds its MAC key).
 fn entries(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |d| d.count())
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        })
+        .count()
+    })
 }
 
 #[test]

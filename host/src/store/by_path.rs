@@ -50,6 +50,13 @@ pub fn open_parent(file: &Path) -> Result<(Dir, String)> {
 /// are followed wherever they lead (cap-std would refuse one that leaves
 /// the directory): the path is resolved first.
 pub fn open_file(file: &Path, op: &'static str) -> Result<File> {
+    // A pipe or device (`/dev/stdin`, `<(cmd)`) lives in no directory: its
+    // name resolves to `pipe:[…]`. Opened as named, read once, in order.
+    let kind = std::fs::metadata(file).map_err(|e| Error::io(file, op, e))?;
+    if !kind.is_file() && !kind.is_dir() {
+        let f = std::fs::File::open(file).map_err(|e| Error::io(file, op, e))?;
+        return Ok(File::from_std(f));
+    }
     let real = std::fs::canonicalize(file).map_err(|e| Error::io(file, op, e))?;
     let (dir, name) = open_parent(&real)?;
     let f = dir.open(&name).map_err(|e| Error::io(file, op, e))?;
