@@ -27,7 +27,9 @@
 
 pub mod deadline;
 pub mod error;
+pub mod location;
 pub mod monitor;
+pub mod object;
 pub mod report;
 pub mod sandbox;
 pub mod store;

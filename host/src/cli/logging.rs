@@ -60,6 +60,11 @@ pub fn file_and_step(e: &Error) -> (String, &'static str) {
         Error::LimitExceeded { .. } => ("-".into(), "sandbox call"),
         Error::SourceInvalid { path, .. } => (path.display().to_string(), "verify source"),
         Error::NoGoodBackup { path, .. } => (path.display().to_string(), "find backup"),
+        Error::StoreUnsupported { location, .. } => {
+            (location.display().to_string(), "probe conditional writes")
+        }
+        Error::TargetChanged { path } => (path.display().to_string(), "commit"),
+        Error::StoredMismatch { path, .. } => (path.display().to_string(), "confirm stored object"),
     }
 }
 

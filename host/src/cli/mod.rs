@@ -6,6 +6,7 @@ mod backup;
 mod duration;
 mod logging;
 mod metrics_file;
+mod object;
 mod output;
 mod progress;
 mod recover;
@@ -58,6 +59,8 @@ struct GlobalArgs {
     /// Less log detail (-q errors only, -qq none).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     quiet: u8,
+    #[command(flatten)]
+    object: object::ObjectArgs,
 }
 
 #[derive(Subcommand)]
@@ -149,6 +152,7 @@ pub fn run() -> i32 {
     };
     let g = cli.global;
     logging::init(g.log_format, logging::level(g.verbose, g.quiet));
+    object::init(&g.object);
     let recorder = g
         .metrics_file
         .as_ref()

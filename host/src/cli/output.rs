@@ -88,7 +88,11 @@ pub fn error_json(e: &Error) -> Value {
             v["op"] = json!(op);
             v["os_error"] = json!(source.to_string());
         }
-        Error::TargetExists { path } | Error::Busy { path } => v["path"] = json!(path),
+        Error::TargetExists { path }
+        | Error::Busy { path }
+        | Error::TargetChanged { path }
+        | Error::StoredMismatch { path, .. } => v["path"] = json!(path),
+        Error::StoreUnsupported { location, .. } => v["path"] = json!(location),
         Error::LimitExceeded { limit, .. } => v["limit"] = json!(limit),
         _ => {}
     }

@@ -149,21 +149,157 @@ struct State {
 
 const STATE_VERSION: u32 = 1;
 
+/// One thing found where the files live.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A sealed file (`*.csv`): its name, the path reports give, and what
+    /// identifies this version of it (unchanged identity: result reused).
+    File {
+        name: String,
+        path: PathBuf,
+        size: u64,
+        mtime_ns: i128,
+        /// The inode, or for an object a hash of its ETag.
+        ino: u64,
+    },
+    /// A write in progress or abandoned (a `*.csv.tmp`, or an incomplete
+    /// multipart upload), and its age.
+    Temp { path: PathBuf, age: Duration },
+}
+
+/// Where an audit's results are remembered between runs.
+pub trait StateStore {
+    /// The state's bytes, `None` if there is none yet.
+    fn load(&self) -> std::result::Result<Option<Vec<u8>>, String>;
+    /// Replaces the state, atomically.
+    fn save(&self, bytes: &[u8]) -> Result<()>;
+    /// For messages.
+    fn label(&self) -> String;
+}
+
+/// What an audit needs from where the files live: a local directory
+/// ([`audit`]) or an object-store prefix (`crate::object::audit`).
+pub trait AuditSource {
+    /// The files and temps directly in the location, in name order.
+    fn entries(&self, warnings: &mut Vec<String>) -> Result<Vec<Entry>>;
+    /// Verifies one file.
+    fn verify(
+        &self,
+        sandbox: &Sandbox,
+        schema: Option<&Schema>,
+        path: &Path,
+    ) -> Result<crate::VerifyReport>;
+    /// Where the state is kept when no `--state-file` is given.
+    fn default_state(&self) -> Box<dyn StateStore>;
+}
+
+/// A state file on the local file system, replaced atomically.
+pub struct StateFile(pub PathBuf);
+
+impl StateStore for StateFile {
+    fn load(&self) -> std::result::Result<Option<Vec<u8>>, String> {
+        match std::fs::read(&self.0) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+    fn save(&self, bytes: &[u8]) -> Result<()> {
+        crate::store::atomic_replace::replace_file(&self.0, bytes)
+    }
+    fn label(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+/// A local directory, as audited since the start.
+struct LocalDir<'a>(&'a Path);
+
+impl AuditSource for LocalDir<'_> {
+    fn entries(&self, warnings: &mut Vec<String>) -> Result<Vec<Entry>> {
+        let dir = self.0;
+        let now = SystemTime::now();
+        let mut names: Vec<String> = Vec::new();
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "list directory", e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir, "list directory", e))?;
+            match entry.file_name().into_string() {
+                Ok(n) => names.push(n),
+                Err(n) => warnings.push(format!(
+                    "{}: skipped: name is not UTF-8",
+                    dir.join(n).display()
+                )),
+            }
+        }
+        names.sort();
+        let mut out = vec![];
+        for name in names {
+            let path = dir.join(&name);
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue; // removed while we looked
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            if name.ends_with(&format!(".csv{TEMP_SUFFIX}")) {
+                let age = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .unwrap_or_default();
+                out.push(Entry::Temp { path, age });
+            } else if name.ends_with(".csv") {
+                let (size, mtime_ns, ino) = identity(&meta);
+                out.push(Entry::File {
+                    name,
+                    path,
+                    size,
+                    mtime_ns,
+                    ino,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn verify(
+        &self,
+        sandbox: &Sandbox,
+        schema: Option<&Schema>,
+        path: &Path,
+    ) -> Result<crate::VerifyReport> {
+        verify_file(sandbox, schema, path)
+    }
+
+    fn default_state(&self) -> Box<dyn StateStore> {
+        Box::new(StateFile(self.0.join(DEFAULT_STATE_FILE)))
+    }
+}
+
 /// Runs an audit of `opts.dir`. Errors only when the audit itself cannot be
 /// done (the directory cannot be listed, the state cannot be saved);
 /// problems with files are alerts.
 pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
-    let state_path = opts
-        .state_file
-        .clone()
-        .unwrap_or_else(|| opts.dir.join(DEFAULT_STATE_FILE));
+    audit_source(sandbox, opts, &LocalDir(&opts.dir))
+}
+
+/// [`audit`] of any [`AuditSource`]; `opts.dir` names it in reports.
+pub fn audit_source(
+    sandbox: &Sandbox,
+    opts: &AuditOptions,
+    source: &dyn AuditSource,
+) -> Result<AuditReport> {
+    let state: Box<dyn StateStore> = match &opts.state_file {
+        Some(p) => Box::new(StateFile(p.clone())),
+        None => source.default_state(),
+    };
     let mut report = AuditReport::default();
     let schema_sha = opts
         .schema
         .as_ref()
         .map(|s| hex(&Sha256::digest(s.json.as_bytes())))
         .unwrap_or_default();
-    let old = load_state(&state_path, &mut report.warnings);
+    let old = load_state(state.as_ref(), &mut report.warnings);
     let reuse = old.version == STATE_VERSION && old.schema_sha256 == schema_sha;
     let mut new = State {
         version: STATE_VERSION,
@@ -173,59 +309,37 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
     };
 
     let now = SystemTime::now();
-    let mut names: Vec<String> = Vec::new();
-    let entries =
-        std::fs::read_dir(&opts.dir).map_err(|e| Error::io(&opts.dir, "list directory", e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(&opts.dir, "list directory", e))?;
-        match entry.file_name().into_string() {
-            Ok(n) => names.push(n),
-            Err(n) => report.warnings.push(format!(
-                "{}: skipped: name is not UTF-8",
-                opts.dir.join(n).display()
-            )),
-        }
-    }
-    names.sort();
-
     // name → (first_seq, last_seq) for the series check.
     let mut seqs: BTreeMap<String, (Option<u64>, Option<u64>)> = BTreeMap::new();
-    for name in &names {
-        let path = opts.dir.join(name);
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            continue; // removed while we looked
-        };
-        if !meta.is_file() {
-            continue;
-        }
-        if name.ends_with(&format!(".csv{TEMP_SUFFIX}")) {
-            report.temp_files += 1;
-            let age = meta
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .unwrap_or_default();
-            if age > opts.max_temp_age {
-                report.alerts.push(Alert {
-                    class: AlertClass::TempFileNotCleanedUp,
-                    file: Some(path),
-                    message: format!(
-                        "temp file is {} old (allowed: {}): a writer crashed or is stuck",
-                        humantime::format_duration(Duration::from_secs(age.as_secs())),
-                        humantime::format_duration(opts.max_temp_age)
-                    ),
-                });
+    for entry in source.entries(&mut report.warnings)? {
+        let (name, path, size, mtime_ns, ino) = match entry {
+            Entry::Temp { path, age } => {
+                report.temp_files += 1;
+                if age > opts.max_temp_age {
+                    report.alerts.push(Alert {
+                        class: AlertClass::TempFileNotCleanedUp,
+                        file: Some(path),
+                        message: format!(
+                            "temp file is {} old (allowed: {}): a writer crashed or is stuck",
+                            humantime::format_duration(Duration::from_secs(age.as_secs())),
+                            humantime::format_duration(opts.max_temp_age)
+                        ),
+                    });
+                }
+                continue;
             }
-            continue;
-        }
-        if !name.ends_with(".csv") {
-            continue;
-        }
+            Entry::File {
+                name,
+                path,
+                size,
+                mtime_ns,
+                ino,
+            } => (name, path, size, mtime_ns, ino),
+        };
         report.files += 1;
-        let (size, mtime_ns, ino) = identity(&meta);
         let cached = old
             .files
-            .get(name)
+            .get(&name)
             .filter(|s| reuse && s.size == size && s.mtime_ns == mtime_ns && s.ino == ino);
         let fs =
             match cached {
@@ -236,7 +350,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
                 None => {
                     report.verified += 1;
                     tracing::debug!(file = %path.display(), "verifying");
-                    match verify_file(sandbox, opts.schema.as_ref(), &path) {
+                    match source.verify(sandbox, opts.schema.as_ref(), &path) {
                         Ok(r) => FileState {
                             size,
                             mtime_ns,
@@ -293,7 +407,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
     }
 
     let json = serde_json::to_vec_pretty(&new).expect("state serializes");
-    crate::store::atomic_replace::replace_file(&state_path, &json)?;
+    state.save(&json)?;
 
     let counts: Vec<(&'static str, u64)> = AlertClass::ALL
         .iter()
@@ -420,23 +534,23 @@ fn check_timeouts(path: &Path, seen: &mut f64, report: &mut AuditReport) {
     *seen = now;
 }
 
-fn load_state(path: &Path, warnings: &mut Vec<String>) -> State {
-    match std::fs::read(path) {
-        Ok(bytes) => match serde_json::from_slice::<State>(&bytes) {
+fn load_state(state: &dyn StateStore, warnings: &mut Vec<String>) -> State {
+    match state.load() {
+        Ok(Some(bytes)) => match serde_json::from_slice::<State>(&bytes) {
             Ok(s) => s,
             Err(e) => {
                 warnings.push(format!(
                     "{}: state file unreadable ({e}); every file is verified again",
-                    path.display()
+                    state.label()
                 ));
                 State::default()
             }
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
+        Ok(None) => State::default(),
         Err(e) => {
             warnings.push(format!(
                 "{}: cannot read state file ({e}); every file is verified again",
-                path.display()
+                state.label()
             ));
             State::default()
         }

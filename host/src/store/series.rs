@@ -250,6 +250,23 @@ pub fn verify_series(
     crate::store::naming::check_base_name(base)?;
     let dir = Dir::open_ambient_dir(dir_path, ambient_authority())
         .map_err(|e| Error::io(dir_path, "open directory", e))?;
+    let files = members(&dir, dir_path, base)?.into_iter().map(|name| {
+        let path = dir_path.join(&name);
+        let r = dir
+            .open(&name)
+            .map_err(|e| Error::io(&path, "open", e))
+            .and_then(|mut f| verify_reader(sandbox, schema, &mut f, &path));
+        (path, r)
+    });
+    Ok(series_report(files))
+}
+
+/// The series report for its files' verifications, in name order: each
+/// file's own result, and the seams between consecutive files. Shared by
+/// local directories and object-store prefixes.
+pub fn series_report(
+    files: impl IntoIterator<Item = (PathBuf, Result<VerifyReport>)>,
+) -> SeriesReport {
     let mut report = SeriesReport {
         valid: true,
         files: vec![],
@@ -258,12 +275,7 @@ pub fn verify_series(
         gaps: vec![],
     };
     let mut prev: Option<(PathBuf, u64)> = None;
-    for name in members(&dir, dir_path, base)? {
-        let path = dir_path.join(&name);
-        let r = dir
-            .open(&name)
-            .map_err(|e| Error::io(&path, "open", e))
-            .and_then(|mut f| verify_reader(sandbox, schema, &mut f, &path));
+    for (path, r) in files {
         let r = match r {
             Ok(r) => r,
             Err(e) => {
@@ -292,7 +304,7 @@ pub fn verify_series(
         }
         report.files.push((path, r));
     }
-    Ok(report)
+    report
 }
 
 #[cfg(test)]
