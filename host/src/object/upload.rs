@@ -240,6 +240,41 @@ enum Expected {
     Parts(Vec<[u8; 32]>),
 }
 
+impl Expected {
+    /// The checksum S3 reports for such an object: the SHA-256 (base64),
+    /// or for a multipart object the SHA-256 of its parts' SHA-256s
+    /// followed by `-N`.
+    fn checksum(&self) -> String {
+        match self {
+            Expected::Whole(sha) => b64(sha),
+            Expected::Parts(shas) => {
+                let mut composite = Sha256::new();
+                for sha in shas {
+                    composite.update(sha);
+                }
+                format!("{}-{}", b64(&composite.finalize()), shas.len())
+            }
+        }
+    }
+
+    /// Its SHA-256 per [`PART_SIZE`] segment.
+    fn segments(&self) -> Vec<[u8; 32]> {
+        match self {
+            Expected::Whole(sha) => vec![*sha],
+            Expected::Parts(shas) => shas.clone(),
+        }
+    }
+
+    /// Compares a reported checksum: `Some(true)` equal, `Some(false)`
+    /// different, `None` not comparable (none reported, or for a multipart
+    /// object one without its `-N`, i.e. of another kind).
+    fn judge(&self, reported: Option<&str>) -> Option<bool> {
+        let reported =
+            reported.filter(|r| matches!(self, Expected::Whole(_)) || r.contains('-'))?;
+        Some(reported == self.checksum())
+    }
+}
+
 /// Checks the stored object against what was verified: by the store's
 /// checksum when it reports a comparable one, else by reading it back.
 fn confirm(
@@ -249,33 +284,20 @@ fn confirm(
     reported: Option<&str>,
     expected: &Expected,
 ) -> Result<StoredCheck> {
-    let (want, segments): (String, Vec<[u8; 32]>) = match expected {
-        Expected::Whole(sha) => (b64(sha), vec![*sha]),
-        Expected::Parts(shas) => {
-            let mut composite = Sha256::new();
-            for sha in shas {
-                composite.update(sha);
-            }
-            (
-                format!("{}-{}", b64(&composite.finalize()), shas.len()),
-                shas.clone(),
-            )
-        }
-    };
     let mismatch = |detail: String| Error::StoredMismatch {
         path: bucket.url_of(key),
         detail,
     };
-    // A multipart checksum without its "-N" is some other kind (say, a
-    // whole-object one): not comparable, so read back instead.
-    let comparable = reported.filter(|r| matches!(expected, Expected::Whole(_)) || r.contains('-'));
-    if let Some(reported) = comparable {
-        if reported != want {
+    match expected.judge(reported) {
+        Some(true) => return Ok(StoredCheck::Checksum),
+        Some(false) => {
             return Err(mismatch(format!(
-                "the store's SHA-256 checksum is {reported}, the bytes verified give {want}"
+                "the store's SHA-256 checksum is {}, the bytes verified give {}",
+                reported.unwrap_or_default(),
+                expected.checksum()
             )));
         }
-        return Ok(StoredCheck::Checksum);
+        None => {}
     }
     tracing::debug!(file = %bucket.url_of(key).display(), "no stored checksum; reading the object back");
     let read = read::segment_digests(bucket, key, etag, PART_SIZE as u64).map_err(|e| match e {
@@ -284,7 +306,7 @@ fn confirm(
         ),
         e => e,
     })?;
-    if read != segments {
+    if read != expected.segments() {
         return Err(mismatch(
             "reading the committed object back gives other bytes than were verified".into(),
         ));
@@ -343,5 +365,48 @@ impl Drop for Upload {
                     "the upload of a failed write could not be aborted; `csvseal recover` will abort it");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(b: &[u8]) -> [u8; 32] {
+        Sha256::digest(b).into()
+    }
+
+    #[test]
+    fn checksums_are_what_s3_reports() {
+        // Reported by SeaweedFS 4.48 for a one-part upload of "a" * 10, and
+        // for a PutObject of "hello" (the format AWS documents).
+        let parts = Expected::Parts(vec![sha(b"aaaaaaaaaa")]);
+        assert_eq!(
+            parts.checksum(),
+            "WtouwVs7kT2A5BWkNYjTx64NGe8h8mydX/bBnq/WC94=-1"
+        );
+        let whole = Expected::Whole(sha(b"hello"));
+        assert_eq!(
+            whole.checksum(),
+            "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="
+        );
+    }
+
+    #[test]
+    fn a_different_checksum_is_a_mismatch_and_an_unknown_kind_is_read_back() {
+        let parts = Expected::Parts(vec![sha(b"a"), sha(b"b")]);
+        assert_eq!(parts.judge(Some(&parts.checksum())), Some(true));
+        let other = Expected::Parts(vec![sha(b"a"), sha(b"c")]).checksum();
+        assert_eq!(parts.judge(Some(&other)), Some(false));
+        // A whole-object checksum of a multipart object: not comparable.
+        assert_eq!(
+            parts.judge(Some("LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=")),
+            None
+        );
+        assert_eq!(parts.judge(None), None);
+        let whole = Expected::Whole(sha(b"hello"));
+        assert_eq!(whole.judge(Some(&whole.checksum())), Some(true));
+        assert_eq!(whole.judge(Some("x")), Some(false));
+        assert_eq!(whole.judge(None), None);
     }
 }

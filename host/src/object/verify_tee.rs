@@ -113,3 +113,38 @@ fn run(
         bytes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::Limits;
+
+    fn segments_of(data: &[u8], chunk: usize, segment_len: u64) -> Vec<[u8; 32]> {
+        let sandbox = Sandbox::builtin(Limits::default()).unwrap();
+        std::thread::scope(|s| {
+            let tee = VerifyTee::spawn(s, &sandbox, None, segment_len);
+            for c in data.chunks(chunk) {
+                assert!(tee.feed(Bytes::copy_from_slice(c)));
+            }
+            let v = tee.finish().unwrap();
+            assert_eq!(v.bytes, data.len() as u64);
+            v.segments
+        })
+    }
+
+    #[test]
+    fn segments_are_fixed_slices_whatever_the_chunking() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let want: Vec<[u8; 32]> = data.chunks(64).map(|c| Sha256::digest(c).into()).collect();
+        for chunk in [1, 7, 64, 100, 1000] {
+            assert_eq!(segments_of(&data, chunk, 64), want, "chunks of {chunk}");
+        }
+        // A length that is a multiple of the segment: no empty last segment.
+        assert_eq!(segments_of(&data[..640], 33, 64).len(), 10);
+        // Nothing at all: one segment, the empty hash (one empty object).
+        assert_eq!(
+            segments_of(&[], 1, 64),
+            vec![<[u8; 32]>::from(Sha256::digest(b""))]
+        );
+    }
+}
