@@ -182,43 +182,38 @@ fn the_same_sealed_file_locally_and_in_the_store_byte_for_byte() {
 fn sixteen_writers_racing_for_one_key_one_commits_fifteen_get_exists() {
     let w = weed::shared();
     let b = bucket("race");
-    let tmp = TempDir::new().unwrap();
+    let to = format!("s3://{b}/race/");
     // Half the writers commit by one PutObject, half by a multipart
     // upload: both conditional paths race each other.
-    let inputs: Vec<(usize, String)> = (0..16)
+    let inputs: Vec<String> = (0..16)
         .map(|i| {
-            let rows = if i % 2 == 0 { 100 + i } else { LARGE + i };
-            (
-                rows,
-                write_file(
-                    tmp.path(),
-                    &format!("in{i}.csv"),
-                    &input(rows, &format!("w{i}")),
-                ),
+            input(
+                if i % 2 == 0 { 3000 + i } else { LARGE + i },
+                &format!("w{i}"),
             )
         })
         .collect();
-    let to = format!("s3://{b}/race/");
-    let children: Vec<Child> = inputs
-        .iter()
-        .map(|(_, inp)| {
-            s3cmd(
-                &w.endpoint,
-                &[
-                    "write",
-                    "--to",
-                    &to,
-                    "--name",
-                    "race",
-                    "--timestamp",
-                    STAMP,
-                    "--input",
-                    inp,
-                    "--json",
-                ],
-            )
-            .spawn()
-            .unwrap()
+    let mut writers: Vec<_> = (0..16)
+        .map(|_| streaming_writer(&w.endpoint, &to, "race", &[]))
+        .collect();
+    // Each writer reads its input only after checking that the target does
+    // not exist; once it has taken more than a pipe holds, it is past that
+    // check. So all 16 race at the commit, the real guard.
+    const HEAD: usize = 128 << 10;
+    for ((child, stdin), text) in writers.iter_mut().zip(&inputs) {
+        if let Err(e) = stdin.write_all(&text.as_bytes()[..HEAD]) {
+            let _ = child.kill();
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("writer stopped reading ({e}): {err}");
+        }
+    }
+    let children: Vec<Child> = writers
+        .into_iter()
+        .zip(&inputs)
+        .map(|((child, mut stdin), text)| {
+            stdin.write_all(&text.as_bytes()[HEAD..]).unwrap();
+            child
         })
         .collect();
     let results: Vec<(i32, Value)> = children
@@ -241,7 +236,7 @@ fn sixteen_writers_racing_for_one_key_one_commits_fifteen_get_exists() {
             "{doc}"
         );
     }
-    let key = format!("s3://{b}/race/race_20240910_143000.csv");
+    let key = format!("{to}race_20240910_143000.csv");
     let v = run(&w.endpoint, &["verify", &key, "--json"]);
     assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
     assert_eq!(json(&v)["files"][0]["rows"], winners[0].1["rows"]);
@@ -250,7 +245,12 @@ fn sixteen_writers_racing_for_one_key_one_commits_fifteen_get_exists() {
 }
 
 /// Starts a writer reading stdin; returns it and its stdin.
-fn streaming_writer(endpoint: &str, to: &str, extra: &[&str]) -> (Child, std::process::ChildStdin) {
+fn streaming_writer(
+    endpoint: &str,
+    to: &str,
+    name: &str,
+    extra: &[&str],
+) -> (Child, std::process::ChildStdin) {
     let mut cmd = s3cmd(
         endpoint,
         &[
@@ -259,7 +259,7 @@ fn streaming_writer(endpoint: &str, to: &str, extra: &[&str]) -> (Child, std::pr
                 "--to",
                 to,
                 "--name",
-                "stream",
+                name,
                 "--timestamp",
                 STAMP,
                 "--json",
@@ -290,7 +290,7 @@ fn a_writer_killed_mid_upload_leaves_nothing_visible_and_recover_aborts_its_uplo
     let w = weed::shared();
     let b = bucket("kill");
     let to = format!("s3://{b}/k/");
-    let (mut child, mut stdin) = streaming_writer(&w.endpoint, &to, &[]);
+    let (mut child, mut stdin) = streaming_writer(&w.endpoint, &to, "stream", &[]);
     let text = input(3 * LARGE, "kill");
     // Enough for two parts to be under way; the rest never comes.
     stdin.write_all(&text.as_bytes()[..text.len() / 2]).unwrap();
@@ -351,7 +351,8 @@ fn a_store_failing_mid_write_fails_the_write_and_shows_nothing() {
     let mut w = weed::Weed::start(true);
     let b = bucket("fail");
     let to = format!("s3://{b}/f/");
-    let (child, mut stdin) = streaming_writer(&w.endpoint, &to, &["--retry-timeout", "2s"]);
+    let (child, mut stdin) =
+        streaming_writer(&w.endpoint, &to, "stream", &["--retry-timeout", "2s"]);
     let text = input(3 * LARGE, "fail");
     let half = text.len() / 2;
     stdin.write_all(&text.as_bytes()[..half]).unwrap();
@@ -702,7 +703,7 @@ fn replace_backs_up_the_version_replaced_and_detects_a_concurrent_change() {
 
     // A writer that read the target's version, then another replaces it
     // first: the first one's backup or commit finds the change.
-    let (child, mut stdin) = streaming_writer(&w.endpoint, &to, &["--replace"]);
+    let (child, mut stdin) = streaming_writer(&w.endpoint, &to, "stream", &["--replace"]);
     let text = input(LARGE, "slow");
     // More than a pipe holds: the writer is reading, so it has read the ETag.
     stdin.write_all(&text.as_bytes()[..4 << 20]).unwrap();

@@ -15,7 +15,7 @@ pub enum Mode {
     IgnoreConditions,
     /// Drops `x-amz-checksum-mode`: a store that reports no checksums.
     NoChecksums,
-    /// Flips one byte in the body of the first part upload.
+    /// Flips one byte in the body of the first part uploaded for a file.
     CorruptFirstPart,
 }
 
@@ -113,7 +113,10 @@ fn serve(
         }
         let mut body = vec![0u8; length];
         reader.read_exact(&mut body)?;
-        let is_part = request_line.starts_with("PUT ") && request_line.contains("partNumber=");
+        // A part of a sealed file's upload (not of the probe's).
+        let is_part = request_line.starts_with("PUT ")
+            && request_line.contains("partNumber=")
+            && !request_line.contains(".csvseal-probe");
         if mode == Mode::CorruptFirstPart
             && is_part
             && !body.is_empty()
