@@ -38,6 +38,7 @@ mkdir -p "$work/data"
 weed server -dir="$work/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
   -master.port="${ports[0]}" -master.port.grpc="${ports[1]}" \
   -volume.port="${ports[2]}" -volume.port.grpc="${ports[3]}" -volume.max=0 -volume.preStopSeconds=0 \
+  -master.volumeSizeLimitMB=1024 \
   -filer -filer.port="${ports[4]}" -filer.port.grpc="${ports[5]}" -filer.localSocket="$work/filer.sock" \
   -s3 -s3.port="${ports[6]}" -s3.port.grpc="${ports[7]}" -s3.port.iceberg=0 -s3.port.lance=0 \
   -s3.config="$work/s3.json" >"$work/weed.log" 2>&1 &

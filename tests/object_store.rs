@@ -351,6 +351,28 @@ fn a_store_failing_mid_write_fails_the_write_and_shows_nothing() {
     let mut w = weed::Weed::start(true);
     let b = bucket("fail");
     let to = format!("s3://{b}/f/");
+
+    // A short outage, within --retry-timeout: retried, and the write commits.
+    let (child, mut stdin) =
+        streaming_writer(&w.endpoint, &to, "brief", &["--retry-timeout", "120s"]);
+    let text = input(3 * LARGE, "brief");
+    let half = text.len() / 2;
+    stdin.write_all(&text.as_bytes()[..half]).unwrap();
+    wait_for_upload(&w.endpoint, &to);
+    w.kill();
+    w.restart();
+    stdin.write_all(&text.as_bytes()[half..]).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let v = run(
+        &w.endpoint,
+        &["verify", &format!("{to}brief_20240910_143000.csv")],
+    );
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+
+    // An outage longer than --retry-timeout: the write fails, nothing shows.
     let (child, mut stdin) =
         streaming_writer(&w.endpoint, &to, "stream", &["--retry-timeout", "2s"]);
     let text = input(3 * LARGE, "fail");
@@ -822,4 +844,25 @@ fn series_and_audit_on_a_prefix() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--continue is not supported for object storage"));
+}
+
+#[test]
+fn a_write_past_its_timeout_is_abandoned_and_its_upload_aborted() {
+    let w = weed::shared();
+    let b = bucket("timeout");
+    let to = format!("s3://{b}/t/");
+    let (child, mut stdin) = streaming_writer(&w.endpoint, &to, "stream", &["--timeout", "3s"]);
+    let text = input(2 * LARGE, "slow");
+    // Over a part's worth, then the producer stalls.
+    stdin.write_all(&text.as_bytes()[..text.len() / 2]).unwrap();
+    let o = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(o.status.code(), Some(4), "{}\n{}", stdout(&o), stderr(&o));
+    assert_eq!(json(&o)["error"]["kind"], "timeout", "{}", stdout(&o));
+    assert_eq!(w.filer_get(&b, "t/stream_20240910_143000.csv"), None);
+    assert_eq!(
+        uploads(&w.endpoint, &to, "1h"),
+        (0, 0),
+        "the upload was aborted"
+    );
 }
