@@ -866,3 +866,50 @@ fn a_write_past_its_timeout_is_abandoned_and_its_upload_aborted() {
         "the upload was aborted"
     );
 }
+
+#[test]
+fn a_commit_whose_reply_is_lost_is_recognised_as_the_writers_own() {
+    let w = weed::shared_open();
+    let b = bucket("lostreply");
+    w.create_bucket(&b);
+    let tmp = TempDir::new().unwrap();
+    let p = proxy::Proxy::start(&w.endpoint, proxy::Mode::LoseFirstCommitReply);
+    let to = format!("s3://{b}/l/");
+    // One PutObject commit, one CompleteMultipartUpload commit.
+    for (name, rows) in [("small", 100), ("large", LARGE)] {
+        let inp = write_file(tmp.path(), &format!("{name}.csv"), &input(rows, name));
+        let o = run(
+            &p.endpoint,
+            &[
+                "write",
+                "--to",
+                &to,
+                "--name",
+                name,
+                "--timestamp",
+                STAMP,
+                "--input",
+                &inp,
+                "-v",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("an earlier attempt of the commit took effect"),
+            "{}",
+            stderr(&o)
+        );
+        let v = run(
+            &w.endpoint,
+            &[
+                "verify",
+                &format!("{to}{name}_20240910_143000.csv"),
+                "--json",
+            ],
+        );
+        assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+        assert_eq!(json(&v)["files"][0]["rows"], rows as u64);
+    }
+    assert_eq!(p.tampered.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+}

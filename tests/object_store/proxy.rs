@@ -17,6 +17,10 @@ pub enum Mode {
     NoChecksums,
     /// Flips one byte in the body of the first part uploaded for a file.
     CorruptFirstPart,
+    /// Forwards each file's first commit (PutObject, or
+    /// CompleteMultipartUpload) but cuts the connection instead of
+    /// returning the answer: a commit that happened, whose reply was lost.
+    LoseFirstCommitReply,
 }
 
 pub struct Proxy {
@@ -35,6 +39,7 @@ impl Proxy {
         let stop = Arc::new(AtomicBool::new(false));
         let tampered = Arc::new(AtomicUsize::new(0));
         let corrupted = Arc::new(AtomicBool::new(false));
+        let lost = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
         let (s, t) = (stop.clone(), tampered.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -42,9 +47,9 @@ impl Proxy {
                     break;
                 }
                 let Ok(client) = conn else { continue };
-                let (up, t, c) = (upstream.clone(), t.clone(), corrupted.clone());
+                let (up, t, c, l) = (upstream.clone(), t.clone(), corrupted.clone(), lost.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(client, &up, mode, &t, &c);
+                    let _ = serve(client, &up, mode, &t, &c, &l);
                 });
             }
         });
@@ -71,6 +76,7 @@ fn serve(
     mode: Mode,
     tampered: &AtomicUsize,
     corrupted: &AtomicBool,
+    lost: &std::sync::Mutex<std::collections::HashSet<String>>,
 ) -> std::io::Result<()> {
     let server = TcpStream::connect(upstream)?;
     // Responses flow back unchanged.
@@ -103,7 +109,7 @@ fn serve(
                     lower.starts_with("if-none-match:") || lower.starts_with("if-match:")
                 }
                 Mode::NoChecksums => lower.starts_with("x-amz-checksum-mode:"),
-                Mode::CorruptFirstPart => false,
+                Mode::CorruptFirstPart | Mode::LoseFirstCommitReply => false,
             };
             if drop {
                 tampered.fetch_add(1, Ordering::SeqCst);
@@ -125,6 +131,30 @@ fn serve(
             let i = body.len() / 2;
             body[i] ^= 0x01;
             tampered.fetch_add(1, Ordering::SeqCst);
+        }
+        let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+        let target = path.split('?').next().unwrap_or("").to_owned();
+        let is_commit = !path.contains(".csvseal-probe")
+            && ((request_line.starts_with("POST ") && path.contains("uploadId="))
+                || (request_line.starts_with("PUT ") && !path.contains('?')));
+        if mode == Mode::LoseFirstCommitReply && is_commit && lost.lock().unwrap().insert(target) {
+            // Send it on a connection of its own, let the store answer,
+            // and hang up on the client without the answer.
+            let mut side = TcpStream::connect(upstream)?;
+            side.write_all(request_line.as_bytes())?;
+            for h in &headers {
+                side.write_all(h.as_bytes())?;
+            }
+            side.write_all(b"\r\n")?;
+            side.write_all(&body)?;
+            let mut first = [0u8; 1];
+            side.read_exact(&mut first)?;
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            tampered.fetch_add(1, Ordering::SeqCst);
+            let client = reader.into_inner();
+            let _ = client.shutdown(Shutdown::Both);
+            let _ = to_server.shutdown(Shutdown::Both);
+            return Ok(());
         }
         to_server.write_all(request_line.as_bytes())?;
         for h in &headers {
