@@ -424,75 +424,39 @@ fn credentials_never_appear_in_output_logs_json_or_metrics() {
     let m = metrics.to_str().unwrap();
     let to = format!("s3://{b}/p/");
     let obj = format!("{to}s_20240910_143000.csv");
-    let runs: Vec<Vec<&str>> = vec![
-        vec![
+    let write = |name: &'static str, input: &str, extra: &[&'static str]| -> Vec<String> {
+        let mut a: Vec<String> = [
             "write",
             "--to",
             &to,
             "--name",
-            "s",
+            name,
             "--timestamp",
             STAMP,
             "--input",
-            &small,
-        ],
-        vec![
-            "write",
-            "--to",
-            &to,
-            "--name",
-            "l",
-            "--timestamp",
-            STAMP,
-            "--input",
-            &large,
-        ],
-        // Fails: target exists.
-        vec![
-            "write",
-            "--to",
-            &to,
-            "--name",
-            "s",
-            "--timestamp",
-            STAMP,
-            "--input",
-            &small,
-        ],
-        vec![
-            "write",
-            "--to",
-            &to,
-            "--name",
-            "r",
-            "--timestamp",
-            STAMP,
-            "--input",
-            &small,
-            "--replace",
-        ],
-        vec![
-            "write",
-            "--to",
-            &to,
-            "--name",
-            "r",
-            "--timestamp",
-            STAMP,
-            "--input",
-            &small,
-            "--replace",
-        ],
-        vec!["verify", &obj],
-        vec!["verify", "--series", &to, "s"],
-        vec!["recover", "--dir", &to],
-        vec!["audit", "--dir", &to],
+            input,
+        ]
+        .map(String::from)
+        .to_vec();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let runs: Vec<Vec<String>> = vec![
+        write("s", &small, &[]),
+        write("l", &large, &[]),
+        write("s", &small, &[]), // fails: target exists
+        write("r", &small, &["--replace"]),
+        write("r", &small, &["--replace"]),
+        vec!["verify".into(), obj.clone()],
+        ["verify", "--series", &to, "s"].map(String::from).to_vec(),
+        ["recover", "--dir", &to].map(String::from).to_vec(),
+        ["audit", "--dir", &to].map(String::from).to_vec(),
     ];
     let mut seen = String::new();
     for args in &runs {
         for format in ["text", "json"] {
             for json_flag in [false, true] {
-                let mut a = args.clone();
+                let mut a: Vec<&str> = args.iter().map(String::as_str).collect();
                 a.extend(["-vvv", "--log-format", format, "--metrics-file", m]);
                 if json_flag {
                     a.push("--json");

@@ -20,7 +20,7 @@ use crate::location::ObjectUrl;
 use crate::monitor::metrics::{ORIGIN_STALE, temp_sweep_failed, temp_swept};
 use crate::sandbox::Sandbox;
 use crate::store::backup::DEFAULT_BACKUP_DIR;
-use crate::store::recover::{Invalid, Kept, RecoverReport, Unreadable};
+use crate::store::recover::{Kept, RecoverReport, Unreadable};
 use crate::verify::verify_reader;
 
 /// Aborts csvseal's incomplete uploads under `prefix` (and its default
@@ -89,19 +89,9 @@ pub fn recover_prefix(
             continue;
         }
         let path = bucket.url_of(&l.key);
-        let verified = read::open(&bucket, &l.key, l.etag.as_deref())
+        let verified = read::open(&bucket, &l.key, None)
             .and_then(|mut r| verify_reader(sandbox, None, &mut r, &path));
-        match verified {
-            Ok(r) if r.valid => report.verified.push(path),
-            Ok(r) => report.invalid.push(Invalid {
-                path,
-                report: Box::new(r),
-            }),
-            Err(e) => report.unreadable.push(Unreadable {
-                path,
-                error: e.to_string(),
-            }),
-        }
+        report.record(path, verified);
     }
     Ok(report)
 }
