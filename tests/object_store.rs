@@ -51,6 +51,22 @@ fn run(endpoint: &str, args: &[&str]) -> Output {
     s3cmd(endpoint, args).output().unwrap()
 }
 
+/// `write --to TO --name NAME --timestamp STAMP --input INPUT EXTRA…`.
+fn write_to(endpoint: &str, to: &str, name: &str, input: &str, extra: &[&str]) -> Output {
+    let args = [
+        "write",
+        "--to",
+        to,
+        "--name",
+        name,
+        "--timestamp",
+        STAMP,
+        "--input",
+        input,
+    ];
+    run(endpoint, &[&args[..], extra].concat())
+}
+
 fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(o), stderr(o)))
@@ -361,10 +377,11 @@ fn a_store_failing_mid_write_fails_the_write_and_shows_nothing() {
     wait_for_upload(&w.endpoint, &to);
     w.kill();
     w.restart();
-    stdin.write_all(&text.as_bytes()[half..]).unwrap();
+    let fed = stdin.write_all(&text.as_bytes()[half..]);
     drop(stdin);
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    fed.unwrap();
     let v = run(
         &w.endpoint,
         &["verify", &format!("{to}brief_20240910_143000.csv")],
@@ -500,33 +517,23 @@ fn a_store_that_ignores_conditional_writes_is_refused() {
     w.create_bucket(&b);
     let tmp = TempDir::new().unwrap();
     let inp = write_file(tmp.path(), "in.csv", &input(20, "ign"));
-    let args = |to: &str| {
-        vec![
-            "write".to_owned(),
-            "--to".into(),
-            to.into(),
-            "--name".into(),
-            "t".into(),
-            "--timestamp".into(),
-            STAMP.into(),
-            "--input".into(),
-            inp.clone(),
-            "--json".into(),
-        ]
-    };
     // The same store, directly: it enforces them, so writes work.
-    let direct: Vec<String> = args(&format!("s3://{b}/direct/"));
-    let o = run(
+    let o = write_to(
         &w.endpoint,
-        &direct.iter().map(String::as_str).collect::<Vec<_>>(),
+        &format!("s3://{b}/direct/"),
+        "t",
+        &inp,
+        &["--json"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // Behind a proxy that drops If-None-Match and If-Match: refused.
     let p = proxy::Proxy::start(&w.endpoint, proxy::Mode::IgnoreConditions);
-    let via: Vec<String> = args(&format!("s3://{b}/via/"));
-    let o = run(
+    let o = write_to(
         &p.endpoint,
-        &via.iter().map(String::as_str).collect::<Vec<_>>(),
+        &format!("s3://{b}/via/"),
+        "t",
+        &inp,
+        &["--json"],
     );
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
     let doc = json(&o);
@@ -549,21 +556,7 @@ fn a_store_reporting_no_checksum_gets_the_object_read_back() {
     let inp = write_file(tmp.path(), "in.csv", &input(LARGE, "nock"));
     let p = proxy::Proxy::start(&w.endpoint, proxy::Mode::NoChecksums);
     let to = format!("s3://{b}/n/");
-    let o = run(
-        &p.endpoint,
-        &[
-            "write",
-            "--to",
-            &to,
-            "--name",
-            "n",
-            "--timestamp",
-            STAMP,
-            "--input",
-            &inp,
-            "-vv",
-        ],
-    );
+    let o = write_to(&p.endpoint, &to, "n", &inp, &["-vv"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("no stored checksum; reading the object back")
@@ -572,21 +565,7 @@ fn a_store_reporting_no_checksum_gets_the_object_read_back() {
         stderr(&o)
     );
     // Directly, the store's checksum is used instead.
-    let o = run(
-        &w.endpoint,
-        &[
-            "write",
-            "--to",
-            &to,
-            "--name",
-            "m",
-            "--timestamp",
-            STAMP,
-            "--input",
-            &inp,
-            "-vv",
-        ],
-    );
+    let o = write_to(&w.endpoint, &to, "m", &inp, &["-vv"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("check=Checksum"), "{}", stderr(&o));
 }
@@ -600,21 +579,7 @@ fn a_part_corrupted_in_transit_is_refused_and_nothing_is_visible() {
     let inp = write_file(tmp.path(), "in.csv", &input(LARGE, "cor"));
     let p = proxy::Proxy::start(&w.endpoint, proxy::Mode::CorruptFirstPart);
     let to = format!("s3://{b}/c/");
-    let o = run(
-        &p.endpoint,
-        &[
-            "write",
-            "--to",
-            &to,
-            "--name",
-            "c",
-            "--timestamp",
-            STAMP,
-            "--input",
-            &inp,
-            "--json",
-        ],
-    );
+    let o = write_to(&p.endpoint, &to, "c", &inp, &["--json"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let doc = json(&o);
     assert!(
@@ -646,24 +611,12 @@ fn replace_backs_up_the_version_replaced_and_detects_a_concurrent_change() {
             &format!("in{rows}.csv"),
             &input(rows, &rows.to_string()),
         );
-        run(
+        write_to(
             &w.endpoint,
-            &[
-                &[
-                    "write",
-                    "--to",
-                    &to,
-                    "--name",
-                    "stream",
-                    "--timestamp",
-                    STAMP,
-                    "--input",
-                    &inp,
-                    "--json",
-                ][..],
-                extra,
-            ]
-            .concat(),
+            &to,
+            "stream",
+            &inp,
+            &[&["--json"][..], extra].concat(),
         )
     };
     let rows_of = |url: &str| {
@@ -842,21 +795,7 @@ fn a_commit_whose_reply_is_lost_is_recognised_as_the_writers_own() {
     // One PutObject commit, one CompleteMultipartUpload commit.
     for (name, rows) in [("small", 100), ("large", LARGE)] {
         let inp = write_file(tmp.path(), &format!("{name}.csv"), &input(rows, name));
-        let o = run(
-            &p.endpoint,
-            &[
-                "write",
-                "--to",
-                &to,
-                "--name",
-                name,
-                "--timestamp",
-                STAMP,
-                "--input",
-                &inp,
-                "-v",
-            ],
-        );
+        let o = write_to(&p.endpoint, &to, name, &inp, &["-v"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert!(
             stderr(&o).contains("an earlier attempt of the commit took effect"),
