@@ -1,3 +1,4 @@
+#![cfg(target_os = "linux")]
 //! Sealed files on object storage, through the real binary against a real
 //! SeaweedFS (started here: see `object_store/weed.rs`), one bucket per
 //! test: the same bytes as a local write, racing writers, a writer killed
