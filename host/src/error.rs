@@ -121,6 +121,26 @@ pub enum Error {
         /// What was asked for, the limit, and the option that sets it.
         message: String,
     },
+
+    /// The object store does not enforce a conditional write csvseal relies
+    /// on (detected by a probe): writing there could silently overwrite a
+    /// file, so nothing was written.
+    #[error(
+        "{location}: the store does not enforce {missing}: csvseal refuses to write there (a concurrent or repeated write could silently overwrite a file); nothing was written"
+    )]
+    StoreUnsupported { location: PathBuf, missing: String },
+
+    /// `--replace` on object storage: the target changed after csvseal read
+    /// it (its ETag no longer matches); nothing was replaced, the backup made
+    /// of the version read is kept.
+    #[error("{path}: the target changed while it was being replaced; nothing was replaced")]
+    TargetChanged { path: PathBuf },
+
+    /// What the object store holds is not what was verified (its checksum or
+    /// a read-back differs), or the bytes uploaded were not the bytes
+    /// verified.
+    #[error("{path}: {detail}")]
+    StoredMismatch { path: PathBuf, detail: String },
 }
 
 impl Error {
@@ -150,6 +170,9 @@ impl Error {
             Error::Timeout { .. } => "timeout",
             Error::LimitExceeded { .. } => "limit",
             Error::CommittedNotDurable { .. } => "committed-not-durable",
+            Error::StoreUnsupported { .. } => "store-unsupported",
+            Error::TargetChanged { .. } => "target-changed",
+            Error::StoredMismatch { .. } => "stored-mismatch",
         }
     }
 
@@ -169,9 +192,11 @@ impl Error {
             | Error::WrittenFileInvalid { .. }
             | Error::WrittenFileMismatch { .. }
             | Error::SourceInvalid { .. }
-            | Error::NoGoodBackup { .. } => 1,
-            Error::TargetExists { .. } | Error::Busy { .. } => 3,
-            Error::Io { .. }
+            | Error::NoGoodBackup { .. }
+            | Error::StoredMismatch { .. } => 1,
+            Error::TargetExists { .. } | Error::Busy { .. } | Error::TargetChanged { .. } => 3,
+            Error::StoreUnsupported { .. }
+            | Error::Io { .. }
             | Error::Usage(_)
             | Error::Schema { .. }
             | Error::Sandbox(_)

@@ -199,20 +199,8 @@ fn write_inner(
 ) -> Result<Committed> {
     let deadline = control.deadline;
     let input = &mut DeadlineReader::new(input, deadline);
-    let mut transcoded;
-    let input: &mut dyn Read = match req.encoding {
-        InputEncoding::Utf8 => input,
-        other => {
-            transcoded = Transcoder::new(input, other);
-            &mut transcoded
-        }
-    };
-    if req.start_seq == 0 {
-        return Err(Error::Usage("--start-seq must be at least 1".into()));
-    }
-    if req.format == InputFormat::Csv {
-        req.dialect.check().map_err(Error::Usage)?;
-    }
+    let input = &mut *decoded(input, req.encoding);
+    check_request(req)?;
     let final_name = naming::final_name(&req.base_name, req.timestamp)?;
     let temp_name = naming::temp_name(&final_name);
     let dir = Dir::open_ambient_dir(&req.dir, ambient_authority())
@@ -302,6 +290,25 @@ fn write_inner(
         summary,
         verified,
     })
+}
+
+/// The input as UTF-8: transcoded from `encoding` as it is read.
+pub(crate) fn decoded<'a>(input: &'a mut dyn Read, encoding: InputEncoding) -> Box<dyn Read + 'a> {
+    match encoding {
+        InputEncoding::Utf8 => Box::new(input),
+        other => Box::new(Transcoder::new(input, other)),
+    }
+}
+
+/// The checks of a request made before anything is touched.
+pub(crate) fn check_request(req: &WriteRequest) -> Result<()> {
+    if req.start_seq == 0 {
+        return Err(Error::Usage("--start-seq must be at least 1".into()));
+    }
+    if req.format == InputFormat::Csv {
+        req.dialect.check().map_err(Error::Usage)?;
+    }
+    Ok(())
 }
 
 impl SealedSink for TempFile<'_> {

@@ -24,8 +24,9 @@ Exit codes: 0 no alerts; 2 the audit could not be done; 32 + bits: +1 integrity 
 
 #[derive(Args)]
 pub struct AuditArgs {
-    /// Directory of sealed files to audit.
-    #[arg(long)]
+    /// Directory of sealed files to audit, or an object-store prefix
+    /// (s3://bucket/prefix/: incomplete uploads are its temp files).
+    #[arg(long, value_name = "DIR|URL")]
     dir: PathBuf,
     /// Temp files (*.csv.tmp) older than this are alerts, e.g. 30m, 2h.
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
@@ -100,7 +101,12 @@ pub fn run(args: AuditArgs, metrics_file: Option<PathBuf>) -> i32 {
             rescan_after: args.rescan_after,
             max_bytes: args.max_bytes,
         };
-        audit(&sandbox, &opts)
+        match csvseal::location::Location::from_path(&args.dir)? {
+            csvseal::location::Location::Object(url) => {
+                csvseal::object::audit_prefix(&sandbox, &opts, &url, &super::object::options())
+            }
+            csvseal::location::Location::Local(_) => audit(&sandbox, &opts),
+        }
     })();
     let report = match result {
         Ok(r) => r,

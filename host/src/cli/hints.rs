@@ -40,6 +40,18 @@ pub fn hint(e: &Error) -> String {
              it survived",
             path.display()
         ),
+        Error::StoreUnsupported { .. } => "write to a store that enforces conditional writes \
+             (If-None-Match / If-Match: AWS S3, SeaweedFS, MinIO; README \"Object storage\"), \
+             or to a local --dir"
+            .to_owned(),
+        Error::TargetChanged { path } => format!(
+            "check who else writes {}, then run the --replace again",
+            path.display()
+        ),
+        Error::StoredMismatch { path, .. } => format!(
+            "check the store, then run `csvseal verify {}`; write again if it does not verify",
+            path.display()
+        ),
         Error::SourceInvalid { path, .. } => format!(
             "`csvseal restore {p}` brings back its newest good backup; \
              `csvseal salvage {p} --out DIR` keeps its valid rows",
@@ -133,6 +145,15 @@ pub(crate) mod tests {
                 op: "fsync directory",
                 source: io::Error::from_raw_os_error(5),
             },
+            Error::StoreUnsupported {
+                location: "s3://b/p/".into(),
+                missing: "If-None-Match".into(),
+            },
+            Error::TargetChanged { path: p() },
+            Error::StoredMismatch {
+                path: p(),
+                detail: "checksum differs".into(),
+            },
             Error::SourceInvalid {
                 path: p(),
                 report: report(),
@@ -163,6 +184,9 @@ pub(crate) mod tests {
                 | Error::WrittenFileInvalid { .. }
                 | Error::WrittenFileMismatch { .. }
                 | Error::CommittedNotDurable { .. }
+                | Error::StoreUnsupported { .. }
+                | Error::TargetChanged { .. }
+                | Error::StoredMismatch { .. }
                 | Error::SourceInvalid { .. }
                 | Error::NoGoodBackup { .. }
                 | Error::Timeout { .. }

@@ -77,6 +77,11 @@ fn file_and_step(e: &Error) -> (String, &'static str) {
         Error::SourceInvalid { path, .. } => (path.display().to_string(), "verify source"),
         Error::NoGoodBackup { path, .. } => (path.display().to_string(), "find backup"),
         Error::CommittedNotDurable { path, op, .. } => (path.display().to_string(), op),
+        Error::StoreUnsupported { location, .. } => {
+            (location.display().to_string(), "probe conditional writes")
+        }
+        Error::TargetChanged { path } => (path.display().to_string(), "commit"),
+        Error::StoredMismatch { path, .. } => (path.display().to_string(), "confirm stored object"),
     }
 }
 

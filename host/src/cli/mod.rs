@@ -25,6 +25,7 @@ mod hints;
 mod inspect;
 mod logging;
 mod metrics_file;
+mod object;
 mod output;
 mod progress;
 mod recover;
@@ -90,6 +91,8 @@ struct GlobalArgs {
     /// Less log detail (-q errors only, -qq none).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     quiet: u8,
+    #[command(flatten)]
+    object: object::ObjectArgs,
 }
 
 #[derive(Subcommand)]
@@ -208,6 +211,7 @@ pub fn run() -> i32 {
     };
     let g = cli.global;
     logging::init(g.log_format, logging::level(g.verbose, g.quiet), g.verbose);
+    object::init(&g.object);
     let recorder = g
         .metrics_file
         .as_ref()

@@ -151,7 +151,6 @@ pub fn error_json(e: &Error) -> Value {
             v["op"] = json!(op);
             v["os_error"] = json!(source.to_string());
         }
-        Error::TargetExists { path } | Error::Busy { path } => v["path"] = json!(path),
         Error::WrittenFileMismatch {
             path,
             verified_bytes,
@@ -163,6 +162,11 @@ pub fn error_json(e: &Error) -> Value {
             v["read_back_bytes"] = json!(read_back_bytes);
             v["differs_at"] = json!(differs_at);
         }
+        Error::TargetExists { path }
+        | Error::Busy { path }
+        | Error::TargetChanged { path }
+        | Error::StoredMismatch { path, .. } => v["path"] = json!(path),
+        Error::StoreUnsupported { location, .. } => v["path"] = json!(location),
         Error::LimitExceeded { limit, .. } => v["limit"] = json!(limit),
         _ => {}
     }

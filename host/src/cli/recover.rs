@@ -21,9 +21,14 @@ Exit codes: 0 every final file verifies; 1 some does not; 2 a file could not be 
 
 #[derive(Args)]
 pub struct RecoverArgs {
-    /// Directory to recover (its subdirectories are not visited).
-    #[arg(long)]
+    /// Directory to recover (its subdirectories are not visited), or an
+    /// object-store prefix (s3://bucket/prefix/).
+    #[arg(long, value_name = "DIR|URL")]
     dir: PathBuf,
+    /// Object storage: abort csvseal's incomplete uploads started longer ago
+    /// than this (e.g. 30m, 2h). A local temp is judged by its lock instead.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = super::parse_duration)]
+    older_than: std::time::Duration,
     /// Report what would be removed, remove nothing.
     #[arg(long)]
     dry_run: bool,
@@ -37,8 +42,20 @@ pub struct RecoverArgs {
 /// Runs `recover`; returns the exit code: 0 clean, 1 some final file does
 /// not verify, 2 something could not be examined.
 pub fn run(args: RecoverArgs) -> i32 {
-    let result = Sandbox::builtin(args.limits.to_limits())
-        .and_then(|sandbox| recover_dir(&RealFs, &sandbox, &args.dir, args.dry_run));
+    let result = Sandbox::builtin(args.limits.to_limits()).and_then(|sandbox| {
+        match csvseal::location::Location::from_path(&args.dir)? {
+            csvseal::location::Location::Object(url) => csvseal::object::recover_prefix(
+                &sandbox,
+                &url,
+                args.older_than,
+                args.dry_run,
+                &super::object::options(),
+            ),
+            csvseal::location::Location::Local(_) => {
+                recover_dir(&RealFs, &sandbox, &args.dir, args.dry_run)
+            }
+        }
+    });
     let report = match result {
         Ok(r) => r,
         Err(e) => {

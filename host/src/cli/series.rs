@@ -17,7 +17,15 @@ pub fn verify(
     base: &str,
     json: bool,
 ) -> i32 {
-    let report = match verify_series(sandbox, schema, Path::new(dir), base) {
+    let report = match csvseal::location::Location::parse(dir).and_then(|l| match l {
+        csvseal::location::Location::Object(url) => {
+            let options = super::object::options();
+            csvseal::object::verify_series_at(sandbox, schema, &url, base, &options)
+        }
+        csvseal::location::Location::Local(_) => {
+            verify_series(sandbox, schema, Path::new(dir), base)
+        }
+    }) {
         Ok(r) => r,
         Err(e) => {
             output::failed("verify", e, json);

@@ -32,11 +32,12 @@ pub struct VerifyArgs {
     /// Report as one JSON document on stdout.
     #[arg(long)]
     json: bool,
-    /// Verify the series DIR/BASE_*.csv: every file in name order, and the
-    /// seams between files (overlaps are errors, gaps warnings).
+    /// Verify the series DIR/BASE_*.csv (DIR may be s3://bucket/prefix/):
+    /// every file in name order, and the seams between files (overlaps are
+    /// errors, gaps warnings).
     #[arg(long, num_args = 2, value_names = ["DIR", "BASE"], conflicts_with = "files")]
     series: Option<Vec<String>>,
-    /// Files to verify.
+    /// Files to verify (paths, or objects as s3://bucket/key).
     #[arg(required_unless_present = "series")]
     files: Vec<PathBuf>,
     /// Sandboxed instances at work at once: parts of one large file, or
@@ -192,6 +193,11 @@ fn verify_one(
     bars: bool,
     (jobs, memory): (usize, Option<usize>),
 ) -> csvseal::Result<VerifyReport> {
+    if let csvseal::location::Location::Object(url) = csvseal::location::Location::from_path(path)?
+    {
+        let options = super::object::options();
+        return csvseal::object::verify_object(sandbox, builtin, schema, &url, &options);
+    }
     let len = std::fs::metadata(path)
         .ok()
         .filter(|m| m.is_file())

@@ -33,8 +33,9 @@ Exit codes:
 
 #[derive(Args)]
 pub struct WriteArgs {
-    /// Directory the file is written in.
-    #[arg(long)]
+    /// Directory the file is written in, or an object-store prefix
+    /// (s3://bucket/prefix/; see --endpoint).
+    #[arg(long, visible_alias = "to", value_name = "DIR|URL")]
     dir: PathBuf,
     /// Base name: the file is BASE_YYYYMMDD_HHMMSS.csv (UTC).
     #[arg(long)]
@@ -191,7 +192,10 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
         deadline,
     };
     let ops = &csvseal::store::file_ops::RealFs;
-    let result = if args.continue_series {
+    let location = csvseal::location::Location::from_path(&args.dir)?;
+    let result = if let csvseal::location::Location::Object(url) = &location {
+        write_object(url, &args, &control, &sandbox, &req, &mut input, &label)
+    } else if args.continue_series {
         csvseal::store::series::write_continue(ops, &control, &sandbox, &req, &mut input, &label)
             .map(|(committed, _)| committed)
     } else {
@@ -201,6 +205,26 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
         pb.finish_and_clear();
     }
     result
+}
+
+/// `write --to s3://…`: the object-store write (no series lock there, so no
+/// `--continue`).
+fn write_object(
+    url: &csvseal::location::ObjectUrl,
+    args: &WriteArgs,
+    control: &csvseal::WriteControl,
+    sandbox: &csvseal::Sandbox,
+    req: &WriteRequest,
+    input: &mut dyn Read,
+    label: &str,
+) -> csvseal::Result<csvseal::Committed> {
+    if args.continue_series {
+        return Err(Error::Usage(
+            "--continue is not supported for object storage (there is no series lock there); give --start-seq".into(),
+        ));
+    }
+    let bucket = csvseal::object::connect(&url.bucket, &super::object::options())?;
+    csvseal::object::write_sealed_object(&bucket, url, control, sandbox, req, input, label)
 }
 
 /// The CSV dialect the input options describe.

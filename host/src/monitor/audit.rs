@@ -17,19 +17,21 @@
 //! finding those is what a periodic integrity check is for. `full`
 //! re-verifies everything.
 //!
-//! The directory is opened once (a cap-std `Dir`); each file is opened
+//! A local directory is opened once (a cap-std `Dir`); each file is opened
 //! through it, identified by `fstat` on that descriptor and verified from
-//! it, so what is checked is what was identified.
+//! it, so what is checked is what was identified. An object-store prefix is
+//! another [`AuditSource`] (`crate::object::check`): an object's identity is
+//! its size, modification time and ETag.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::monitor::prom_text::Exposition;
@@ -182,21 +184,205 @@ struct State {
 
 const STATE_VERSION: u32 = 2;
 
+/// One thing found where the files live.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A sealed file (`*.csv`): its name, the path reports give, and what
+    /// identifies this version of it (unchanged identity: result reused).
+    File {
+        name: String,
+        path: PathBuf,
+        size: u64,
+        mtime_ns: i128,
+        /// The inode change time (0 for an object: its ETag stands in).
+        ctime_ns: i128,
+        /// The inode, or for an object a hash of its ETag.
+        ino: u64,
+    },
+    /// A sealed file that could not be opened or identified.
+    Unreadable { path: PathBuf, message: String },
+    /// A write in progress or abandoned (a `*.csv.tmp`, or an incomplete
+    /// multipart upload), and its age.
+    Temp { path: PathBuf, age: Duration },
+}
+
+/// Where an audit's results are remembered between runs.
+pub trait StateStore {
+    /// The state's bytes, `None` if there is none yet.
+    fn load(&self) -> std::result::Result<Option<Vec<u8>>, String>;
+    /// Replaces the state, atomically.
+    fn save(&self, bytes: &[u8]) -> Result<()>;
+    /// For messages.
+    fn label(&self) -> String;
+}
+
+/// What an audit needs from where the files live: a local directory
+/// ([`audit`]) or an object-store prefix (`crate::object::audit`).
+pub trait AuditSource {
+    /// The files and temps directly in the location, in name order.
+    fn entries(&self, warnings: &mut Vec<String>) -> Result<Vec<Entry>>;
+    /// Verifies one file of [`Self::entries`], read in full.
+    fn verify(
+        &self,
+        sandbox: &Sandbox,
+        schema: Option<&Schema>,
+        name: &str,
+        path: &Path,
+    ) -> Result<crate::VerifyReport>;
+    /// Where the state is kept when no `--state-file` is given.
+    fn default_state(&self) -> Box<dyn StateStore>;
+}
+
+/// A state file on the local file system, replaced atomically.
+pub struct StateFile(pub PathBuf);
+
+impl StateStore for StateFile {
+    fn load(&self) -> std::result::Result<Option<Vec<u8>>, String> {
+        match std::fs::read(&self.0) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+    fn save(&self, bytes: &[u8]) -> Result<()> {
+        crate::store::atomic_replace::replace_file(&self.0, bytes)
+    }
+    fn label(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+/// A local directory, through one cap-std `Dir`. Each sealed file is
+/// opened once, when listed; its handle is kept for [`AuditSource::verify`],
+/// so the bytes verified are those of the file identified.
+struct LocalDir<'a> {
+    path: &'a Path,
+    dir: Dir,
+    opened: RefCell<BTreeMap<String, std::fs::File>>,
+}
+
+impl<'a> LocalDir<'a> {
+    fn open(path: &'a Path) -> Result<Self> {
+        let dir = Dir::open_ambient_dir(path, ambient_authority())
+            .map_err(|e| Error::io(path, "open directory", e))?;
+        Ok(LocalDir {
+            path,
+            dir,
+            opened: RefCell::default(),
+        })
+    }
+}
+
+impl AuditSource for LocalDir<'_> {
+    fn entries(&self, warnings: &mut Vec<String>) -> Result<Vec<Entry>> {
+        let dir = self.path;
+        let now = SystemTime::now();
+        let mut names: Vec<String> = Vec::new();
+        let entries = self
+            .dir
+            .entries()
+            .map_err(|e| Error::io(dir, "list directory", e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir, "list directory", e))?;
+            match entry.file_name().into_string() {
+                Ok(n) => names.push(n),
+                Err(n) => warnings.push(format!(
+                    "{}: skipped: name is not UTF-8",
+                    dir.join(n).display()
+                )),
+            }
+        }
+        names.sort();
+        let mut out = vec![];
+        for name in names {
+            let path = dir.join(&name);
+            let Ok(meta) = self.dir.symlink_metadata(&name) else {
+                continue; // removed while we looked
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            if name.ends_with(&format!(".csv{TEMP_SUFFIX}")) {
+                let age = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| now.duration_since(m.into_std()).ok())
+                    .unwrap_or_default();
+                out.push(Entry::Temp { path, age });
+            } else if name.ends_with(".csv") {
+                let opened = self
+                    .dir
+                    .open(&name)
+                    .map(|f| f.into_std())
+                    .and_then(|f| f.metadata().map(|m| (identify(&m), f)));
+                match opened {
+                    Ok((id, file)) => {
+                        self.opened.borrow_mut().insert(name.clone(), file);
+                        out.push(Entry::File {
+                            name,
+                            path,
+                            size: id.size,
+                            mtime_ns: id.mtime_ns,
+                            ctime_ns: id.ctime_ns,
+                            ino: id.ino,
+                        });
+                    }
+                    Err(e) => out.push(Entry::Unreadable {
+                        message: Error::io(&path, "open", e).to_string(),
+                        path,
+                    }),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn verify(
+        &self,
+        sandbox: &Sandbox,
+        schema: Option<&Schema>,
+        name: &str,
+        path: &Path,
+    ) -> Result<crate::VerifyReport> {
+        let mut file = self.opened.borrow_mut().remove(name).ok_or_else(|| {
+            Error::io(
+                path,
+                "open",
+                std::io::Error::other("not listed by this audit"),
+            )
+        })?;
+        verify_reader(sandbox, schema, &mut file, path)
+    }
+
+    fn default_state(&self) -> Box<dyn StateStore> {
+        Box::new(StateFile(self.path.join(DEFAULT_STATE_FILE)))
+    }
+}
+
 /// Runs an audit of `opts.dir`. Errors only when the audit itself cannot be
 /// done (the directory cannot be listed, the state cannot be saved);
 /// problems with files are alerts.
 pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
-    let state_path = opts
-        .state_file
-        .clone()
-        .unwrap_or_else(|| opts.dir.join(DEFAULT_STATE_FILE));
+    audit_source(sandbox, opts, &LocalDir::open(&opts.dir)?)
+}
+
+/// [`audit`] of any [`AuditSource`]; `opts.dir` names it in reports.
+pub fn audit_source(
+    sandbox: &Sandbox,
+    opts: &AuditOptions,
+    source: &dyn AuditSource,
+) -> Result<AuditReport> {
+    let state: Box<dyn StateStore> = match &opts.state_file {
+        Some(p) => Box::new(StateFile(p.clone())),
+        None => source.default_state(),
+    };
     let mut report = AuditReport::default();
     let schema_sha = opts
         .schema
         .as_ref()
         .map(|s| hex::encode(Sha256::digest(s.json.as_bytes())))
         .unwrap_or_default();
-    let old = load_state(&state_path, &mut report.warnings);
+    let old = load_state(state.as_ref(), &mut report.warnings);
     let reuse = old.version == STATE_VERSION && old.schema_sha256 == schema_sha;
     let mut new = State {
         version: STATE_VERSION,
@@ -209,74 +395,52 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
     let now_secs = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let dir = Dir::open_ambient_dir(&opts.dir, ambient_authority())
-        .map_err(|e| Error::io(&opts.dir, "open directory", e))?;
-    let mut names: Vec<String> = Vec::new();
-    let entries = dir
-        .entries()
-        .map_err(|e| Error::io(&opts.dir, "list directory", e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(&opts.dir, "list directory", e))?;
-        match entry.file_name().into_string() {
-            Ok(n) => names.push(n),
-            Err(n) => report.warnings.push(format!(
-                "{}: skipped: name is not UTF-8",
-                opts.dir.join(n).display()
-            )),
-        }
-    }
-    names.sort();
 
-    // Pass 1: temp files, and every sealed file opened and identified.
-    let mut sealed: Vec<(String, std::fs::File, FileState)> = Vec::new();
-    for name in &names {
-        let path = opts.dir.join(name);
-        let Ok(meta) = dir.symlink_metadata(name) else {
-            continue; // removed while we looked
-        };
-        if !meta.is_file() {
-            continue;
-        }
-        if name.ends_with(&format!(".csv{TEMP_SUFFIX}")) {
-            report.temp_files += 1;
-            let age = meta
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m.into_std()).ok())
-                .unwrap_or_default();
-            if age > opts.max_temp_age {
-                report.alerts.push(Alert {
-                    class: AlertClass::TempFileNotCleanedUp,
-                    file: Some(path),
-                    message: format!(
-                        "temp file is {} old (allowed: {}): a writer crashed or is stuck",
-                        humantime::format_duration(Duration::from_secs(age.as_secs())),
-                        humantime::format_duration(opts.max_temp_age)
-                    ),
-                });
+    // Pass 1: temp files; sealed files identified.
+    let mut sealed: Vec<(String, PathBuf, FileState)> = Vec::new();
+    for entry in source.entries(&mut report.warnings)? {
+        match entry {
+            Entry::Temp { path, age } => {
+                report.temp_files += 1;
+                if age > opts.max_temp_age {
+                    report.alerts.push(Alert {
+                        class: AlertClass::TempFileNotCleanedUp,
+                        file: Some(path),
+                        message: format!(
+                            "temp file is {} old (allowed: {}): a writer crashed or is stuck",
+                            humantime::format_duration(Duration::from_secs(age.as_secs())),
+                            humantime::format_duration(opts.max_temp_age)
+                        ),
+                    });
+                }
             }
-            continue;
-        }
-        if !name.ends_with(".csv") {
-            continue;
-        }
-        report.files += 1;
-        let opened = dir
-            .open(name)
-            .map(|f| f.into_std())
-            .and_then(|f| f.metadata().map(|m| (identify(&m), f)));
-        let (id, file) = match opened {
-            Ok(x) => x,
-            Err(e) => {
+            Entry::Unreadable { path, message } => {
+                report.files += 1;
                 report.alerts.push(Alert {
                     class: AlertClass::IntegrityFailure,
                     file: Some(path),
-                    message: format!("could not be verified: {}", Error::io(name, "open", e)),
+                    message: format!("could not be verified: {message}"),
                 });
-                continue;
             }
-        };
-        sealed.push((name.clone(), file, id));
+            Entry::File {
+                name,
+                path,
+                size,
+                mtime_ns,
+                ctime_ns,
+                ino,
+            } => sealed.push((
+                name,
+                path,
+                FileState {
+                    size,
+                    mtime_ns,
+                    ctime_ns,
+                    ino,
+                    ..FileState::unchecked()
+                },
+            )),
+        }
     }
 
     // Which unchanged files to read again: those due, oldest check first,
@@ -293,7 +457,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
         })
         .collect();
     due.sort();
-    let mut scrub: std::collections::BTreeSet<String> = Default::default();
+    let mut scrub: BTreeSet<String> = BTreeSet::new();
     let mut budget_used = 0u64;
     for (_, name, size) in due {
         let fits = opts
@@ -310,8 +474,8 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
     // Pass 2: verify what is new, changed or due; reuse the rest.
     // name → (first_seq, last_seq) for the series check.
     let mut seqs: BTreeMap<String, (Option<u64>, Option<u64>)> = BTreeMap::new();
-    for (name, mut file, id) in sealed {
-        let path = opts.dir.join(&name);
+    for (name, path, id) in sealed {
+        report.files += 1;
         let cached = remembered(&name, &id).filter(|_| !scrub.contains(&name));
         let fs =
             match cached {
@@ -321,11 +485,11 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
                 }
                 None => {
                     report.verified += 1;
-                    if remembered(&name, &id).is_some() {
+                    if scrub.contains(&name) {
                         report.scrubbed += 1;
                     }
                     tracing::debug!(file = %path.display(), "verifying");
-                    match verify_reader(sandbox, opts.schema.as_ref(), &mut file, &path) {
+                    match source.verify(sandbox, opts.schema.as_ref(), &name, &path) {
                         Ok(r) => FileState {
                             checked_at: now_secs,
                             valid: r.valid,
@@ -370,7 +534,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
                 message: format!("{} file_seq gap(s) inside the file", fs.gap_count),
             });
         }
-        new.files.insert(name, fs);
+        new.files.insert(name.clone(), fs);
     }
 
     let series_gaps = series_alerts(&opts.dir, &seqs, &mut report.alerts);
@@ -381,7 +545,7 @@ pub fn audit(sandbox: &Sandbox, opts: &AuditOptions) -> Result<AuditReport> {
     }
 
     let json = serde_json::to_vec_pretty(&new).expect("state serializes");
-    crate::store::atomic_replace::replace_file(&state_path, &json)?;
+    state.save(&json)?;
 
     let counts: Vec<(&'static str, u64)> = AlertClass::ALL
         .iter()
@@ -505,23 +669,23 @@ fn check_timeouts(path: &Path, seen: &mut f64, report: &mut AuditReport) {
     *seen = now;
 }
 
-fn load_state(path: &Path, warnings: &mut Vec<String>) -> State {
-    match std::fs::read(path) {
-        Ok(bytes) => match serde_json::from_slice::<State>(&bytes) {
+fn load_state(state: &dyn StateStore, warnings: &mut Vec<String>) -> State {
+    match state.load() {
+        Ok(Some(bytes)) => match serde_json::from_slice::<State>(&bytes) {
             Ok(s) => s,
             Err(e) => {
                 warnings.push(format!(
                     "{}: state file unreadable ({e}); every file is verified again",
-                    path.display()
+                    state.label()
                 ));
                 State::default()
             }
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
+        Ok(None) => State::default(),
         Err(e) => {
             warnings.push(format!(
                 "{}: cannot read state file ({e}); every file is verified again",
-                path.display()
+                state.label()
             ));
             State::default()
         }
@@ -529,6 +693,23 @@ fn load_state(path: &Path, warnings: &mut Vec<String>) -> State {
 }
 
 impl FileState {
+    /// No identity and no result yet.
+    fn unchecked() -> FileState {
+        FileState {
+            size: 0,
+            mtime_ns: 0,
+            ctime_ns: 0,
+            ino: 0,
+            checked_at: 0,
+            valid: false,
+            rows: 0,
+            first_seq: None,
+            last_seq: None,
+            gap_count: 0,
+            problem: None,
+        }
+    }
+
     /// Whether `id` (a fresh identification) is the file this state was
     /// taken from, unchanged.
     fn same_file_as(&self, id: &FileState) -> bool {
@@ -559,13 +740,7 @@ fn identify(meta: &std::fs::Metadata) -> FileState {
         mtime_ns,
         ctime_ns,
         ino,
-        checked_at: 0,
-        valid: false,
-        rows: 0,
-        first_seq: None,
-        last_seq: None,
-        gap_count: 0,
-        problem: None,
+        ..FileState::unchecked()
     }
 }
 

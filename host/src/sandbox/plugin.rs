@@ -28,11 +28,22 @@ pub fn verify_file_checked(
     schema: Option<&Schema>,
     path: &Path,
 ) -> Result<VerifyReport> {
+    verify_checked(sandbox, builtin, |s| verify_file(s, schema, path))
+}
+
+/// Runs `verify` (one file, however it is read) with `sandbox`; when that
+/// is a plugin, also with the built-in component (`builtin`), merging the
+/// two reports, so the built-in verifier keeps the final say.
+pub fn verify_checked(
+    sandbox: &Sandbox,
+    builtin: Option<&Sandbox>,
+    verify: impl Fn(&Sandbox) -> Result<VerifyReport>,
+) -> Result<VerifyReport> {
     let Some(builtin) = builtin.filter(|_| !sandbox.is_builtin()) else {
-        return verify_file(sandbox, schema, path);
+        return verify(sandbox);
     };
-    let base = verify_file(builtin, schema, path)?;
-    let plugin = verify_file(sandbox, schema, path)?;
+    let base = verify(builtin)?;
+    let plugin = verify(sandbox)?;
     Ok(merge(base, plugin, sandbox.limits().max_errors as usize))
 }
 

@@ -61,6 +61,21 @@ impl RecoverReport {
     pub fn clean(&self) -> bool {
         self.invalid.is_empty() && self.unreadable.is_empty()
     }
+
+    /// Records a final file's verification: verified, invalid or unreadable.
+    pub fn record(&mut self, path: PathBuf, verified: Result<VerifyReport>) {
+        match verified {
+            Ok(r) if r.valid => self.verified.push(path),
+            Ok(r) => self.invalid.push(Invalid {
+                path,
+                report: Box::new(r),
+            }),
+            Err(e) => self.unreadable.push(Unreadable {
+                path,
+                error: e.to_string(),
+            }),
+        }
+    }
 }
 
 /// Sweeps `dir` and its default backup directory (no other subdirectory):
@@ -101,17 +116,7 @@ pub fn recover_dir(
                 .open(&name)
                 .map_err(|e| Error::io(&path, "open", e))
                 .and_then(|mut f| verify_reader(sandbox, None, &mut f, &path));
-            match verified {
-                Ok(r) if r.valid => report.verified.push(path),
-                Ok(r) => report.invalid.push(Invalid {
-                    path,
-                    report: Box::new(r),
-                }),
-                Err(e) => report.unreadable.push(Unreadable {
-                    path,
-                    error: e.to_string(),
-                }),
-            }
+            report.record(path, verified);
         }
     }
     Ok(report)

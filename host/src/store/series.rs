@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
-use crate::sandbox::plugin::{builtin_for, merge};
+use crate::sandbox::plugin::{builtin_for, verify_checked};
 use crate::store::file_ops::FileOps;
 use crate::store::temp_lock::try_lock_exclusive;
 use crate::verify::{Schema, verify_reader};
@@ -191,6 +191,26 @@ pub fn verify_series(
     crate::store::naming::check_base_name(base)?;
     let dir = Dir::open_ambient_dir(dir_path, ambient_authority())
         .map_err(|e| Error::io(dir_path, "open directory", e))?;
+    // With a plugin, csvseal's own verifier runs too and has the final say.
+    let builtin = builtin_for(sandbox)?;
+    let files = members(&dir, dir_path, base)?.into_iter().map(|name| {
+        let path = dir_path.join(&name);
+        let r = verify_checked(sandbox, builtin.as_ref(), |sb| {
+            dir.open(&name)
+                .map_err(|e| Error::io(&path, "open", e))
+                .and_then(|mut f| verify_reader(sb, schema, &mut f, &path))
+        });
+        (path, r)
+    });
+    Ok(series_report(files))
+}
+
+/// The series report for its files' verifications, in name order: each
+/// file's own result, and the seams between consecutive files. Shared by
+/// local directories and object-store prefixes.
+pub fn series_report(
+    files: impl IntoIterator<Item = (PathBuf, Result<VerifyReport>)>,
+) -> SeriesReport {
     let mut report = SeriesReport {
         valid: true,
         files: vec![],
@@ -198,23 +218,8 @@ pub fn verify_series(
         overlaps: vec![],
         gaps: vec![],
     };
-    // With a plugin, csvseal's own verifier runs too and has the final say.
-    let builtin = builtin_for(sandbox)?;
     let mut prev: Option<(PathBuf, u64)> = None;
-    for name in members(&dir, dir_path, base)? {
-        let path = dir_path.join(&name);
-        let verify_with = |sb: &Sandbox| {
-            dir.open(&name)
-                .map_err(|e| Error::io(&path, "open", e))
-                .and_then(|mut f| verify_reader(sb, schema, &mut f, &path))
-        };
-        let r = match &builtin {
-            None => verify_with(sandbox),
-            Some(b) => verify_with(b).and_then(|base| {
-                let extra = verify_with(sandbox)?;
-                Ok(merge(base, extra, sandbox.limits().max_errors as usize))
-            }),
-        };
+    for (path, r) in files {
         let r = match r {
             Ok(r) => r,
             Err(e) => {
@@ -243,7 +248,7 @@ pub fn verify_series(
         }
         report.files.push((path, r));
     }
-    Ok(report)
+    report
 }
 
 #[cfg(test)]

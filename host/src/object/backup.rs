@@ -1,0 +1,123 @@
+//! Verified backups of objects, made by `write --replace` before the
+//! conditional overwrite.
+//!
+//! A backup of `PREFIX/NAME` is `BACKUP_PREFIX/NAME.YYYYMMDDTHHMMSS.NNNNNNNNNZ.bak`
+//! (UTC; names sort by age), `BACKUP_PREFIX` being `PREFIX/.csvseal-backup/`
+//! unless `--backup-dir` names another `s3://` location. It is read with
+//! `If-Match` on the ETag the overwrite will be conditional on (so the
+//! backup is of exactly the version replaced), verified while it is copied,
+//! and committed like a sealed file: an upload, hashes checked, created with
+//! `If-None-Match: *`, the stored checksum confirmed.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use super::bucket::{Bucket, connect};
+use super::read;
+use super::s3api::Condition;
+use super::upload::{PART_SIZE, Upload};
+use super::verify_tee::VerifyTee;
+use super::write::new_write_id;
+use crate::error::{Error, Result};
+use crate::location::{Location, ObjectUrl};
+use crate::sandbox::Sandbox;
+use crate::store::backup::{BackupPolicy, DEFAULT_BACKUP_DIR};
+
+const SUFFIX: &str = ".bak";
+
+/// Where backups of objects in `target`'s prefix go.
+pub(crate) fn backup_prefix(target: &ObjectUrl, policy: &BackupPolicy) -> Result<ObjectUrl> {
+    let Some(dir) = &policy.dir else {
+        let key = &target.key[..target.key.len() - target.file_name().len()];
+        let prefix = ObjectUrl {
+            bucket: target.bucket.clone(),
+            key: key.to_owned(),
+        };
+        return Ok(prefix.join(DEFAULT_BACKUP_DIR).as_prefix());
+    };
+    match Location::from_path(dir)? {
+        Location::Object(url) => Ok(url.as_prefix()),
+        Location::Local(_) => Err(Error::Usage(format!(
+            "--backup-dir {}: backups of objects go to object storage: give an s3:// location",
+            dir.display()
+        ))),
+    }
+}
+
+/// Makes a verified backup of version `etag` of `target`; returns its URL.
+pub(crate) fn backup_object(
+    bucket: &Arc<Bucket>,
+    verifier: &Sandbox,
+    target: &ObjectUrl,
+    etag: &str,
+    policy: &BackupPolicy,
+) -> Result<ObjectUrl> {
+    let prefix = backup_prefix(target, policy)?;
+    let into = if prefix.bucket == bucket.name {
+        bucket.clone()
+    } else {
+        connect(&prefix.bucket, &bucket.options)?
+    };
+    let stamp = OffsetDateTime::now_utc()
+        .format(format_description!(
+            "[year][month][day]T[hour][minute][second].[subsecond digits:9]Z"
+        ))
+        .map_err(|e| Error::Usage(format!("cannot format the time: {e}")))?;
+    let backup = prefix.join(&format!("{}.{stamp}{SUFFIX}", target.file_name()));
+    let mut source = read::open(bucket, &target.key, Some(etag))?;
+    let source_path = target.to_path();
+    std::thread::scope(|scope| {
+        let tee = VerifyTee::spawn(scope, verifier, None, PART_SIZE as u64);
+        let mut upload = Upload::new(into.clone(), backup.key.clone(), new_write_id());
+        let mut buf = vec![0u8; crate::verify::CHUNK_SIZE];
+        loop {
+            let n = crate::verify::read_full(&mut source, &mut buf)
+                .map_err(|e| Error::io(&source_path, "read for backup", e))?;
+            if n == 0 {
+                break;
+            }
+            let chunk = Bytes::copy_from_slice(&buf[..n]);
+            if !tee.feed(chunk.clone()) {
+                break;
+            }
+            upload.write(chunk)?;
+        }
+        let verdict = tee.finish()?;
+        if !verdict.report.valid {
+            return Err(Error::SourceInvalid {
+                path: source_path.clone(),
+                report: Box::new(verdict.report),
+            });
+        }
+        upload.commit(&verdict.segments, &Condition::Create)?;
+        tracing::info!(file = %source_path.display(), backup = %backup, "backup made");
+        Ok(backup.clone())
+    })
+}
+
+/// With `--keep N`: deletes all but the newest N backups of `target`.
+/// Failures are logged, not fatal: the write has committed.
+pub(crate) fn prune(bucket: &Arc<Bucket>, target: &ObjectUrl, policy: &BackupPolicy) {
+    let Some(keep) = policy.keep else { return };
+    let result = (|| {
+        let prefix = backup_prefix(target, policy)?;
+        let into = connect(&prefix.bucket, &bucket.options)?;
+        let stem = format!("{}.", target.file_name());
+        let mut names: Vec<_> = read::list(&into, &prefix.key)?
+            .into_iter()
+            .filter(|l| l.name.starts_with(&stem) && l.name.ends_with(SUFFIX))
+            .collect();
+        names.sort_by(|a, b| b.name.cmp(&a.name));
+        for old in names.iter().skip(keep.max(1)) {
+            read::delete(&into, &old.key)?;
+            tracing::info!(file = %into.url_of(&old.key).display(), "old backup deleted (--keep)");
+        }
+        Ok::<_, Error>(())
+    })();
+    if let Err(e) = result {
+        tracing::warn!(file = %target, cause = %e, "could not prune old backups");
+    }
+}

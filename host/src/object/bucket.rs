@@ -1,0 +1,153 @@
+//! A connection to one bucket: `object_store`'s S3 client (reads, lists,
+//! deletes) and the HTTP client and endpoint that [`super::signed`] uses
+//! for the requests `object_store` does not offer (conditional completes,
+//! upload listings, checksum reads).
+//!
+//! Credentials, region and endpoint come from the environment the way AWS
+//! tools read them (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//! `AWS_SESSION_TOKEN`, `AWS_REGION`/`AWS_DEFAULT_REGION`,
+//! `AWS_ENDPOINT_URL`, web identity, container and instance credentials),
+//! with `--endpoint` taking precedence. They stay inside `object_store`'s
+//! credential provider; only [`super::signed`] borrows one to sign.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, Checksum};
+use object_store::client::{ClientOptions, HttpClient, HttpConnector, ReqwestConnector};
+use object_store::{BackoffConfig, RetryConfig};
+
+use crate::error::{Error, Result};
+
+/// How csvseal talks to object storage (the CLI's `--endpoint` and
+/// `--retry-timeout`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectOptions {
+    /// An S3-compatible endpoint, e.g. `http://127.0.0.1:8333`; default
+    /// `AWS_ENDPOINT_URL`, else AWS itself.
+    pub endpoint: Option<String>,
+    /// Transient failures (connection errors, timeouts, 5xx, 429) are
+    /// retried with exponential backoff for up to this long per request.
+    pub retry_timeout: Duration,
+    /// And at most this many times per request.
+    pub max_retries: usize,
+}
+
+impl Default for ObjectOptions {
+    fn default() -> Self {
+        ObjectOptions {
+            endpoint: None,
+            retry_timeout: Duration::from_secs(60),
+            max_retries: 10,
+        }
+    }
+}
+
+impl ObjectOptions {
+    pub(crate) fn backoff(&self) -> BackoffConfig {
+        BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            base: 2.0,
+        }
+    }
+}
+
+/// One bucket, connected.
+#[derive(Debug)]
+pub struct Bucket {
+    pub(crate) name: String,
+    pub(crate) s3: AmazonS3,
+    pub(crate) http: HttpClient,
+    /// `{endpoint}/{bucket}` (path style) or the virtual-hosted endpoint.
+    pub(crate) endpoint: String,
+    pub(crate) region: String,
+    pub(crate) options: ObjectOptions,
+}
+
+/// Per-request time limit: a part of [`super::upload::PART_SIZE`] must
+/// get through in it.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Connects to `bucket` (once per process per bucket and options).
+pub fn connect(bucket: &str, options: &ObjectOptions) -> Result<Arc<Bucket>> {
+    type Cache = Mutex<HashMap<(String, ObjectOptions), Arc<Bucket>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (bucket.to_owned(), options.clone());
+    if let Some(b) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(b.clone());
+    }
+    let b = Arc::new(build(bucket, options)?);
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, b.clone());
+    Ok(b)
+}
+
+fn build(bucket: &str, options: &ObjectOptions) -> Result<Bucket> {
+    let url = format!("s3://{bucket}/");
+    let fail = |e: object_store::Error| {
+        // object_store's configuration errors name keys, never values.
+        Error::io(
+            &url,
+            "configure object store",
+            std::io::Error::other(e.to_string()),
+        )
+    };
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_checksum_algorithm(Checksum::SHA256);
+    if let Some(endpoint) = &options.endpoint {
+        // Wins over AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_S3.
+        builder = builder
+            .with_config(AmazonS3ConfigKey::Endpoint, endpoint)
+            .with_config(AmazonS3ConfigKey::S3Endpoint, endpoint);
+    }
+    let endpoint = builder
+        .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
+        .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint));
+    let region = builder
+        .get_config_value(&AmazonS3ConfigKey::Region)
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let virtual_hosted = builder
+        .get_config_value(&AmazonS3ConfigKey::VirtualHostedStyleRequest)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    // An endpoint given as http:// is the user's explicit choice.
+    let allow_http = endpoint
+        .as_deref()
+        .is_some_and(|e| e.starts_with("http://"));
+    let client_options = ClientOptions::new()
+        .with_allow_http(allow_http)
+        .with_timeout(REQUEST_TIMEOUT)
+        .with_connect_timeout(Duration::from_secs(5));
+    let retry = RetryConfig {
+        backoff: options.backoff(),
+        max_retries: options.max_retries,
+        retry_timeout: options.retry_timeout,
+    };
+    let s3 = builder
+        .with_client_options(client_options.clone())
+        .with_retry(retry)
+        .build()
+        .map_err(fail)?;
+    let http = ReqwestConnector::default()
+        .connect(&client_options)
+        .map_err(fail)?;
+    let endpoint = match (endpoint, virtual_hosted) {
+        (Some(e), true) => e.trim_end_matches('/').to_owned(),
+        (Some(e), false) => format!("{}/{bucket}", e.trim_end_matches('/')),
+        (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+        (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+    };
+    Ok(Bucket {
+        name: bucket.to_owned(),
+        s3,
+        http,
+        endpoint,
+        region,
+        options: options.clone(),
+    })
+}

@@ -1,0 +1,223 @@
+//! Checking what is in object storage: `verify s3://…`, `verify --series
+//! s3://… BASE`, and `audit s3://…` (the audit's [`AuditSource`]).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use super::bucket::{Bucket, ObjectOptions, connect};
+use super::read;
+use super::runtime::block_on;
+use crate::error::{Error, Result};
+use crate::location::ObjectUrl;
+use crate::monitor::audit::{
+    AuditOptions, AuditReport, AuditSource, DEFAULT_STATE_FILE, Entry, StateStore, audit_source,
+};
+use crate::report::VerifyReport;
+use crate::sandbox::Sandbox;
+use crate::sandbox::plugin::{builtin_for, verify_checked};
+use crate::store::series::{SeriesReport, is_member, series_report};
+use crate::verify::{Schema, verify_reader};
+
+/// Verifies the object at `url`. With a plugin (`sandbox` not built in),
+/// the built-in verifier's verdict is combined with the plugin's, as for
+/// local files.
+pub fn verify_object(
+    sandbox: &Sandbox,
+    builtin: Option<&Sandbox>,
+    schema: Option<&Schema>,
+    url: &ObjectUrl,
+    options: &ObjectOptions,
+) -> Result<VerifyReport> {
+    let bucket = connect(&url.bucket, options)?;
+    verify_checked(sandbox, builtin, |s| {
+        verify_key(&bucket, s, schema, &url.key)
+    })
+}
+
+fn verify_key(
+    bucket: &Arc<Bucket>,
+    sandbox: &Sandbox,
+    schema: Option<&Schema>,
+    key: &str,
+) -> Result<VerifyReport> {
+    let url = bucket.url_of(key);
+    match read::open(bucket, key, None) {
+        Ok(mut r) => verify_reader(sandbox, schema, &mut r, &url),
+        Err(e) => {
+            let failed = Err(e);
+            crate::monitor::metrics::verification(&failed);
+            failed
+        }
+    }
+}
+
+/// Verifies the series `{prefix}{base}_YYYYMMDD_HHMMSS.csv`: every object in
+/// name order, and the seams between them.
+pub fn verify_series_at(
+    sandbox: &Sandbox,
+    schema: Option<&Schema>,
+    prefix: &ObjectUrl,
+    base: &str,
+    options: &ObjectOptions,
+) -> Result<SeriesReport> {
+    crate::store::naming::check_base_name(base)?;
+    let prefix = prefix.as_prefix();
+    let bucket = connect(&prefix.bucket, options)?;
+    let members: Vec<_> = read::list(&bucket, &prefix.key)?
+        .into_iter()
+        .filter(|l| is_member(&l.name, base))
+        .collect();
+    // With a plugin, csvseal's own verifier runs too and has the final say.
+    let builtin = builtin_for(sandbox)?;
+    Ok(series_report(members.into_iter().map(|l| {
+        (
+            bucket.url_of(&l.key),
+            verify_checked(sandbox, builtin.as_ref(), |s| {
+                verify_key(&bucket, s, schema, &l.key)
+            }),
+        )
+    })))
+}
+
+/// Audits the objects directly under `prefix` (`opts.dir` should be its
+/// URL). Incomplete multipart uploads of `*.csv` keys are its temp files;
+/// the state is kept in `{prefix}.csvseal-audit-state.json` unless
+/// `opts.state_file` names a local file.
+pub fn audit_prefix(
+    sandbox: &Sandbox,
+    opts: &AuditOptions,
+    prefix: &ObjectUrl,
+    options: &ObjectOptions,
+) -> Result<AuditReport> {
+    let prefix = prefix.as_prefix();
+    let bucket = connect(&prefix.bucket, options)?;
+    audit_source(sandbox, opts, &PrefixSource { bucket, prefix })
+}
+
+struct PrefixSource {
+    bucket: Arc<Bucket>,
+    prefix: ObjectUrl,
+}
+
+impl AuditSource for PrefixSource {
+    fn entries(&self, _warnings: &mut Vec<String>) -> Result<Vec<Entry>> {
+        let now = SystemTime::now();
+        let mut out = vec![];
+        for l in read::list(&self.bucket, &self.prefix.key)? {
+            if !l.name.ends_with(".csv") {
+                continue;
+            }
+            let mtime_ns = l
+                .modified
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i128);
+            out.push(Entry::File {
+                path: self.bucket.url_of(&l.key),
+                name: l.name,
+                size: l.size,
+                mtime_ns,
+                ctime_ns: 0,
+                ino: etag_id(l.etag.as_deref()),
+            });
+        }
+        for u in block_on(self.bucket.list_uploads(&self.prefix.key))? {
+            let name = &u.key[self.prefix.key.len().min(u.key.len())..];
+            if name.contains('/') || !name.ends_with(".csv") {
+                continue;
+            }
+            out.push(Entry::Temp {
+                path: self.bucket.url_of(&u.key),
+                age: upload_age(u.initiated, now),
+            });
+        }
+        Ok(out)
+    }
+
+    fn verify(
+        &self,
+        sandbox: &Sandbox,
+        schema: Option<&Schema>,
+        _name: &str,
+        path: &Path,
+    ) -> Result<VerifyReport> {
+        let key = key_of(&self.bucket, path)?;
+        verify_key(&self.bucket, sandbox, schema, &key)
+    }
+
+    fn default_state(&self) -> Box<dyn StateStore> {
+        Box::new(ObjectState {
+            bucket: self.bucket.clone(),
+            key: format!("{}{DEFAULT_STATE_FILE}", self.prefix.key),
+        })
+    }
+}
+
+/// The key in `bucket` of a path made by [`Bucket::url_of`].
+fn key_of(bucket: &Bucket, path: &Path) -> Result<String> {
+    let head = format!("s3://{}/", bucket.name);
+    path.to_str()
+        .and_then(|p| p.strip_prefix(&head))
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Usage(format!("{}: not in {head}", path.display())))
+}
+
+/// A stable number for an ETag (the audit's "inode": a new ETag is a new
+/// version).
+fn etag_id(etag: Option<&str>) -> u64 {
+    let d = Sha256::digest(etag.unwrap_or("").as_bytes());
+    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+/// How long ago an upload started (zero if the store does not say).
+pub(crate) fn upload_age(initiated: Option<time::OffsetDateTime>, now: SystemTime) -> Duration {
+    initiated
+        .and_then(|t| {
+            let at = SystemTime::UNIX_EPOCH
+                + Duration::from_nanos(t.unix_timestamp_nanos().max(0) as u64);
+            now.duration_since(at).ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The audit's state as an object, replaced by a plain PutObject (atomic on
+/// S3: readers see the old or the new state).
+struct ObjectState {
+    bucket: Arc<Bucket>,
+    key: String,
+}
+
+impl StateStore for ObjectState {
+    fn load(&self) -> std::result::Result<Option<Vec<u8>>, String> {
+        let mut r = match read::open(&self.bucket, &self.key, None) {
+            Ok(r) => r,
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut bytes = vec![];
+        std::io::Read::read_to_end(&mut r, &mut bytes).map_err(|e| e.to_string())?;
+        Ok(Some(bytes))
+    }
+
+    fn save(&self, bytes: &[u8]) -> Result<()> {
+        use object_store::ObjectStoreExt;
+        block_on(
+            self.bucket
+                .s3
+                .put(&read::path(&self.key), bytes.to_vec().into()),
+        )
+        .map(|_| ())
+        .map_err(|e| {
+            self.bucket
+                .error(&self.key, "save audit state", e.to_string())
+        })
+    }
+
+    fn label(&self) -> String {
+        self.bucket.url_of(&self.key).display().to_string()
+    }
+}

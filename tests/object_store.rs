@@ -1,0 +1,819 @@
+#![cfg(target_os = "linux")]
+//! Sealed files on object storage, through the real binary against a real
+//! SeaweedFS (started here: see `object_store/weed.rs`), one bucket per
+//! test: the same bytes as a local write, racing writers, a writer killed
+//! mid-upload, a store failing mid-write, stores that ignore conditional
+//! writes or report no checksums, `--replace`, series and audit on a
+//! prefix, and no credential in any output.
+
+mod common;
+#[path = "object_store/proxy.rs"]
+mod proxy;
+#[path = "object_store/weed.rs"]
+mod weed;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const STAMP: &str = "2024-09-10T14:30:00Z";
+
+/// `csvseal SUBCOMMAND --endpoint ENDPOINT ARGS…` with the test identity
+/// and no other AWS_* settings.
+pub fn s3cmd(endpoint: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(csvseal_bin());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", weed::KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", weed::SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env(
+            "CSVSEAL_CACHE_DIR",
+            std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
+        )
+        .arg(args[0])
+        .args(["--endpoint", endpoint])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn run(endpoint: &str, args: &[&str]) -> Output {
+    s3cmd(endpoint, args).output().unwrap()
+}
+
+/// `write --to TO --name NAME --timestamp STAMP --input INPUT EXTRA…`.
+fn write_to(endpoint: &str, to: &str, name: &str, input: &str, extra: &[&str]) -> Output {
+    let args = [
+        "write",
+        "--to",
+        to,
+        "--name",
+        name,
+        "--timestamp",
+        STAMP,
+        "--input",
+        input,
+    ];
+    run(endpoint, &[&args[..], extra].concat())
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(o), stderr(o)))
+}
+
+/// A bucket of this test's own.
+fn bucket(test: &str) -> String {
+    format!("t-{test}-{}", std::process::id())
+}
+
+/// `rows` rows of trades; `tag` makes inputs differ.
+fn input(rows: usize, tag: &str) -> String {
+    let mut s = String::with_capacity(rows * 64);
+    s += "timestamp,trade_id,symbol,profit_loss\n";
+    for i in 0..rows {
+        s += &format!("2024-09-10T14:30:00Z,TRADE_{tag}_{i:08},EURUSD,{i}.25\n");
+    }
+    s
+}
+
+/// Rows whose sealed form is over one part (8 MiB): a multipart upload.
+const LARGE: usize = 100_000;
+
+fn write_file(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+/// The incomplete uploads under a prefix, as `recover --dry-run` lists
+/// them (kept: younger than `older_than`; removed: older).
+fn uploads(endpoint: &str, prefix: &str, older_than: &str) -> (usize, usize) {
+    let o = run(
+        endpoint,
+        &[
+            "recover",
+            "--dir",
+            prefix,
+            "--dry-run",
+            "--json",
+            "--older-than",
+            older_than,
+        ],
+    );
+    let v = json(&o);
+    (
+        v["kept"].as_array().unwrap().len(),
+        v["removed"].as_array().unwrap().len(),
+    )
+}
+
+#[test]
+fn the_same_sealed_file_locally_and_in_the_store_byte_for_byte() {
+    let w = weed::shared();
+    let b = bucket("same");
+    let tmp = TempDir::new().unwrap();
+    let local = tmp.path().join("local");
+    std::fs::create_dir(&local).unwrap();
+    for (base, rows) in [("small", 50), ("large", LARGE)] {
+        let inp = write_file(tmp.path(), &format!("{base}.csv"), &input(rows, base));
+        let to = format!("s3://{b}/sealed/");
+        let common = [
+            "--name",
+            base,
+            "--timestamp",
+            STAMP,
+            "--input",
+            &inp,
+            "--json",
+        ];
+        let o = run(
+            &w.endpoint,
+            &[&["write", "--to", &to][..], &common[..]].concat(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let doc = json(&o);
+        let name = format!("{base}_20240910_143000.csv");
+        assert_eq!(doc["path"], format!("s3://{b}/sealed/{name}"));
+        assert_eq!(doc["rows"], rows as u64);
+        let l = csvseal(
+            &[
+                &["write", "--dir", local.to_str().unwrap()][..],
+                &common[..],
+            ]
+            .concat(),
+            None,
+        );
+        assert_eq!(l.status.code(), Some(0), "{}", stderr(&l));
+        let local_bytes = std::fs::read(local.join(&name)).unwrap();
+        // Read through the filer: neither S3 nor csvseal.
+        let stored = w
+            .filer_get(&b, &format!("sealed/{name}"))
+            .expect("object stored");
+        assert!(
+            stored == local_bytes,
+            "{name}: stored bytes differ from the local file"
+        );
+        if rows == LARGE {
+            assert!(stored.len() > 8 << 20, "meant to be a multipart upload");
+        }
+        let v = run(&w.endpoint, &["verify", &format!("s3://{b}/sealed/{name}")]);
+        assert_eq!(v.status.code(), Some(0), "{}{}", stdout(&v), stderr(&v));
+        assert!(
+            stdout(&v).contains(&format!("OK: {rows} rows")),
+            "{}",
+            stdout(&v)
+        );
+        let v = csvseal(&["verify", local.join(&name).to_str().unwrap()], None);
+        assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    }
+    // Nothing but the files and the probe object; no upload left behind.
+    let mut names = w.filer_list(&b, "sealed/");
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".csvseal-probe",
+            "large_20240910_143000.csv",
+            "small_20240910_143000.csv"
+        ]
+    );
+    assert_eq!(
+        uploads(&w.endpoint, &format!("s3://{b}/sealed/"), "1h"),
+        (0, 0)
+    );
+}
+
+#[test]
+fn sixteen_writers_racing_for_one_key_one_commits_fifteen_get_exists() {
+    let w = weed::shared();
+    let b = bucket("race");
+    let to = format!("s3://{b}/race/");
+    // Half the writers commit by one PutObject, half by a multipart
+    // upload: both conditional paths race each other.
+    let inputs: Vec<String> = (0..16)
+        .map(|i| {
+            input(
+                if i % 2 == 0 { 3000 + i } else { LARGE + i },
+                &format!("w{i}"),
+            )
+        })
+        .collect();
+    let mut writers: Vec<_> = (0..16)
+        .map(|_| streaming_writer(&w.endpoint, &to, "race", &[]))
+        .collect();
+    // Each writer reads its input only after checking that the target does
+    // not exist; once it has taken more than a pipe holds, it is past that
+    // check. So all 16 race at the commit, the real guard.
+    const HEAD: usize = 128 << 10;
+    for ((child, stdin), text) in writers.iter_mut().zip(&inputs) {
+        if let Err(e) = stdin.write_all(&text.as_bytes()[..HEAD]) {
+            let _ = child.kill();
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("writer stopped reading ({e}): {err}");
+        }
+    }
+    let children: Vec<Child> = writers
+        .into_iter()
+        .zip(&inputs)
+        .map(|((child, mut stdin), text)| {
+            stdin.write_all(&text.as_bytes()[HEAD..]).unwrap();
+            child
+        })
+        .collect();
+    let results: Vec<(i32, Value)> = children
+        .into_iter()
+        .map(|c| {
+            let o = c.wait_with_output().unwrap();
+            (o.status.code().expect("exited"), json(&o))
+        })
+        .collect();
+    let winners: Vec<_> = results.iter().filter(|(c, _)| *c == 0).collect();
+    assert_eq!(winners.len(), 1, "{results:#?}");
+    for (code, doc) in results.iter().filter(|(c, _)| *c != 0) {
+        assert_eq!(*code, 3, "{doc}");
+        assert_eq!(doc["error"]["kind"], "target-exists", "{doc}");
+        assert!(
+            doc["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("target already exists"),
+            "{doc}"
+        );
+    }
+    let key = format!("{to}race_20240910_143000.csv");
+    let v = run(&w.endpoint, &["verify", &key, "--json"]);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    assert_eq!(json(&v)["files"][0]["rows"], winners[0].1["rows"]);
+    // The losers aborted their uploads.
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+}
+
+/// Starts a writer reading stdin; returns it and its stdin.
+fn streaming_writer(
+    endpoint: &str,
+    to: &str,
+    name: &str,
+    extra: &[&str],
+) -> (Child, std::process::ChildStdin) {
+    let mut cmd = s3cmd(
+        endpoint,
+        &[
+            &[
+                "write",
+                "--to",
+                to,
+                "--name",
+                name,
+                "--timestamp",
+                STAMP,
+                "--json",
+            ][..],
+            extra,
+        ]
+        .concat(),
+    );
+    let mut child = cmd.stdin(Stdio::piped()).spawn().unwrap();
+    let stdin = child.stdin.take().unwrap();
+    (child, stdin)
+}
+
+/// Waits until `prefix` has an incomplete upload.
+fn wait_for_upload(endpoint: &str, prefix: &str) {
+    let start = Instant::now();
+    while uploads(endpoint, prefix, "1h").0 == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no upload started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_writer_killed_mid_upload_leaves_nothing_visible_and_recover_aborts_its_upload() {
+    let w = weed::shared();
+    let b = bucket("kill");
+    let to = format!("s3://{b}/k/");
+    let (mut child, mut stdin) = streaming_writer(&w.endpoint, &to, "stream", &[]);
+    let text = input(3 * LARGE, "kill");
+    // Enough for two parts to be under way; the rest never comes.
+    stdin.write_all(&text.as_bytes()[..text.len() / 2]).unwrap();
+    wait_for_upload(&w.endpoint, &to);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdin);
+
+    let key = format!("s3://{b}/k/stream_20240910_143000.csv");
+    let v = run(&w.endpoint, &["verify", &key]);
+    assert_eq!(v.status.code(), Some(2), "{}", stdout(&v));
+    assert!(stderr(&v).contains("no such object"), "{}", stderr(&v));
+    assert_eq!(w.filer_get(&b, "k/stream_20240910_143000.csv"), None);
+
+    // audit flags it once it is old; recover keeps it while it is young.
+    std::thread::sleep(Duration::from_millis(1200));
+    let a = run(
+        &w.endpoint,
+        &["audit", "--dir", &to, "--max-temp-age", "1s", "--json"],
+    );
+    assert_eq!(a.status.code(), Some(32 + 4), "{}", stdout(&a));
+    assert_eq!(
+        json(&a)["classes"],
+        serde_json::json!(["temp-file-not-cleaned-up"])
+    );
+    let r = run(&w.endpoint, &["recover", "--dir", &to, "--json"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(
+        json(&r)["kept"].as_array().unwrap().len(),
+        1,
+        "{}",
+        stdout(&r)
+    );
+    assert!(json(&r)["removed"].as_array().unwrap().is_empty());
+    let r = run(
+        &w.endpoint,
+        &["recover", "--dir", &to, "--older-than", "1s", "--json"],
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let removed = json(&r)["removed"].clone();
+    assert_eq!(removed.as_array().unwrap().len(), 1, "{}", stdout(&r));
+    assert!(
+        removed[0]
+            .as_str()
+            .unwrap()
+            .contains("stream_20240910_143000.csv")
+    );
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+    let a = run(
+        &w.endpoint,
+        &["audit", "--dir", &to, "--max-temp-age", "1s", "--json"],
+    );
+    assert_eq!(a.status.code(), Some(0), "{}", stdout(&a));
+}
+
+#[test]
+fn a_store_failing_mid_write_fails_the_write_and_shows_nothing() {
+    let mut w = weed::Weed::start(true);
+    let b = bucket("fail");
+    let to = format!("s3://{b}/f/");
+
+    // A short outage, within --retry-timeout: retried, and the write commits.
+    let (child, mut stdin) =
+        streaming_writer(&w.endpoint, &to, "brief", &["--retry-timeout", "120s"]);
+    let text = input(3 * LARGE, "brief");
+    let half = text.len() / 2;
+    stdin.write_all(&text.as_bytes()[..half]).unwrap();
+    wait_for_upload(&w.endpoint, &to);
+    w.kill();
+    w.restart();
+    let fed = stdin.write_all(&text.as_bytes()[half..]);
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    fed.unwrap();
+    let v = run(
+        &w.endpoint,
+        &["verify", &format!("{to}brief_20240910_143000.csv")],
+    );
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+
+    // An outage longer than --retry-timeout: the write fails, nothing shows.
+    let (child, mut stdin) =
+        streaming_writer(&w.endpoint, &to, "stream", &["--retry-timeout", "2s"]);
+    let text = input(3 * LARGE, "fail");
+    let half = text.len() / 2;
+    stdin.write_all(&text.as_bytes()[..half]).unwrap();
+    wait_for_upload(&w.endpoint, &to);
+    w.kill();
+    // The writer goes on reading; its uploads now fail.
+    let _ = stdin.write_all(&text.as_bytes()[half..]);
+    drop(stdin);
+    let started = Instant::now();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}\n{}", stdout(&o), stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "io", "{doc}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+
+    w.restart();
+    assert_eq!(w.filer_get(&b, "f/stream_20240910_143000.csv"), None);
+    let v = run(
+        &w.endpoint,
+        &["verify", &format!("{to}stream_20240910_143000.csv")],
+    );
+    assert_eq!(v.status.code(), Some(2), "{}", stdout(&v));
+    // The upload the writer could not abort is swept by recover.
+    std::thread::sleep(Duration::from_millis(1200));
+    let (_, stale) = uploads(&w.endpoint, &to, "1s");
+    assert!(
+        stale >= 1,
+        "the failed write's upload should be left for recover"
+    );
+    let r = run(
+        &w.endpoint,
+        &["recover", "--dir", &to, "--older-than", "1s", "--json"],
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(uploads(&w.endpoint, &to, "1s"), (0, 0));
+    w.stop();
+}
+
+#[test]
+fn credentials_never_appear_in_output_logs_json_or_metrics() {
+    let w = weed::shared();
+    let b = bucket("leak");
+    let tmp = TempDir::new().unwrap();
+    let small = write_file(tmp.path(), "s.csv", &input(20, "leak"));
+    let large = write_file(tmp.path(), "l.csv", &input(LARGE, "leak"));
+    let metrics = tmp.path().join("metrics.prom");
+    let m = metrics.to_str().unwrap();
+    let to = format!("s3://{b}/p/");
+    let obj = format!("{to}s_20240910_143000.csv");
+    let write = |name: &'static str, input: &str, extra: &[&'static str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "write",
+            "--to",
+            &to,
+            "--name",
+            name,
+            "--timestamp",
+            STAMP,
+            "--input",
+            input,
+        ]
+        .map(String::from)
+        .to_vec();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let runs: Vec<Vec<String>> = vec![
+        write("s", &small, &[]),
+        write("l", &large, &[]),
+        write("s", &small, &[]), // fails: target exists
+        write("r", &small, &["--replace"]),
+        write("r", &small, &["--replace"]),
+        vec!["verify".into(), obj.clone()],
+        ["verify", "--series", &to, "s"].map(String::from).to_vec(),
+        ["recover", "--dir", &to].map(String::from).to_vec(),
+        ["audit", "--dir", &to].map(String::from).to_vec(),
+    ];
+    let mut seen = String::new();
+    for args in &runs {
+        for format in ["text", "json"] {
+            for json_flag in [false, true] {
+                let mut a: Vec<&str> = args.iter().map(String::as_str).collect();
+                a.extend(["-vvv", "--log-format", format, "--metrics-file", m]);
+                if json_flag {
+                    a.push("--json");
+                }
+                let o = run(&w.endpoint, &a);
+                seen += &stdout(&o);
+                seen += &stderr(&o);
+            }
+        }
+    }
+    // And a refused request: wrong secret (403), which is also never shown.
+    let wrong = "WRONGsecretLEAKCHECK/42";
+    let o = s3cmd(&w.endpoint, &["verify", &obj, "-vvv", "--json"])
+        .env("AWS_SECRET_ACCESS_KEY", wrong)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    seen += &stdout(&o);
+    seen += &stderr(&o);
+    assert!(!seen.contains(wrong), "the wrong secret was printed");
+    seen += &std::fs::read_to_string(&metrics).unwrap();
+    assert!(seen.contains("committed"), "the runs did log (-vvv)");
+    assert!(
+        seen.contains("csvseal_writes_ok_total"),
+        "metrics were written"
+    );
+    for secret in [weed::KEY_ID, weed::SECRET] {
+        if let Some(i) = seen.find(secret) {
+            panic!(
+                "credential printed: …{}…",
+                &seen[i.saturating_sub(200)..(i + 100).min(seen.len())]
+            );
+        }
+    }
+}
+
+#[test]
+fn a_store_that_ignores_conditional_writes_is_refused() {
+    let w = weed::shared_open();
+    let b = bucket("ignore");
+    w.create_bucket(&b);
+    let tmp = TempDir::new().unwrap();
+    let inp = write_file(tmp.path(), "in.csv", &input(20, "ign"));
+    // The same store, directly: it enforces them, so writes work.
+    let o = write_to(
+        &w.endpoint,
+        &format!("s3://{b}/direct/"),
+        "t",
+        &inp,
+        &["--json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Behind a proxy that drops If-None-Match and If-Match: refused.
+    let p = proxy::Proxy::start(&w.endpoint, proxy::Mode::IgnoreConditions);
+    let o = write_to(
+        &p.endpoint,
+        &format!("s3://{b}/via/"),
+        "t",
+        &inp,
+        &["--json"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "store-unsupported", "{doc}");
+    let msg = doc["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("If-None-Match: * on PutObject") && msg.contains("refuses"),
+        "{msg}"
+    );
+    assert!(p.tampered.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    assert_eq!(w.filer_get(&b, "via/t_20240910_143000.csv"), None);
+}
+
+#[test]
+fn a_store_reporting_no_checksum_gets_the_object_read_back() {
+    let w = weed::shared_open();
+    let b = bucket("nocksum");
+    w.create_bucket(&b);
+    let tmp = TempDir::new().unwrap();
+    let inp = write_file(tmp.path(), "in.csv", &input(LARGE, "nock"));
+    let p = proxy::Proxy::start(&w.endpoint, proxy::Mode::NoChecksums);
+    let to = format!("s3://{b}/n/");
+    let o = write_to(&p.endpoint, &to, "n", &inp, &["-vv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no stored checksum; reading the object back")
+            && stderr(&o).contains("check=ReadBack"),
+        "{}",
+        stderr(&o)
+    );
+    // Directly, the store's checksum is used instead.
+    let o = write_to(&w.endpoint, &to, "m", &inp, &["-vv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("check=Checksum"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_part_corrupted_in_transit_is_refused_and_nothing_is_visible() {
+    let w = weed::shared_open();
+    let b = bucket("corrupt");
+    w.create_bucket(&b);
+    let tmp = TempDir::new().unwrap();
+    let inp = write_file(tmp.path(), "in.csv", &input(LARGE, "cor"));
+    let p = proxy::Proxy::start(&w.endpoint, proxy::Mode::CorruptFirstPart);
+    let to = format!("s3://{b}/c/");
+    let o = write_to(&p.endpoint, &to, "c", &inp, &["--json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let doc = json(&o);
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("upload part"),
+        "{doc}"
+    );
+    assert_eq!(p.tampered.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(w.filer_get(&b, "c/c_20240910_143000.csv"), None);
+    assert_eq!(
+        uploads(&w.endpoint, &to, "1h"),
+        (0, 0),
+        "the upload was aborted"
+    );
+}
+
+#[test]
+fn replace_backs_up_the_version_replaced_and_detects_a_concurrent_change() {
+    let w = weed::shared();
+    let b = bucket("replace");
+    let tmp = TempDir::new().unwrap();
+    let to = format!("s3://{b}/r/");
+    let key = format!("{to}stream_20240910_143000.csv");
+    let write = |rows: usize, extra: &[&str]| {
+        let inp = write_file(
+            tmp.path(),
+            &format!("in{rows}.csv"),
+            &input(rows, &rows.to_string()),
+        );
+        write_to(
+            &w.endpoint,
+            &to,
+            "stream",
+            &inp,
+            &[&["--json"][..], extra].concat(),
+        )
+    };
+    let rows_of = |url: &str| {
+        let v = run(&w.endpoint, &["verify", url, "--json"]);
+        assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+        json(&v)["files"][0]["rows"].as_u64().unwrap()
+    };
+    let backups = || {
+        let mut n = w.filer_list(&b, "r/.csvseal-backup/");
+        n.sort();
+        n
+    };
+    assert_eq!(write(50, &[]).status.code(), Some(0));
+    let o = write(60, &[]);
+    assert_eq!(o.status.code(), Some(3), "no --replace: exists");
+    let o = write(70, &["--replace"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(rows_of(&key), 70);
+    let made = backups();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(made[0].starts_with("stream_20240910_143000.csv.") && made[0].ends_with(".bak"));
+    assert_eq!(rows_of(&format!("{to}.csvseal-backup/{}", made[0])), 50);
+
+    // A writer that read the target's version, then another replaces it
+    // first: the first one's backup or commit finds the change.
+    let (child, mut stdin) = streaming_writer(&w.endpoint, &to, "stream", &["--replace"]);
+    let text = input(LARGE, "slow");
+    // More than a pipe holds: the writer is reading, so it has read the ETag.
+    stdin.write_all(&text.as_bytes()[..4 << 20]).unwrap();
+    let o = write(80, &["--replace"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdin.write_all(&text.as_bytes()[4 << 20..]).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(
+        json(&o)["error"]["kind"],
+        "target-changed",
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(rows_of(&key), 80, "the concurrent change is kept, not lost");
+
+    // --keep 1 prunes older backups; --backup-dir puts them elsewhere.
+    let o = write(90, &["--replace", "--keep", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(backups().len(), 1, "{:?}", backups());
+    let elsewhere = format!("s3://{b}/elsewhere/");
+    let o = write(100, &["--replace", "--backup-dir", &elsewhere]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let other = w.filer_list(&b, "elsewhere/");
+    assert_eq!(other.len(), 1, "{other:?}");
+    assert_eq!(rows_of(&format!("{elsewhere}{}", other[0])), 90);
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+}
+
+#[test]
+fn series_and_audit_on_a_prefix() {
+    let w = weed::shared();
+    let b = bucket("series");
+    let tmp = TempDir::new().unwrap();
+    let to = format!("s3://{b}/s/");
+    for (stamp, start, rows) in [
+        ("2024-09-10T14:30:00Z", "1", 10),
+        ("2024-09-10T14:31:00Z", "11", 10),
+        ("2024-09-10T14:32:00Z", "25", 10),
+    ] {
+        let inp = write_file(tmp.path(), &format!("{start}.csv"), &input(rows, start));
+        let o = run(
+            &w.endpoint,
+            &[
+                "write",
+                "--to",
+                &to,
+                "--name",
+                "s",
+                "--timestamp",
+                stamp,
+                "--start-seq",
+                start,
+                "--input",
+                &inp,
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let v = run(&w.endpoint, &["verify", "--series", &to, "s", "--json"]);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    let doc = json(&v);
+    assert_eq!(doc["files"].as_array().unwrap().len(), 3);
+    assert_eq!(doc["gaps"].as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(doc["gaps"][0]["first"], 25);
+
+    let a = run(&w.endpoint, &["audit", "--dir", &to, "--json"]);
+    assert_eq!(a.status.code(), Some(32 + 2), "{}", stdout(&a));
+    let doc = json(&a);
+    assert_eq!(doc["classes"], serde_json::json!(["sequence-gap"]));
+    assert_eq!(
+        (doc["files"].as_u64(), doc["verified"].as_u64()),
+        (Some(3), Some(3))
+    );
+    // The state object remembers the results.
+    assert!(w.filer_get(&b, "s/.csvseal-audit-state.json").is_some());
+    let a = run(&w.endpoint, &["audit", "--dir", &to, "--json"]);
+    assert_eq!(json(&a)["unchanged"], 3, "{}", stdout(&a));
+
+    // An overlap is an error.
+    let inp = write_file(tmp.path(), "o.csv", &input(5, "o"));
+    let o = run(
+        &w.endpoint,
+        &[
+            "write",
+            "--to",
+            &to,
+            "--name",
+            "s",
+            "--timestamp",
+            "2024-09-10T14:33:00Z",
+            "--start-seq",
+            "30",
+            "--input",
+            &inp,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = run(&w.endpoint, &["verify", "--series", &to, "s", "--json"]);
+    assert_eq!(v.status.code(), Some(1), "{}", stdout(&v));
+    assert_eq!(json(&v)["overlaps"].as_array().unwrap().len(), 1);
+    // `--continue` needs a series lock, which object storage lacks.
+    let o = run(
+        &w.endpoint,
+        &[
+            "write",
+            "--to",
+            &to,
+            "--name",
+            "s",
+            "--continue",
+            "--input",
+            &inp,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--continue is not supported for object storage"));
+}
+
+#[test]
+fn a_write_past_its_timeout_is_abandoned_and_its_upload_aborted() {
+    let w = weed::shared();
+    let b = bucket("timeout");
+    let to = format!("s3://{b}/t/");
+    let (child, mut stdin) = streaming_writer(&w.endpoint, &to, "stream", &["--timeout", "3s"]);
+    let text = input(2 * LARGE, "slow");
+    // Over a part's worth, then the producer stalls.
+    stdin.write_all(&text.as_bytes()[..text.len() / 2]).unwrap();
+    let o = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(o.status.code(), Some(4), "{}\n{}", stdout(&o), stderr(&o));
+    assert_eq!(json(&o)["error"]["kind"], "timeout", "{}", stdout(&o));
+    assert_eq!(w.filer_get(&b, "t/stream_20240910_143000.csv"), None);
+    assert_eq!(
+        uploads(&w.endpoint, &to, "1h"),
+        (0, 0),
+        "the upload was aborted"
+    );
+}
+
+#[test]
+fn a_commit_whose_reply_is_lost_is_recognised_as_the_writers_own() {
+    let w = weed::shared_open();
+    let b = bucket("lostreply");
+    w.create_bucket(&b);
+    let tmp = TempDir::new().unwrap();
+    let p = proxy::Proxy::start(&w.endpoint, proxy::Mode::LoseFirstCommitReply);
+    let to = format!("s3://{b}/l/");
+    // One PutObject commit, one CompleteMultipartUpload commit.
+    for (name, rows) in [("small", 100), ("large", LARGE)] {
+        let inp = write_file(tmp.path(), &format!("{name}.csv"), &input(rows, name));
+        let o = write_to(&p.endpoint, &to, name, &inp, &["-v"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("an earlier attempt of the commit took effect"),
+            "{}",
+            stderr(&o)
+        );
+        let v = run(
+            &w.endpoint,
+            &[
+                "verify",
+                &format!("{to}{name}_20240910_143000.csv"),
+                "--json",
+            ],
+        );
+        assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+        assert_eq!(json(&v)["files"][0]["rows"], rows as u64);
+    }
+    assert_eq!(p.tampered.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+}
