@@ -30,7 +30,9 @@ pub struct ObjectOptions {
     /// Transient failures (connection errors, timeouts, 5xx, 429) are
     /// retried with exponential backoff for up to this long per request.
     pub retry_timeout: Duration,
-    /// And at most this many times per request.
+    /// And at most this many times per request (default: no count, the
+    /// time bounds it, so an outage shorter than `retry_timeout` is ridden
+    /// through however fast the attempts fail).
     pub max_retries: usize,
 }
 
@@ -39,7 +41,7 @@ impl Default for ObjectOptions {
         ObjectOptions {
             endpoint: None,
             retry_timeout: Duration::from_secs(60),
-            max_retries: 10,
+            max_retries: usize::MAX,
         }
     }
 }
