@@ -37,6 +37,23 @@ pub fn check_base_name(base: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks that `name` is a plain file name a write may commit to (see
+/// [`crate::write::write_sealed_named`]): the rules of [`check_base_name`],
+/// and short enough that `{name}.tmp` fits in a directory entry.
+pub fn check_file_name(name: &str) -> Result<()> {
+    const NAME_MAX: usize = 255;
+    if name.len() + TEMP_SUFFIX.len() > NAME_MAX {
+        return Err(Error::Usage(format!(
+            "file name {name:?}: longer than {} bytes",
+            NAME_MAX - TEMP_SUFFIX.len()
+        )));
+    }
+    check_base_name(name).map_err(|e| match e {
+        Error::Usage(m) => Error::Usage(m.replacen("--name", "file name", 1)),
+        e => e,
+    })
+}
+
 /// Parses an RFC 3339 timestamp (for `--timestamp`).
 pub fn parse_timestamp(s: &str) -> Result<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339)
@@ -87,6 +104,17 @@ mod tests {
         assert!(check_base_name(&"x".repeat(MAX_BASE_LEN + 1)).is_err());
         for good in ["trades", "health_metrics", "Ünïcode-ok", "a.b"] {
             check_base_name(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn file_names_follow_the_base_name_rules_and_leave_room_for_tmp() {
+        check_file_name("trades.csv").unwrap();
+        check_file_name(&"x".repeat(251)).unwrap();
+        assert!(check_file_name(&"x".repeat(252)).is_err());
+        for bad in ["", "a/b.csv", "..", ".hidden.csv", "a\nb"] {
+            let e = check_file_name(bad).unwrap_err().to_string();
+            assert!(e.starts_with("file name"), "{bad:?}: {e}");
         }
     }
 
