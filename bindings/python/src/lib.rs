@@ -179,12 +179,8 @@ fn write(
         dir,
         base_name,
         timestamp,
-        // Rows are sealed as JSON Lines (see rows.rs).
-        format: match if source_kind == "rows" {
-            "jsonl"
-        } else {
-            format
-        } {
+        // Rows are sealed as CSV without a header line (see rows.rs).
+        format: match if source_kind == "rows" { "csv" } else { format } {
             "csv" => InputFormat::Csv,
             "jsonl" => InputFormat::Jsonl,
             other => {

@@ -1,6 +1,7 @@
-//! Rows from Python — dicts, or sequences with a header — sealed as JSON
-//! Lines (one object per row, values as text), so that an error's `line` is
-//! the row's 1-based position in the iterable.
+//! Rows from Python — dicts, or sequences with a header — sealed as CSV
+//! records without a header line (the header is passed as an option), and
+//! errors reported by row: an error's `line` is the row's 1-based position
+//! in the iterable, whatever newlines its values hold.
 //!
 //! Values become text as the policy's `compute_row_checksum` makes them:
 //! `str(value)`, except `None`, which is the empty field `csv.writer`
@@ -18,7 +19,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
 use crate::Job;
 use crate::errors::to_py;
 
-/// Bytes of JSON Lines handed to the writer at a time.
+/// Bytes of CSV handed to the writer at a time.
 const CHUNK: usize = 1 << 20;
 
 /// Seals the rows of `source` (any iterable) as `job` says.
@@ -38,7 +39,7 @@ pub fn write_rows(py: Python<'_>, source: &Bound<'_, PyAny>, job: &Job<'_>) -> P
     let mut req = job.req.clone();
     req.header = Some(header.clone());
     let job = Job { req: &req, ..*job };
-    let encoder = Encoder::new(header, job);
+    let mut encoder = Encoder::new(py, header, job);
 
     let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(2);
     let deadline = job.control.deadline;
@@ -90,7 +91,7 @@ pub fn write_rows(py: Python<'_>, source: &Bound<'_, PyAny>, job: &Job<'_>) -> P
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         match problem {
             Some(e) => Err(e),
-            None => result.map_err(to_py),
+            None => result.map_err(|e| to_py(encoder.lines.by_row(e))),
         }
     })
 }
@@ -151,45 +152,31 @@ fn rejected_as(
     })
 }
 
-/// Turns rows into JSON Lines.
-struct Encoder<'a> {
+/// Turns rows into CSV records.
+struct Encoder<'a, 'py> {
     header: Vec<String>,
-    /// `"name":` for each column, escaped once.
-    keys: Vec<Vec<u8>>,
+    /// The column names as Python strings (their hashes cached for lookups).
+    keys: Vec<Bound<'py, PyString>>,
     job: Job<'a>,
+    lines: RowLines,
 }
 
-impl<'a> Encoder<'a> {
-    fn new(header: Vec<String>, job: Job<'a>) -> Self {
-        let keys = header
-            .iter()
-            .map(|h| {
-                let mut k = Vec::with_capacity(h.len() + 3);
-                json_string(h, &mut k);
-                k.push(b':');
-                k
-            })
-            .collect();
-        Encoder { header, keys, job }
+impl<'a, 'py> Encoder<'a, 'py> {
+    fn new(py: Python<'py>, header: Vec<String>, job: Job<'a>) -> Self {
+        let keys = header.iter().map(|h| PyString::new(py, h)).collect();
+        Encoder {
+            header,
+            keys,
+            job,
+            lines: RowLines::default(),
+        }
     }
 
-    /// Appends row number `line` as one JSON object line.
-    fn row(&self, row: &Bound<'_, PyAny>, line: u64, out: &mut Vec<u8>) -> PyResult<()> {
-        out.push(b'{');
+    /// Appends row number `line` as one CSV record.
+    fn row(&mut self, row: &Bound<'py, PyAny>, line: u64, out: &mut Vec<u8>) -> PyResult<()> {
+        let start = out.len();
         if let Ok(dict) = row.cast::<PyDict>() {
-            for (i, (key, value)) in dict.iter().enumerate() {
-                let Ok(k) = key.cast_exact::<PyString>() else {
-                    return Err(rejected(&self.job, line, None, not_a_string_key(&key)?));
-                };
-                if i > 0 {
-                    out.push(b',');
-                }
-                let name = self.text(k.as_any(), line, None)?;
-                json_string(&name, out);
-                out.push(b':');
-                let text = self.text(&value, line, Some(&name))?;
-                json_string(&text, out);
-            }
+            self.dict(dict, line, out)?;
         } else if let Ok(list) = row.cast::<PyList>() {
             self.sequence(list.len(), |i| list.get_item(i), line, out)?;
         } else if let Ok(tuple) = row.cast::<PyTuple>() {
@@ -213,11 +200,53 @@ impl<'a> Encoder<'a> {
                 format!("row {line} is {what}"),
             ));
         }
-        out.extend_from_slice(b"}\n");
+        out.extend_from_slice(b"\r\n");
+        self.lines.record(line, &out[start..]);
         Ok(())
     }
 
-    fn sequence<'py>(
+    /// A dict's values in header order; its keys must be the header's.
+    fn dict(&self, dict: &Bound<'py, PyDict>, line: u64, out: &mut Vec<u8>) -> PyResult<()> {
+        for (i, key) in self.keys.iter().enumerate() {
+            let Some(value) = dict.get_item(key)? else {
+                // A misspelt key shows as both: name the stranger first.
+                self.unexpected_keys(dict, line)?;
+                let message = format!("missing key {:?}", self.header[i]);
+                return Err(rejected(
+                    &self.job,
+                    line,
+                    Some(self.header[i].clone()),
+                    message,
+                ));
+            };
+            if i > 0 {
+                out.push(b',');
+            }
+            let text = self.text(&value, line, Some(&self.header[i]))?;
+            self.field(&text, out);
+        }
+        if dict.len() != self.keys.len() {
+            self.unexpected_keys(dict, line)?;
+        }
+        Ok(())
+    }
+
+    /// An error for the first key of `dict` that is not a column, if any.
+    fn unexpected_keys(&self, dict: &Bound<'py, PyDict>, line: u64) -> PyResult<()> {
+        for key in dict.keys() {
+            let Ok(k) = key.cast_exact::<PyString>() else {
+                return Err(rejected(&self.job, line, None, not_a_string_key(&key)?));
+            };
+            let name = k.to_str().unwrap_or_default();
+            if !self.header.iter().any(|h| h == name) {
+                let message = format!("unexpected key {name:?}");
+                return Err(rejected(&self.job, line, None, message));
+            }
+        }
+        Ok(())
+    }
+
+    fn sequence(
         &self,
         len: usize,
         item: impl Fn(usize) -> PyResult<Bound<'py, PyAny>>,
@@ -228,15 +257,38 @@ impl<'a> Encoder<'a> {
             let message = format!("expected {} values, found {len}", self.header.len());
             return Err(rejected(&self.job, line, None, message));
         }
-        for (i, key) in self.keys.iter().enumerate() {
+        for i in 0..len {
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(key);
             let text = self.text(&item(i)?, line, Some(&self.header[i]))?;
-            json_string(&text, out);
+            self.field(&text, out);
         }
         Ok(())
+    }
+
+    /// One CSV field, quoted where the reader needs it: `,` `"` CR LF, a
+    /// leading byte order mark (else skipped as one), and the empty value of
+    /// a one-column row (else a blank line, which is skipped).
+    fn field(&self, text: &str, out: &mut Vec<u8>) {
+        let bytes = text.as_bytes();
+        let quote = bytes
+            .iter()
+            .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+            || text.starts_with('\u{feff}')
+            || (bytes.is_empty() && self.header.len() == 1);
+        if !quote {
+            out.extend_from_slice(bytes);
+            return;
+        }
+        out.push(b'"');
+        for &b in bytes {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
     }
 
     /// A value's text: `str(value)`, `""` for None.
@@ -261,32 +313,59 @@ impl<'a> Encoder<'a> {
     }
 }
 
-/// `s` as a JSON string: only `"`, `\` and control characters escaped.
-fn json_string(s: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escape);
-        start = i + 1;
+/// Which row a physical CSV line belongs to. Rows are one line each unless
+/// a value holds a newline; only where the two part is recorded.
+#[derive(Default)]
+struct RowLines {
+    /// (first physical line of a row, that row), after each row of several lines.
+    shifts: Vec<(u64, u64)>,
+    /// The physical line the next row starts on.
+    next: u64,
+}
+
+impl RowLines {
+    fn record(&mut self, row: u64, record: &[u8]) {
+        let start = if row == 1 { 1 } else { self.next };
+        let lines = record.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.next = start + lines;
+        if lines > 1 {
+            self.shifts.push((self.next, row + 1));
+        }
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+
+    /// The row that starts on physical line `line`.
+    fn row_of(&self, line: u64) -> u64 {
+        let i = self.shifts.partition_point(|&(start, _)| start <= line);
+        match i.checked_sub(1).map(|i| self.shifts[i]) {
+            Some((start, row)) => row + (line - start),
+            None => line,
+        }
+    }
+
+    /// `e` with its row errors located by row instead of line.
+    fn by_row(&self, e: Error) -> Error {
+        match e {
+            Error::InputRejected {
+                input,
+                mut errors,
+                count,
+                truncated,
+            } => {
+                for err in &mut errors {
+                    if err.line > 0 {
+                        err.line = self.row_of(err.line);
+                    }
+                }
+                Error::InputRejected {
+                    input,
+                    errors,
+                    count,
+                    truncated,
+                }
+            }
+            e => e,
+        }
+    }
 }
 
 /// The writer's input: chunks from the row thread, until it ends or the
