@@ -27,5 +27,9 @@ done
 
 echo "== tests"
 cargo test --locked --workspace --release
+echo "== python package: pip install ./bindings/python (reuses the workspace build), pytest"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+  --force-reinstall --no-deps ./bindings/python
+python3 -m pytest -q bindings/python/tests
 echo "== kill test (CSVSEAL_KILL_ITERS=1000 for the full size)"
 cargo test --locked --release --test kill_crash
