@@ -119,6 +119,24 @@ def test_rejected_rows_carry_every_error_with_row_number_and_seq(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_row_numbers_stay_right_when_values_hold_newlines(tmp_path):
+    """Rows are CSV records to the sealer; a value with newlines spans
+    several lines there, yet errors still name the row's place in the input."""
+    schema = {"fields": [{"name": "qty", "type": "integer"}, {"name": "note", "type": "string"}]}
+    rows = [
+        {"qty": 1, "note": "a\nb\nc"},
+        {"qty": "two", "note": "x"},
+        {"qty": 3, "note": "\r\n\r\n\r\n"},
+        {"qty": 4, "note": "one"},
+        {"qty": "five", "note": "\n"},
+        {"qty": "six", "note": "y"},
+    ]
+    with pytest.raises(csvseal.InvalidInputError) as e:
+        csvseal.write(tmp_path, "n", rows, schema=schema, timestamp=T)
+    assert [(x.line, x.seq) for x in e.value.errors] == [(2, 2), (5, 5), (6, 6)]
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize(
     "rows,kind,line,fragment",
     [
