@@ -12,7 +12,7 @@ import time
 import pytest
 
 import csvseal
-from conftest import temps
+from conftest import run_python, temps
 
 T = "2024-09-10T14:30:00Z"
 NAME = "trades_20240910_143000.csv"
@@ -290,3 +290,23 @@ def test_row_checksum_is_the_component_s():
         csvseal.row_checksum(["a", "b"], ["1"])
     with pytest.raises(TypeError):
         csvseal.row_checksum("ab", "12")
+
+
+def test_a_large_generator_is_sealed_in_constant_memory(tmp_path):
+    """~190 MB of rows made on the fly: the child's peak RSS grows by far
+    less than the file (rows cross to the sealer in 1 MiB chunks)."""
+    code = f"""
+import resource, csvseal
+pad = "x" * 256
+rows = ({{"n": i, "symbol": "EURUSD", "pad": pad}} for i in range(650_000))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+p = csvseal.write({str(tmp_path)!r}, "big", rows, timestamp="2024-09-10T14:30:00Z")
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+assert p.stat().st_size > 180_000_000, p.stat().st_size
+print((after - before) // 1024)
+"""
+    done = run_python(code, timeout=600)
+    assert done.returncode == 0, done.stderr
+    grew_mib = int(done.stdout)
+    assert grew_mib < 96, f"peak RSS grew by {grew_mib} MiB for a ~190 MB file"
+    assert temps(tmp_path) == []
