@@ -8,10 +8,10 @@
 //! writes. This thread keeps the GIL and turns rows into text, a writer
 //! thread seals without it: the two overlap, chunk by chunk.
 
-use std::io::{self, Read};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
-use std::time::Instant;
+use std::io;
+use std::sync::mpsc::sync_channel;
 
+use csvseal::deadline::ThreadedReader;
 use csvseal::{Committed, Error, ErrorKind, RowError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -47,7 +47,8 @@ pub fn write_rows(py: Python<'_>, source: &Bound<'_, PyAny>, job: &Job<'_>) -> P
         let writer = std::thread::Builder::new()
             .name("csvseal-write".into())
             .spawn_scoped(s, move || {
-                job.run(Box::new(ChannelReader::new(rx, deadline)))
+                // A slow generator cannot outlast the write's deadline.
+                job.run(Box::new(ThreadedReader::from_channel(rx, deadline)))
             })
             .map_err(|e| to_py(Error::io(job.label, "start writer thread", e)))?;
         let mut problem = None;
@@ -79,12 +80,13 @@ pub fn write_rows(py: Python<'_>, source: &Bound<'_, PyAny>, job: &Job<'_>) -> P
                 }
             };
         }
-        // Ends the input: whole, or failed so that the write removes its temp.
-        let last = match problem {
-            None => Ok(buf),
-            Some(_) => Err(io::Error::other("the rows could not be read")),
-        };
-        let _ = py.detach(|| tx.send(last));
+        // Ends the input (an empty chunk), or fails it so that the write
+        // removes its temp.
+        let _ = py.detach(|| match problem {
+            None if buf.is_empty() => tx.send(Ok(buf)),
+            None => tx.send(Ok(buf)).and_then(|()| tx.send(Ok(Vec::new()))),
+            Some(_) => tx.send(Err(io::Error::other("the rows could not be read"))),
+        });
         drop(tx);
         let result = py
             .detach(|| writer.join())
@@ -365,55 +367,5 @@ impl RowLines {
             }
             e => e,
         }
-    }
-}
-
-/// The writer's input: chunks from the row thread, until it ends or the
-/// write's deadline passes (a slow generator cannot outlast `timeout=`).
-struct ChannelReader {
-    rx: Receiver<io::Result<Vec<u8>>>,
-    chunk: Vec<u8>,
-    pos: usize,
-    deadline: Option<Instant>,
-}
-
-impl ChannelReader {
-    fn new(rx: Receiver<io::Result<Vec<u8>>>, deadline: Option<Instant>) -> Self {
-        ChannelReader {
-            rx,
-            chunk: Vec::new(),
-            pos: 0,
-            deadline,
-        }
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.chunk.len() {
-            let msg = match self.deadline {
-                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(d) => self
-                    .rx
-                    .recv_timeout(d.saturating_duration_since(Instant::now())),
-            };
-            match msg {
-                Ok(Ok(chunk)) => {
-                    self.chunk = chunk;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                // The row thread sends its last chunk, then hangs up.
-                Err(RecvTimeoutError::Disconnected) => return Ok(0),
-                // The library treats TimedOut as its deadline passing.
-                Err(RecvTimeoutError::Timeout) => {
-                    return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"));
-                }
-            }
-        }
-        let n = buf.len().min(self.chunk.len() - self.pos);
-        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }
