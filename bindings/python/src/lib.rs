@@ -42,18 +42,15 @@ fn verify_path(
     schema_arg: SchemaArg,
     limits: LimitsKey,
 ) -> PyResult<String> {
-    let schema = schema(schema_arg);
     let slot = new_slot();
     let result = py.detach(|| {
-        let sandbox = sandboxes::get(limits)?;
         let file = std::fs::File::open(&path).map_err(|e| csvseal::Error::io(&path, "open", e))?;
         if file.metadata().is_ok_and(|m| m.is_dir()) {
             let e = std::io::Error::other("is a directory");
             return Err(csvseal::Error::io(&path, "open", e));
         }
         let mut input = Interruptible::new(file, &slot);
-        csvseal::verify_reader(&sandbox, schema.as_ref(), &mut input, &path)
-            .map(|r| r.to_canonical_json())
+        verify_input(&mut input, &path, schema_arg, limits)
     });
     finish(&slot, result)
 }
@@ -67,15 +64,10 @@ fn verify_bytes(
     schema_arg: SchemaArg,
     limits: LimitsKey,
 ) -> PyResult<String> {
-    let schema = schema(schema_arg);
     let bytes: &[u8] = data.as_bytes();
     let slot = new_slot();
-    let result = py.detach(|| {
-        let sandbox = sandboxes::get(limits)?;
-        let mut input = Interruptible::new(bytes, &slot);
-        csvseal::verify_reader(&sandbox, schema.as_ref(), &mut input, &label)
-            .map(|r| r.to_canonical_json())
-    });
+    let mut input = Interruptible::new(bytes, &slot);
+    let result = py.detach(|| verify_input(&mut input, &label, schema_arg, limits));
     finish(&slot, result)
 }
 
@@ -88,15 +80,23 @@ fn verify_file_object(
     schema_arg: SchemaArg,
     limits: LimitsKey,
 ) -> PyResult<String> {
-    let schema = schema(schema_arg);
     let slot = new_slot();
     let mut input = PyFileReader::new(file, &slot);
-    let result = py.detach(|| {
-        let sandbox = sandboxes::get(limits)?;
-        csvseal::verify_reader(&sandbox, schema.as_ref(), &mut input, &label)
-            .map(|r| r.to_canonical_json())
-    });
+    let result = py.detach(|| verify_input(&mut input, &label, schema_arg, limits));
     finish(&slot, result)
+}
+
+/// The canonical report of `input`, verified in the sandbox for `limits`
+/// (run without the GIL).
+fn verify_input(
+    input: &mut dyn std::io::Read,
+    label: &std::path::Path,
+    schema_arg: SchemaArg,
+    limits: LimitsKey,
+) -> csvseal::Result<String> {
+    let sandbox = sandboxes::get(limits)?;
+    csvseal::verify_reader(&sandbox, schema(schema_arg).as_ref(), input, label)
+        .map(|r| r.to_canonical_json())
 }
 
 /// The policy's checksum of one row, computed in the sandbox.
