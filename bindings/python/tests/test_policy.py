@@ -151,3 +151,13 @@ def test_the_policy_document_s_own_code_agrees(tmp_path):
     tampered = tmp_path / "tampered.csv"
     tampered.write_bytes(target.read_bytes().replace(b"EURUSD", b"EURUSX"))
     assert ns["validate_csv_integrity"](str(tampered)) is False
+
+
+def test_atomic_csv_write_takes_any_name_whose_temp_fits(tmp_path):
+    """Longer than a base name may be (200 bytes), as long as `{name}.tmp`
+    fits in a directory entry (255 bytes)."""
+    long = tmp_path / ("t" * 247 + ".csv")
+    csvseal.atomic_csv_write(long, CORPUS[:1], HEADERS)
+    assert csvseal.validate_csv_integrity(long)
+    with pytest.raises(csvseal.UsageError, match="longer than 251 bytes"):
+        csvseal.atomic_csv_write(tmp_path / ("t" * 248 + ".csv"), CORPUS[:1], HEADERS)

@@ -15,43 +15,47 @@ pub const TEMP_SUFFIX: &str = ".tmp";
 /// Checks that `base` is a plain file-name stem: no path separators, no
 /// `..`, no NUL or control characters, not empty, not hidden, not too long.
 pub fn check_base_name(base: &str) -> Result<()> {
-    let bad = |why: &str| Err(Error::Usage(format!("--name {base:?}: {why}")));
-    if base.is_empty() {
-        return bad("must not be empty");
-    }
     if base.len() > MAX_BASE_LEN {
-        return bad(&format!("longer than {MAX_BASE_LEN} bytes"));
+        return Err(Error::Usage(format!(
+            "--name {base:?}: longer than {MAX_BASE_LEN} bytes"
+        )));
     }
-    if base.contains(['/', '\\']) {
-        return bad("must be a plain name, without '/' or '\\'");
-    }
-    if base.contains("..") {
-        return bad("must not contain '..'");
-    }
-    if base.starts_with('.') {
-        return bad("must not start with '.'");
-    }
-    if base.chars().any(char::is_control) {
-        return bad("must not contain control characters");
-    }
-    Ok(())
+    check_plain_name(base).map_err(|why| Error::Usage(format!("--name {base:?}: {why}")))
 }
 
 /// Checks that `name` is a plain file name a write may commit to (see
-/// [`crate::write::write_sealed_named`]): the rules of [`check_base_name`],
-/// and short enough that `{name}.tmp` fits in a directory entry.
+/// [`crate::write::write_sealed_named`]): the rules of [`check_base_name`]
+/// but its length, and short enough that `{name}.tmp` fits in a directory
+/// entry.
 pub fn check_file_name(name: &str) -> Result<()> {
     const NAME_MAX: usize = 255;
-    if name.len() + TEMP_SUFFIX.len() > NAME_MAX {
+    let longest = NAME_MAX - TEMP_SUFFIX.len();
+    if name.len() > longest {
         return Err(Error::Usage(format!(
-            "file name {name:?}: longer than {} bytes",
-            NAME_MAX - TEMP_SUFFIX.len()
+            "file name {name:?}: longer than {longest} bytes"
         )));
     }
-    check_base_name(name).map_err(|e| match e {
-        Error::Usage(m) => Error::Usage(m.replacen("--name", "file name", 1)),
-        e => e,
-    })
+    check_plain_name(name).map_err(|why| Error::Usage(format!("file name {name:?}: {why}")))
+}
+
+/// Why `name` is not a plain name in one directory, if it is not.
+fn check_plain_name(name: &str) -> std::result::Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("must not be empty");
+    }
+    if name.contains(['/', '\\']) {
+        return Err("must be a plain name, without '/' or '\\'");
+    }
+    if name.contains("..") {
+        return Err("must not contain '..'");
+    }
+    if name.starts_with('.') {
+        return Err("must not start with '.'");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters");
+    }
+    Ok(())
 }
 
 /// Parses an RFC 3339 timestamp (for `--timestamp`).
