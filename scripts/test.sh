@@ -27,5 +27,18 @@ done
 
 echo "== tests"
 cargo test --locked --workspace --release
+echo "== python package: pip install ./bindings/python on the workspace build, pytest"
+# maturin builds into the workspace's target/ with its release profile, so the
+# wasmtime the tests just built is reused; compiling it again would add ~7 min.
+pip_log=target/pip-install-csvseal.log
+python3 -m pip install -v --no-build-isolation --disable-pip-version-check \
+  --root-user-action=ignore --force-reinstall --no-deps ./bindings/python >"$pip_log" 2>&1 \
+  || { cat "$pip_log"; exit 1; }
+if grep -E "Compiling wasmtime(-internal-cranelift)? v" "$pip_log"; then
+  echo "the Python package compiled wasmtime a second time: its dependencies' features differ" >&2
+  echo "from the workspace test build's (see the comments in bindings/python/Cargo.toml)" >&2
+  exit 1
+fi
+python3 -m pytest -q bindings/python/tests
 echo "== kill test (CSVSEAL_KILL_ITERS=1000 for the full size)"
 cargo test --locked --release --test kill_crash

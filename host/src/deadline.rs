@@ -86,13 +86,22 @@ impl ThreadedReader {
                     }
                 }
             })?;
-        Ok(ThreadedReader {
+        Ok(Self::from_channel(rx, deadline))
+    }
+
+    /// Reads the chunks another thread sends on `rx`, as [`spawn`]'s thread
+    /// sends them: an empty chunk ends the input, an error fails it, and the
+    /// sender hanging up before either is an error too.
+    ///
+    /// [`spawn`]: ThreadedReader::spawn
+    pub fn from_channel(rx: Receiver<io::Result<Vec<u8>>>, deadline: Option<Instant>) -> Self {
+        ThreadedReader {
             rx,
             pending: Vec::new(),
             pos: 0,
             done: false,
             deadline,
-        })
+        }
     }
 }
 

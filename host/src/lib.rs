@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod canonical_json;
 pub mod checked_seal;
 pub mod deadline;
 pub mod error;

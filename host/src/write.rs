@@ -147,10 +147,44 @@ pub fn write_sealed_with(
     input: &mut dyn Read,
     input_label: &str,
 ) -> Result<Committed> {
+    let final_name = naming::final_name(&req.base_name, req.timestamp);
+    write_recorded(ops, control, sandbox, req, final_name, input, input_label)
+}
+
+/// [`write_sealed_with`], committing to `file_name` in `req.dir` instead of
+/// the policy's `{base}_YYYYMMDD_HHMMSS.csv` (`req.base_name` and
+/// `req.timestamp` are not used): for callers that name files themselves,
+/// such as the Python package's drop-in `atomic_csv_write(target_path, …)`.
+/// Same steps, locks and guarantees; the temp file is `{file_name}.tmp`.
+pub fn write_sealed_named(
+    ops: &dyn FileOps,
+    control: &WriteControl,
+    sandbox: &Sandbox,
+    req: &WriteRequest,
+    file_name: &str,
+    input: &mut dyn Read,
+    input_label: &str,
+) -> Result<Committed> {
+    let final_name = naming::check_file_name(file_name).map(|()| file_name.to_owned());
+    write_recorded(ops, control, sandbox, req, final_name, input, input_label)
+}
+
+/// A write to `final_name` (or its naming error), with its metrics and log.
+fn write_recorded(
+    ops: &dyn FileOps,
+    control: &WriteControl,
+    sandbox: &Sandbox,
+    req: &WriteRequest,
+    final_name: Result<String>,
+    input: &mut dyn Read,
+    input_label: &str,
+) -> Result<Committed> {
     let started = Instant::now();
     let deadline = control.deadline;
-    let result = write_inner(ops, control, sandbox, req, input, input_label)
-        .map_err(|e| as_timeout(e, req, started, deadline));
+    let target = final_name.as_ref().map(|n| req.dir.join(n)).ok();
+    let result = final_name
+        .and_then(|name| write_inner(ops, control, sandbox, req, &name, input, input_label))
+        .map_err(|e| as_timeout(e, req, target, started, deadline));
     match &result {
         Ok(c) => {
             crate::monitor::metrics::write_ok(started.elapsed(), c.summary.bytes, c.summary.rows);
@@ -163,7 +197,13 @@ pub fn write_sealed_with(
 }
 
 /// A read that failed because the deadline passed is the write's timeout.
-fn as_timeout(e: Error, req: &WriteRequest, started: Instant, deadline: Option<Instant>) -> Error {
+fn as_timeout(
+    e: Error,
+    req: &WriteRequest,
+    target: Option<PathBuf>,
+    started: Instant,
+    deadline: Option<Instant>,
+) -> Error {
     let Some(deadline) = deadline else { return e };
     let step = match &e {
         // A real I/O timeout (say, a network filesystem) before the
@@ -171,9 +211,7 @@ fn as_timeout(e: Error, req: &WriteRequest, started: Instant, deadline: Option<I
         Error::Io { op, source, .. } if is_deadline(source) && Instant::now() >= deadline => *op,
         _ => return e,
     };
-    let path = naming::final_name(&req.base_name, req.timestamp)
-        .map(|n| req.dir.join(n))
-        .unwrap_or_else(|_| req.dir.clone());
+    let path = target.unwrap_or_else(|| req.dir.clone());
     Error::Timeout {
         path,
         step,
@@ -194,6 +232,7 @@ fn write_inner(
     control: &WriteControl,
     sandbox: &Sandbox,
     req: &WriteRequest,
+    final_name: &str,
     input: &mut dyn Read,
     input_label: &str,
 ) -> Result<Committed> {
@@ -201,22 +240,21 @@ fn write_inner(
     let input = &mut DeadlineReader::new(input, deadline);
     let input = &mut *decoded(input, req.encoding);
     check_request(req)?;
-    let final_name = naming::final_name(&req.base_name, req.timestamp)?;
-    let temp_name = naming::temp_name(&final_name);
+    let temp_name = naming::temp_name(final_name);
     let dir = Dir::open_ambient_dir(&req.dir, ambient_authority())
         .map_err(|e| Error::io(&req.dir, "open directory", e))?;
     // Early, friendly refusal; the no-replace rename is the real guard.
-    if control.replace.is_none() && dir.symlink_metadata(&final_name).is_ok() {
+    if control.replace.is_none() && dir.symlink_metadata(final_name).is_ok() {
         return Err(Error::TargetExists {
-            path: req.dir.join(&final_name),
+            path: req.dir.join(final_name),
         });
     }
 
     let mut temp = TempFile::acquire(ops, &dir, &req.dir, &temp_name, control.wait)?;
     // A writer we waited for may have committed this very target.
-    if control.replace.is_none() && dir.symlink_metadata(&final_name).is_ok() {
+    if control.replace.is_none() && dir.symlink_metadata(final_name).is_ok() {
         return Err(Error::TargetExists {
-            path: req.dir.join(&final_name),
+            path: req.dir.join(final_name),
         });
     }
     // Whatever seals the file, csvseal's own verifier judges it: a plugin
@@ -279,11 +317,11 @@ fn write_inner(
     // Holding the temp's lock serializes every writer of this target, so
     // the file backed up here is the one the rename replaces.
     let path = match &control.replace {
-        Some(policy) if dir.symlink_metadata(&final_name).is_ok() => {
-            backup_in(ops, verifier, &dir, &req.dir, &final_name, policy)?;
-            temp.commit_replacing(&final_name)?
+        Some(policy) if dir.symlink_metadata(final_name).is_ok() => {
+            backup_in(ops, verifier, &dir, &req.dir, final_name, policy)?;
+            temp.commit_replacing(final_name)?
         }
-        _ => temp.commit(&final_name)?,
+        _ => temp.commit(final_name)?,
     };
     Ok(Committed {
         path,

@@ -15,24 +15,45 @@ pub const TEMP_SUFFIX: &str = ".tmp";
 /// Checks that `base` is a plain file-name stem: no path separators, no
 /// `..`, no NUL or control characters, not empty, not hidden, not too long.
 pub fn check_base_name(base: &str) -> Result<()> {
-    let bad = |why: &str| Err(Error::Usage(format!("--name {base:?}: {why}")));
-    if base.is_empty() {
-        return bad("must not be empty");
-    }
     if base.len() > MAX_BASE_LEN {
-        return bad(&format!("longer than {MAX_BASE_LEN} bytes"));
+        return Err(Error::Usage(format!(
+            "--name {base:?}: longer than {MAX_BASE_LEN} bytes"
+        )));
     }
-    if base.contains(['/', '\\']) {
-        return bad("must be a plain name, without '/' or '\\'");
+    check_plain_name(base).map_err(|why| Error::Usage(format!("--name {base:?}: {why}")))
+}
+
+/// Checks that `name` is a plain file name a write may commit to (see
+/// [`crate::write::write_sealed_named`]): the rules of [`check_base_name`]
+/// but its length, and short enough that `{name}.tmp` fits in a directory
+/// entry.
+pub fn check_file_name(name: &str) -> Result<()> {
+    const NAME_MAX: usize = 255;
+    let longest = NAME_MAX - TEMP_SUFFIX.len();
+    if name.len() > longest {
+        return Err(Error::Usage(format!(
+            "file name {name:?}: longer than {longest} bytes"
+        )));
     }
-    if base.contains("..") {
-        return bad("must not contain '..'");
+    check_plain_name(name).map_err(|why| Error::Usage(format!("file name {name:?}: {why}")))
+}
+
+/// Why `name` is not a plain name in one directory, if it is not.
+fn check_plain_name(name: &str) -> std::result::Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("must not be empty");
     }
-    if base.starts_with('.') {
-        return bad("must not start with '.'");
+    if name.contains(['/', '\\']) {
+        return Err("must be a plain name, without '/' or '\\'");
     }
-    if base.chars().any(char::is_control) {
-        return bad("must not contain control characters");
+    if name.contains("..") {
+        return Err("must not contain '..'");
+    }
+    if name.starts_with('.') {
+        return Err("must not start with '.'");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters");
     }
     Ok(())
 }
@@ -87,6 +108,17 @@ mod tests {
         assert!(check_base_name(&"x".repeat(MAX_BASE_LEN + 1)).is_err());
         for good in ["trades", "health_metrics", "Ünïcode-ok", "a.b"] {
             check_base_name(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn file_names_follow_the_base_name_rules_and_leave_room_for_tmp() {
+        check_file_name("trades.csv").unwrap();
+        check_file_name(&"x".repeat(251)).unwrap();
+        assert!(check_file_name(&"x".repeat(252)).is_err());
+        for bad in ["", "a/b.csv", "..", ".hidden.csv", "a\nb"] {
+            let e = check_file_name(bad).unwrap_err().to_string();
+            assert!(e.starts_with("file name"), "{bad:?}: {e}");
         }
     }
 

@@ -1,0 +1,310 @@
+"""verify, write and row_checksum: thin typed wrappers over the extension,
+which calls csvseal's host library (the CLI's code) without the GIL."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, Literal, Union
+
+from . import _native
+from ._errors import CsvsealError, IoError, UsageError, from_native
+from ._report import Report
+
+StrPath = Union[str, "os.PathLike[str]"]
+"""A file system path."""
+
+Schema = Union[StrPath, Mapping[str, Any], None]
+"""A Frictionless Table Schema: a path to its JSON file, or the schema itself
+as a dict."""
+
+BytesLike = Union[bytes, bytearray, memoryview]
+
+Seconds = Union[float, int, _dt.timedelta, None]
+
+
+def _limits(
+    max_errors: int,
+    memory_limit_mib: int,
+    call_timeout_secs: float,
+    max_record_mib: int,
+    max_output_mib: int,
+    max_table_elements: int,
+) -> tuple[int, int, int, int, int, int]:
+    """The limits as the extension takes them, checked like the CLI's options."""
+
+    def count(name: str, value: Any, least: int, most: int = 2**64 - 1) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+        if not least <= value <= most:
+            raise UsageError(f"{name}={value}: must be between {least} and {most}")
+        return value
+
+    secs = _seconds("call_timeout_secs", call_timeout_secs)
+    if secs is None or secs <= 0:
+        raise UsageError(f"call_timeout_secs={call_timeout_secs!r}: must be more than zero")
+    return (
+        count("max_errors", max_errors, 0, 2**32 - 1),
+        count("memory_limit_mib", memory_limit_mib, 1, 2**44),
+        max(1, math.ceil(secs * 1000)),
+        count("max_record_mib", max_record_mib, 1, 2**44),
+        count("max_output_mib", max_output_mib, 1, 2**44),
+        count("max_table_elements", max_table_elements, 1, 2**63 - 1),
+    )
+
+
+def _seconds(name: str, value: Seconds) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, _dt.timedelta):
+        secs = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        secs = float(value)
+    else:
+        raise TypeError(f"{name} must be seconds (a number) or a timedelta, not {type(value).__name__}")
+    if not math.isfinite(secs) or secs < 0:
+        raise UsageError(f"{name}={value!r}: must be a finite, non-negative time")
+    return secs
+
+
+def _schema(schema: Schema) -> tuple[str, str] | None:
+    """(label for messages, JSON text)."""
+    if schema is None:
+        return None
+    if isinstance(schema, Mapping):
+        return ("<schema>", json.dumps(schema, ensure_ascii=False))
+    if isinstance(schema, (str, os.PathLike)):
+        path = os.fspath(schema)
+        try:
+            with open(path, encoding="utf-8") as f:
+                return (path, f.read())
+        except OSError as e:
+            message = f"{path}: read schema: {e.strerror or e}"
+            raise IoError(
+                message, {"path": path, "op": "read schema", "errno": e.errno, "os_error": str(e)}
+            ) from e
+        except UnicodeDecodeError as e:
+            raise UsageError(f"schema {path}: not UTF-8 text: {e}") from e
+    raise TypeError(f"schema must be a path or a dict, not {type(schema).__name__}")
+
+
+def _native_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except _native.NativeError as e:
+        raise from_native(e) from None
+
+
+def verify(
+    source: StrPath | BytesLike | IO[bytes],
+    schema: Schema = None,
+    *,
+    max_errors: int = 1000,
+    memory_limit_mib: int = 512,
+    call_timeout_secs: float = 30,
+    max_record_mib: int = 64,
+    max_output_mib: int = 64,
+    max_table_elements: int = 100_000,
+) -> Report:
+    """Verifies a sealed file: a path, its bytes, or a binary file object
+    (read in 1 MiB chunks: memory stays flat whatever the size).
+
+    Returns the report whether the file is valid or not (``report.valid``);
+    raises ``IoError`` when the file cannot be read, ``SchemaError`` for a
+    schema the component refuses, ``LimitError`` when the sandbox hits a
+    limit. The GIL is released while the file is verified.
+    """
+    limits = _limits(
+        max_errors, memory_limit_mib, call_timeout_secs, max_record_mib, max_output_mib, max_table_elements
+    )
+    schema_arg = _schema(schema)
+    if isinstance(source, (str, os.PathLike)):
+        text = _native_call(_native.verify_path, os.fspath(source), schema_arg, limits)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = source if isinstance(source, bytes) else bytes(source)
+        text = _native_call(_native.verify_bytes, data, "<bytes>", schema_arg, limits)
+    elif hasattr(source, "read"):
+        label = str(getattr(source, "name", "<file object>"))
+        text = _native_call(_native.verify_file_object, source, label, schema_arg, limits)
+    else:
+        raise TypeError(
+            f"verify() takes a path, bytes or a binary file object, not {type(source).__name__}"
+        )
+    return Report.from_json(text)
+
+
+def row_checksum(header: Sequence[str], fields: Sequence[str]) -> str:
+    """The policy's checksum of one row (``fields`` under ``header``), as the
+    sandboxed component computes it: SHA-256 of the values of every column
+    but ``checksum_sha256``, ordered by column name, joined with ``|``."""
+    h, f = _strings("header", header), _strings("fields", fields)
+    return _native_call(_native.row_checksum, h, f, _limits(1000, 512, 30, 64, 64, 100_000))
+
+
+def _strings(name: str, values: Sequence[str]) -> list[str]:
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of str, not a single {type(values).__name__}")
+    out = list(values)
+    for v in out:
+        if not isinstance(v, str):
+            raise TypeError(f"{name} must hold only str, not {type(v).__name__}")
+    return out
+
+
+Rows = Iterable[Union[Mapping[str, Any], Sequence[Any]]]
+"""Rows to seal: dicts (keys are the columns), or sequences with header=."""
+
+
+def write(
+    dir: StrPath,
+    name: str,
+    source: StrPath | BytesLike | IO[bytes] | Rows,
+    *,
+    header: Sequence[str] | None = None,
+    format: Literal["csv", "jsonl"] = "csv",
+    schema: Schema = None,
+    start_seq: int = 1,
+    timestamp: _dt.datetime | str | None = None,
+    replace: bool = False,
+    backup_dir: StrPath | None = None,
+    keep: int | None = None,
+    wait: Seconds = None,
+    timeout: Seconds = None,
+    continue_series: bool = False,
+    max_errors: int = 1000,
+    memory_limit_mib: int = 512,
+    call_timeout_secs: float = 30,
+    max_record_mib: int = 64,
+    max_output_mib: int = 64,
+    max_table_elements: int = 100_000,
+) -> Path:
+    """Seals ``source`` into ``dir/{name}_YYYYMMDD_HHMMSS.csv`` (UTC), exactly
+    as ``csvseal write`` does, and returns the committed file's path.
+
+    ``source`` is a CSV (or, with ``format="jsonl"``, JSON Lines) file: its
+    path, its bytes or a binary file object; or rows: an iterable of dicts
+    (the first dict's keys, or ``header``, are the columns) or of sequences
+    (``header`` required). Row values are written as ``str(value)`` (as the
+    policy's checksum sees them), ``None`` as an empty field. For rows, an
+    error's ``line`` is the row's 1-based position.
+
+    The write is atomic: temp file in ``dir``, fsync, verification of the
+    written file, a rename that never replaces an existing file, directory
+    fsync; on any failure the temp file is removed and nothing appears.
+    Errors: ``TargetExistsError``, ``BusyError`` (another writer holds the
+    target: pass ``wait=`` seconds to wait), ``InvalidInputError`` (with
+    every row error), ``WriteTimeoutError``, ``LimitError``, ``IoError``...
+    ``replace=True`` supersedes an existing file after a verified backup
+    (``backup_dir``, ``keep``); ``continue_series=True`` continues the
+    series' ``file_seq`` after its last file.
+    """
+    return _write(
+        dir,
+        (name, _timestamp(timestamp)),
+        source,
+        header=header,
+        format=format,
+        schema=schema,
+        start_seq=start_seq,
+        replace=replace,
+        backup_dir=backup_dir,
+        keep=keep,
+        wait=wait,
+        timeout=timeout,
+        continue_series=continue_series,
+        limits=_limits(
+            max_errors, memory_limit_mib, call_timeout_secs, max_record_mib, max_output_mib, max_table_elements
+        ),
+    )
+
+
+def _timestamp(t: _dt.datetime | str | None) -> str | None:
+    if t is None or isinstance(t, str):
+        return t
+    if isinstance(t, _dt.datetime):
+        if t.tzinfo is None or t.utcoffset() is None:
+            raise UsageError("timestamp must be timezone-aware (e.g. datetime.now(timezone.utc))")
+        return t.isoformat()
+    raise TypeError(f"timestamp must be a datetime or an RFC 3339 string, not {type(t).__name__}")
+
+
+def _write(
+    dir: StrPath,
+    target: tuple[str, str | None] | str,
+    source: Any,
+    *,
+    header: Sequence[str] | None,
+    format: str,
+    schema: Schema,
+    start_seq: int,
+    replace: bool,
+    backup_dir: StrPath | None,
+    keep: int | None,
+    wait: Seconds,
+    timeout: Seconds,
+    continue_series: bool,
+    limits: tuple[int, int, int, int, int, int],
+) -> Path:
+    """A write to the policy's name ``(base, timestamp)`` or to a file name."""
+    if format not in ("csv", "jsonl"):
+        raise UsageError(f"format={format!r}: must be 'csv' or 'jsonl'")
+    if isinstance(start_seq, bool) or not isinstance(start_seq, int):
+        raise TypeError(f"start_seq must be an int, not {type(start_seq).__name__}")
+    if not 1 <= start_seq <= 2**64 - 1:
+        raise UsageError(f"start_seq={start_seq}: must be between 1 and 2^64-1")
+    if (backup_dir is not None or keep is not None) and not replace:
+        raise UsageError("backup_dir= and keep= go with replace=True")
+    if replace and continue_series:
+        raise UsageError("replace=True and continue_series=True do not go together")
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
+        raise UsageError(f"keep={keep!r}: must be an int of at least 1")
+    timeout_secs = _seconds("timeout", timeout)
+    if timeout_secs == 0:
+        raise UsageError("timeout=0: must be more than zero")
+    kind, src, label = _source(source)
+    try:
+        path, *_summary = _native.write(
+            os.fspath(dir),
+            target,
+            kind,
+            src,
+            label,
+            format=format,
+            header=None if header is None else _strings("header", header),
+            schema_arg=_schema(schema),
+            start_seq=start_seq,
+            replace=bool(replace),
+            backup_dir=None if backup_dir is None else os.fspath(backup_dir),
+            keep=keep,
+            wait_secs=_seconds("wait", wait),
+            timeout_secs=timeout_secs,
+            continue_series=bool(continue_series),
+            limits=limits,
+        )
+    except _native.NativeError as e:
+        raise from_native(e) from None
+    return Path(path)
+
+
+def _source(source: Any) -> tuple[str, Any, str]:
+    """(kind, object, label) for the extension."""
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        return ("path", path, path)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return ("bytes", source if isinstance(source, bytes) else bytes(source), "<bytes>")
+    if hasattr(source, "read"):
+        return ("file", source, str(getattr(source, "name", "<file object>")))
+    if isinstance(source, Iterable):
+        return ("rows", source, "<rows>")
+    raise TypeError(
+        "write() takes a CSV path, bytes, a binary file object or an iterable of rows, "
+        f"not {type(source).__name__}"
+    )
+
+
+__all__ = ["verify", "write", "row_checksum", "CsvsealError"]

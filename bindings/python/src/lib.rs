@@ -1,0 +1,331 @@
+//! `csvseal._native`: the CPython extension under the `csvseal` Python
+//! package. It calls the host library (`csvseal::…`) — the same sandboxed
+//! component, limits, locks and atomic commit as the CLI — and releases the
+//! GIL while it verifies or writes. The typed Python API (reports, enums,
+//! exceptions) is built on top of it in `python/csvseal/`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use csvseal::deadline::ThreadedReader;
+use csvseal::store::backup::BackupPolicy;
+use csvseal::store::file_ops::RealFs;
+use csvseal::store::naming;
+use csvseal::{Committed, InputFormat, Schema, WriteControl, WriteRequest};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+mod errors;
+mod readers;
+mod rows;
+mod sandboxes;
+
+use errors::{NativeError, to_py};
+use readers::{Interruptible, PyFileReader, finish, new_slot};
+use sandboxes::LimitsKey;
+
+/// A schema as the Python layer passes it: (label for messages, JSON text).
+type SchemaArg = Option<(String, String)>;
+
+fn schema(arg: SchemaArg) -> Option<Schema> {
+    arg.map(|(label, json)| Schema {
+        path: PathBuf::from(label),
+        json,
+    })
+}
+
+/// Verifies the file at `path`; returns the report as canonical JSON.
+#[pyfunction]
+fn verify_path(
+    py: Python<'_>,
+    path: PathBuf,
+    schema_arg: SchemaArg,
+    limits: LimitsKey,
+) -> PyResult<String> {
+    let slot = new_slot();
+    let result = py.detach(|| {
+        let file = std::fs::File::open(&path).map_err(|e| csvseal::Error::io(&path, "open", e))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            let e = std::io::Error::other("is a directory");
+            return Err(csvseal::Error::io(&path, "open", e));
+        }
+        let mut input = Interruptible::new(file, &slot);
+        verify_input(&mut input, &path, schema_arg, limits)
+    });
+    finish(&slot, result)
+}
+
+/// Verifies the bytes of `data` (not copied: `bytes` are immutable).
+#[pyfunction]
+fn verify_bytes(
+    py: Python<'_>,
+    data: &Bound<'_, PyBytes>,
+    label: PathBuf,
+    schema_arg: SchemaArg,
+    limits: LimitsKey,
+) -> PyResult<String> {
+    let bytes: &[u8] = data.as_bytes();
+    let slot = new_slot();
+    let mut input = Interruptible::new(bytes, &slot);
+    let result = py.detach(|| verify_input(&mut input, &label, schema_arg, limits));
+    finish(&slot, result)
+}
+
+/// Verifies what a binary file object's `read()` yields, chunk by chunk.
+#[pyfunction]
+fn verify_file_object(
+    py: Python<'_>,
+    file: Py<PyAny>,
+    label: PathBuf,
+    schema_arg: SchemaArg,
+    limits: LimitsKey,
+) -> PyResult<String> {
+    let slot = new_slot();
+    let mut input = PyFileReader::new(file, &slot);
+    let result = py.detach(|| verify_input(&mut input, &label, schema_arg, limits));
+    finish(&slot, result)
+}
+
+/// The canonical report of `input`, verified in the sandbox for `limits`
+/// (run without the GIL).
+fn verify_input(
+    input: &mut dyn std::io::Read,
+    label: &std::path::Path,
+    schema_arg: SchemaArg,
+    limits: LimitsKey,
+) -> csvseal::Result<String> {
+    let sandbox = sandboxes::get(limits)?;
+    csvseal::verify_reader(&sandbox, schema(schema_arg).as_ref(), input, label)
+        .map(|r| r.to_canonical_json())
+}
+
+/// The policy's checksum of one row, computed in the sandbox.
+#[pyfunction]
+fn row_checksum(
+    py: Python<'_>,
+    header: Vec<String>,
+    fields: Vec<String>,
+    limits: LimitsKey,
+) -> PyResult<String> {
+    py.detach(|| sandboxes::get(limits)?.row_checksum(&header, &fields))
+        .map_err(to_py)
+}
+
+/// What `write` returns: (path, rows, first_seq, last_seq, bytes).
+type WriteSummary = (PathBuf, u64, Option<u64>, Option<u64>, u64);
+
+/// Where a write commits: the policy's name, or a name of the caller's.
+#[derive(FromPyObject)]
+enum Target {
+    /// `{base}_YYYYMMDD_HHMMSS.csv`, the time as RFC 3339 (None: now).
+    #[pyo3(transparent)]
+    Policy((String, Option<String>)),
+    /// An explicit file name in the directory.
+    #[pyo3(transparent)]
+    Named(PathBuf),
+}
+
+/// Seals `source` into a new file, atomically. `source_kind` is "path",
+/// "bytes", "file" (a binary file object) or "rows" (an iterable of dicts
+/// or sequences). Returns (path, rows, first_seq, last_seq, bytes).
+#[pyfunction]
+#[pyo3(signature = (
+    dir, target, source_kind, source, label, *, format, header, schema_arg,
+    start_seq, replace, backup_dir, keep, wait_secs, timeout_secs, continue_series, limits,
+))]
+#[allow(clippy::too_many_arguments)]
+fn write(
+    py: Python<'_>,
+    dir: PathBuf,
+    target: Target,
+    source_kind: &str,
+    source: &Bound<'_, PyAny>,
+    label: String,
+    format: &str,
+    header: Option<Vec<String>>,
+    schema_arg: SchemaArg,
+    start_seq: u64,
+    replace: bool,
+    backup_dir: Option<PathBuf>,
+    keep: Option<usize>,
+    wait_secs: Option<f64>,
+    timeout_secs: Option<f64>,
+    continue_series: bool,
+    limits: LimitsKey,
+) -> PyResult<WriteSummary> {
+    let (base_name, timestamp, file_name) = match target {
+        Target::Policy((base, stamp)) => {
+            let at = match stamp {
+                Some(s) => naming::parse_timestamp(&s).map_err(to_py)?,
+                None => csvseal::time::OffsetDateTime::now_utc(),
+            };
+            (base, at, None)
+        }
+        Target::Named(name) => {
+            let name = name.to_str().map(str::to_owned).ok_or_else(|| {
+                to_py(csvseal::Error::Usage(format!(
+                    "file name {}: not valid UTF-8",
+                    name.display()
+                )))
+            })?;
+            (
+                String::new(),
+                csvseal::time::OffsetDateTime::now_utc(),
+                Some(name),
+            )
+        }
+    };
+    let req = WriteRequest {
+        dir,
+        base_name,
+        timestamp,
+        // Rows are sealed as CSV without a header line (see rows.rs).
+        format: match if source_kind == "rows" { "csv" } else { format } {
+            "csv" => InputFormat::Csv,
+            "jsonl" => InputFormat::Jsonl,
+            other => {
+                return Err(NativeError::new_err(usage(format!(
+                    "unknown format {other:?}"
+                ))));
+            }
+        },
+        // Columns given: the input has no header line.
+        dialect: csvseal::Dialect {
+            has_header: header.is_none(),
+            ..csvseal::Dialect::default()
+        },
+        encoding: csvseal::InputEncoding::Utf8,
+        header,
+        schema: schema(schema_arg),
+        start_seq,
+    };
+    let control = WriteControl {
+        wait: wait_secs.map(Duration::from_secs_f64),
+        replace: replace.then_some(BackupPolicy {
+            dir: backup_dir,
+            keep,
+        }),
+        deadline: timeout_secs.map(|t| Instant::now() + Duration::from_secs_f64(t)),
+    };
+    let job = Job {
+        req: &req,
+        control: &control,
+        file_name: file_name.as_deref(),
+        continue_series,
+        limits,
+        label: &label,
+    };
+    let slot = new_slot();
+    let committed = match source_kind {
+        "path" => {
+            let path = source.extract::<PathBuf>()?;
+            let result = py.detach(|| {
+                let file = std::fs::File::open(&path)
+                    .map_err(|e| csvseal::Error::io(&path, "open input", e))?;
+                job.run(job.blocking(Interruptible::new(file, &slot))?)
+            });
+            finish(&slot, result)?
+        }
+        "bytes" => {
+            let data = source.cast::<PyBytes>()?.as_bytes();
+            let result = py.detach(|| job.run(Box::new(Interruptible::new(data, &slot))));
+            finish(&slot, result)?
+        }
+        "file" => {
+            let reader = PyFileReader::new(source.clone().unbind(), &slot);
+            let result = py.detach(|| job.run(job.blocking(reader)?));
+            finish(&slot, result)?
+        }
+        "rows" => rows::write_rows(py, source, &job)?,
+        other => {
+            return Err(NativeError::new_err(usage(format!(
+                "unknown source {other:?}"
+            ))));
+        }
+    };
+    let s = &committed.summary;
+    Ok((committed.path, s.rows, s.first_seq, s.last_seq, s.bytes))
+}
+
+fn usage(message: String) -> (&'static str, String, String) {
+    ("usage", message, "{}".to_owned())
+}
+
+/// One write, ready to run on any input.
+#[derive(Clone, Copy)]
+pub(crate) struct Job<'a> {
+    pub req: &'a WriteRequest,
+    pub control: &'a WriteControl,
+    pub file_name: Option<&'a str>,
+    pub continue_series: bool,
+    pub limits: LimitsKey,
+    pub label: &'a str,
+}
+
+impl<'a> Job<'a> {
+    /// An input that may block (a pipe, a socket): with a timeout it is read
+    /// on its own thread, so that a stalled source cannot outlast the
+    /// deadline (as the CLI does).
+    pub(crate) fn blocking(
+        &self,
+        input: impl std::io::Read + Send + 'static,
+    ) -> csvseal::Result<Box<dyn std::io::Read + Send + 'a>> {
+        match self.control.deadline {
+            None => Ok(Box::new(input)),
+            Some(deadline) => ThreadedReader::spawn(Box::new(input), Some(deadline))
+                .map(|r| Box::new(r) as Box<dyn std::io::Read + Send>)
+                .map_err(|e| csvseal::Error::io(self.label, "start input reader", e)),
+        }
+    }
+
+    /// Runs the write (call it without the GIL).
+    pub(crate) fn run(
+        &self,
+        mut input: Box<dyn std::io::Read + Send + '_>,
+    ) -> csvseal::Result<Committed> {
+        let sandbox = sandboxes::get(self.limits)?;
+        let ops = &RealFs;
+        if self.continue_series {
+            return csvseal::store::series::write_continue(
+                ops,
+                self.control,
+                &sandbox,
+                self.req,
+                &mut input,
+                self.label,
+            )
+            .map(|(committed, _)| committed);
+        }
+        match self.file_name {
+            Some(name) => csvseal::write::write_sealed_named(
+                ops,
+                self.control,
+                &sandbox,
+                self.req,
+                name,
+                &mut input,
+                self.label,
+            ),
+            None => csvseal::write_sealed_with(
+                ops,
+                self.control,
+                &sandbox,
+                self.req,
+                &mut input,
+                self.label,
+            ),
+        }
+    }
+}
+
+#[pymodule(gil_used = false)]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("NativeError", m.py().get_type::<NativeError>())?;
+    m.add_function(wrap_pyfunction!(verify_path, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_file_object, m)?)?;
+    m.add_function(wrap_pyfunction!(row_checksum, m)?)?;
+    m.add_function(wrap_pyfunction!(write, m)?)?;
+    m.add("CHUNK_SIZE", csvseal::verify::CHUNK_SIZE)?;
+    Ok(())
+}
