@@ -80,7 +80,8 @@ class Host:
             f.post_return(store)
             return result
 
-        options = record(schema_json=schema_json, limits=record(
+        # continue_after: only for verifying a later part of a file.
+        options = record(schema_json=schema_json, continue_after=None, limits=record(
             max_errors=max_errors, max_record_bytes=max_record_bytes, max_columns=max_columns))
         created = call(func("[static]verifier.create"), options)
         # result<verifier, string>: wasmtime-py returns the ok or err payload.

@@ -14,22 +14,26 @@ import csvseal
 from conftest import HOSTILE, REPO, run_python
 
 
-def hostile_cases() -> list[tuple[str, str]]:
+def hostile_cases() -> list[tuple[str, str, int, str | None]]:
+    """file, kind, line and the column ("-": none; absent: not checked)."""
     rows = []
     for line in (HOSTILE / "expected.tsv").read_text().splitlines():
         if line and not line.startswith("#"):
-            name, kind = line.split("\t")
-            rows.append((name, kind))
+            name, kind, at, *column = line.split("\t")
+            rows.append((name, kind, int(at), column[0] if column else "*"))
     assert len(rows) >= 40
     return rows
 
 
-@pytest.mark.parametrize("name,kind", hostile_cases())
-def test_hostile_file_gives_its_located_error(name, kind):
+@pytest.mark.parametrize("name,kind,line,column", hostile_cases())
+def test_hostile_file_gives_its_located_error(name, kind, line, column):
     r = csvseal.verify(HOSTILE / name)
     assert not r.valid
-    assert csvseal.ErrorKind(kind) in [e.kind for e in r.errors]
-    assert all(isinstance(e.line, int) and e.line >= 0 for e in r.errors)
+    located = [(e.kind, e.line, e.column) for e in r.errors]
+    assert any(
+        (k, at) == (csvseal.ErrorKind(kind), line) and column in ("*", c or "-")
+        for k, at, c in located
+    ), located
 
 
 def test_hostile_files_never_crash_the_interpreter():
