@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod canonical_json;
 pub mod deadline;
 pub mod error;
 pub mod monitor;
