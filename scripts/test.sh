@@ -29,3 +29,6 @@ echo "== tests"
 cargo test --locked --workspace --release
 echo "== kill test (CSVSEAL_KILL_ITERS=1000 for the full size)"
 cargo test --locked --release --test kill_crash
+
+echo "== npm package and browser page: gen/ re-transpiled from the committed component (pinned jco), then node --test (Node, Worker, headless Chromium)"
+(cd bindings/js && npm run --silent build && npm test --silent)
