@@ -46,9 +46,11 @@ async function sealedFile(rows) {
 
 describe('chunking', () => {
   test('every chunk but the last is exactly chunkSize, whatever the pieces', async () => {
-    const bytes = new Uint8Array(3 * MAX_CHUNK + 12345).map((_, i) => i * 7);
+    const all = new Uint8Array(3 * MAX_CHUNK + 12345).map((_, i) => i * 7);
     for (const size of [MIN_CHUNK, 100_003, MAX_CHUNK]) {
       for (const pieceSize of [1, 1000, MIN_CHUNK - 1, MAX_CHUNK + 1, 5 * MAX_CHUNK]) {
+        // Byte-sized pieces over a few chunks only: a generator step per byte is slow.
+        const bytes = pieceSize === 1 ? all.subarray(0, 2 * MIN_CHUNK + 17) : all;
         const pieces = (async function* () {
           for (let at = 0; at < bytes.length; at += pieceSize) yield bytes.slice(at, at + pieceSize);
         })();
