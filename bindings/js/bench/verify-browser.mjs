@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/chromium.js';
 import { serve } from '../test/static-server.js';
 
 const [file, runs = '3'] = process.argv.slice(2);
@@ -17,10 +17,7 @@ if (!file) {
 }
 const mb = statSync(file).size / 1e6;
 const server = await serve(resolve(fileURLToPath(new URL('..', import.meta.url))));
-const browser = await chromium.launch({
-  executablePath: process.env.CSVSEAL_CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   await page.goto(`${server.origin}/web/index.html`);

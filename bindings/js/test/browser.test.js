@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { seal } from '../src/index.js';
 import { loadCases } from './cases.js';
+import { launchChromium } from './chromium.js';
 import { serve } from './static-server.js';
 
-const CHROMIUM = process.env.CSVSEAL_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const SCREENSHOT = process.env.CSVSEAL_SCREENSHOT ?? join(tmpdir(), 'csvseal-browser.png');
 const cases = loadCases();
@@ -24,18 +23,7 @@ const problems = []; // page errors and console errors
 
 before(async () => {
   server = await serve(ROOT);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ], // and a fresh --user-data-dir, which playwright makes and removes itself
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   context.on('request', (r) => requests.push(r.url()));
   page = await context.newPage();
