@@ -7,7 +7,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortError, LimitError, SandboxError, TimeoutError, canonicalJson, createWorker, seal, verify } from '../src/index.js';
+import {
+  AbortError,
+  LimitError,
+  SandboxError,
+  TimeoutError,
+  canonicalJson,
+  createWorker,
+  seal,
+  sealStream,
+  verify,
+} from '../src/index.js';
 import { loadCases } from './cases.js';
 
 const validBasic = loadCases().find((c) => c.name === 'valid-basic');
@@ -80,10 +90,17 @@ test('the memory cap stops a component that allocates without end', async () => 
   assert.equal(canonicalJson(await verify(validBasic.input)), validBasic.expected);
 });
 
-test('a component that traps is a SandboxError, and no sealed bytes are returned', async () => {
-  const written = [];
-  await assert.rejects(
-    seal(new TextEncoder().encode('a,b\n1,2\n'), { component: plugins.urls['hostile-trap-midway'], output: (b) => written.push(b) }),
-    SandboxError,
-  );
+test('a component that traps is a SandboxError; no sealed file comes out, and a stream errors instead of ending', async () => {
+  const input = new TextEncoder().encode('a,b\n1,2\n');
+  const component = plugins.urls['hostile-trap-midway'];
+  await assert.rejects(seal(input, { component }), SandboxError);
+
+  const { writable, readable, summary } = sealStream({ component });
+  const w = writable.getWriter();
+  w.write(input).catch(() => {});
+  w.close().catch(() => {});
+  const body = new Response(readable).arrayBuffer(); // read as it is made, as a stream's reader does
+  await assert.rejects(summary, SandboxError);
+  // A reader of the sealed stream sees an error, never a clean end.
+  await assert.rejects(body);
 });
