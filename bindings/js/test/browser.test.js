@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { seal } from '../src/index.js';
 import { loadCases } from './cases.js';
 import { launchChromium } from './chromium.js';
+import { transpilePlugins } from './plugins.js';
 import { serve } from './static-server.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -21,8 +22,11 @@ let server, browser, page;
 const requests = []; // every request the browser made, page and Worker alike
 const problems = []; // page errors and console errors
 
+let plugins;
+
 before(async () => {
-  server = await serve(ROOT);
+  plugins = transpilePlugins(['hostile-loop-forever']);
+  server = await serve(ROOT, { '/plugins/': plugins.dir });
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   context.on('request', (r) => requests.push(r.url()));
@@ -38,6 +42,7 @@ before(async () => {
 after(async () => {
   await browser?.close().catch(() => {});
   await server?.close();
+  plugins?.cleanup();
 });
 
 /** Expected JSON with integers beyond 2^53 kept as digit strings. */
@@ -152,9 +157,40 @@ test('dropping a CSV and its schema checks the CSV against the schema', async ()
   assert.equal(await page.evaluate(() => window.csvseal.json), c.expected);
 });
 
+test('in the tab, the Worker timeout ends a runaway component and the page stays usable', async () => {
+  const outcome = await page.evaluate(async (component) => {
+    const { createWorker } = await import('/src/index.js');
+    const worker = await createWorker({ timeoutMs: 1500, component });
+    const started = performance.now();
+    try {
+      await worker.verify(new TextEncoder().encode('a\n1\n'));
+      return { name: 'resolved' };
+    } catch (e) {
+      return { name: e.name, limit: e.limit, ms: performance.now() - started };
+    } finally {
+      worker.terminate();
+    }
+  }, '/plugins/hostile-loop-forever/engine.js');
+  assert.equal(outcome.name, 'TimeoutError');
+  assert.equal(outcome.limit, 'cpu');
+  assert.ok(outcome.ms >= 1500);
+  // The tab answers, and the page still checks files.
+  const c = cases.find((x) => x.name === 'valid-basic');
+  const shown = await check(c);
+  assert.equal(shown.json, c.expected);
+});
+
+test('an unreadable schema is shown as a typed error, not a crash', async () => {
+  const c = cases.find((x) => x.name === 'valid-basic');
+  const shown = await check({ ...c, hasSchema: true, options: { schema: '{"fields": [' } });
+  assert.equal(shown.state, 'error');
+  assert.match(shown.message, /^input\.csv: SchemaError: /);
+  await page.setInputFiles('#schema', []);
+});
+
 test('every request the browser made was for the page itself, on 127.0.0.1', () => {
   assert.ok(requests.length > 0);
   for (const url of requests) assert.ok(url.startsWith(`${server.origin}/`), url);
-  for (const line of server.log) assert.match(line, /^GET \/(web|src|gen)\//);
+  for (const line of server.log) assert.match(line, /^GET \/(web|src|gen|plugins)\//);
   assert.deepEqual(problems, []);
 });

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const build = fileURLToPath(new URL('../scripts/build.mjs', import.meta.url));
 const plugins = fileURLToPath(new URL('../../../tests/plugins/', import.meta.url));
 
-/** Transpiles each named plugin; returns their module URLs and a cleanup. */
+/** Transpiles each named plugin into DIR/NAME/engine.js; returns DIR, their module URLs and a cleanup. */
 export function transpilePlugins(names) {
   const dir = mkdtempSync(join(tmpdir(), 'csvseal-js-plugins-'));
   const urls = {};
@@ -21,5 +21,5 @@ export function transpilePlugins(names) {
     });
     urls[name] = pathToFileURL(join(out, 'engine.js')).href;
   }
-  return { urls, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, urls, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -1,5 +1,6 @@
 // A tiny static file server for the browser test: GET only, files under
-// `root` only, on 127.0.0.1 and a free port. Logs every request it gets.
+// `root` only (and under `mounts`: URL prefix -> directory), on 127.0.0.1
+// and a free port. Logs every request it gets.
 
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -14,12 +15,15 @@ const TYPES = {
   '.png': 'image/png',
 };
 
-export async function serve(root) {
+export async function serve(root, mounts = {}) {
   const log = [];
   const server = createServer((req, res) => {
     log.push(`${req.method} ${req.url}`);
-    const path = normalize(join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname)));
-    let ok = req.method === 'GET' && (path + sep).startsWith(root + sep);
+    const url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const prefix = Object.keys(mounts).find((p) => url.startsWith(p));
+    const base = prefix ? mounts[prefix] : root;
+    const path = normalize(join(base, prefix ? url.slice(prefix.length) : url));
+    let ok = req.method === 'GET' && (path + sep).startsWith(base + sep);
     try {
       ok &&= statSync(path).isFile();
     } catch {
