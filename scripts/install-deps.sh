@@ -17,8 +17,8 @@ rustup target add wasm32-wasip2 --toolchain "$toolchain" >/dev/null
 apt_install() { # package...
   local sudo=""
   [[ "$(id -u)" == 0 ]] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
 }
 echo "== debian: strace (durable-order test)"
 command -v strace >/dev/null || apt_install strace
@@ -60,3 +60,17 @@ PY
 if ((${#missing[@]})); then
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${missing[@]}"
 fi
+
+echo "== node: bindings/js packages (jco, playwright-core) from the committed lock"
+command -v node >/dev/null || apt_install nodejs npm
+# npm ci wipes and reinstalls: run it only when the lock changed since the last one.
+(
+  cd bindings/js
+  if ! cmp -s package-lock.json node_modules/.csvseal-ci-lock 2>/dev/null; then
+    npm ci --no-audit --no-fund --loglevel=error
+    cp package-lock.json node_modules/.csvseal-ci-lock
+  fi
+)
+
+echo "== debian: chromium (browser test; playwright-core drives the system browser)"
+[[ -x /usr/bin/chromium ]] || apt_install chromium

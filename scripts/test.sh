@@ -42,3 +42,6 @@ fi
 python3 -m pytest -q bindings/python/tests
 echo "== kill test (CSVSEAL_KILL_ITERS=1000 for the full size)"
 cargo test --locked --release --test kill_crash
+
+echo "== npm package and browser page: gen/ re-transpiled from the committed component (pinned jco), then node --test (Node, Worker, headless Chromium)"
+(cd bindings/js && npm run --silent build && npm test --silent)

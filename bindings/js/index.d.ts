@@ -1,0 +1,193 @@
+// Types of the csvseal npm package. Written by hand: the package is plain
+// ESM JavaScript (what is tested is what ships, no compile step), and these
+// declarations are checked against a usage file by `tsc` in the tests.
+
+/** Anything verify() and seal() read: bytes, a Blob/File, a stream, or chunks. */
+export type Input = Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** A `file_seq` value: a number, or a bigint above Number.MAX_SAFE_INTEGER (u64, never rounded). */
+export type Seq = number | bigint;
+
+export type ErrorKind =
+  | 'malformed'
+  | 'encoding'
+  | 'bad-header'
+  | 'missing-column'
+  | 'checksum-mismatch'
+  | 'sequence-violation'
+  | 'schema'
+  | 'torn-row'
+  | 'limit';
+
+/** One problem; `seq` and `column` are present only when known (as in the CLI's JSON). */
+export interface RowError {
+  kind: ErrorKind;
+  /** 1-based physical line where the record starts (0: the whole file). */
+  line: number;
+  seq?: Seq;
+  column?: string;
+  message: string;
+}
+
+/** A jump in `file_seq` (a warning): `next - after - 1` numbers are missing. */
+export interface SeqGap {
+  line: number;
+  after: Seq;
+  next: Seq;
+}
+
+/** The per-file object of `csvseal verify --json` (without `path`). */
+export declare class Report {
+  valid: boolean;
+  rows: number;
+  first_seq: Seq | null;
+  last_seq: Seq | null;
+  columns: string[];
+  gaps: SeqGap[];
+  gap_count: number;
+  errors: RowError[];
+  error_count: number;
+  errors_truncated: boolean;
+  warnings: string[];
+  /** Bytes read from the input. */
+  bytes: number;
+  /** Gives a plain object (e.g. one that crossed a Worker) the methods back. */
+  static from(plain: object): Report;
+  /** canonicalJson(this). */
+  toCanonicalJSON(): string;
+}
+
+/**
+ * The canonical JSON text (keys sorted, no whitespace, UTF-8 unescaped,
+ * exact integers, one trailing newline): byte-identical to the CLI's and
+ * the Python package's for the same input.
+ */
+export declare function canonicalJson(value: unknown): string;
+
+export interface CommonOptions {
+  /** Bytes per call into the component: 65536 to 1048576 (default 1048576). */
+  chunkSize?: number;
+  /** Cap on the component's linear memory, 1 MiB to 4 GiB (default 512 MiB). */
+  memoryLimitBytes?: number;
+  /** Another jco transpilation (`--instantiation async`) of an `engine` component. */
+  component?: string | URL;
+  /** Called after every chunk with the bytes processed so far. */
+  onProgress?: (bytes: number) => void;
+  /** Aborts the call (in a Worker: terminates the Worker). */
+  signal?: AbortSignal;
+  /** Errors kept in a report; later ones are only counted (default 1000). */
+  maxErrors?: number;
+  /** Largest record the component buffers, in bytes (default 64 MiB). */
+  maxRecordBytes?: number | bigint;
+  /** Most columns a header may have (default 100000). */
+  maxColumns?: number;
+  /** A Frictionless Table Schema, as JSON text or an object. */
+  schema?: string | object;
+}
+
+export interface VerifyOptions extends CommonOptions {}
+
+export interface SealOptions extends CommonOptions {
+  format?: 'csv' | 'jsonl';
+  /** The input's columns when it has no header line. */
+  header?: string[];
+  /** `file_seq` of the first row (default 1). */
+  firstSeq?: number | bigint;
+  /** Where sealed bytes go as they are made; default: collected into `data`. */
+  output?: ((bytes: Uint8Array) => void | Promise<void>) | WritableStream<Uint8Array>;
+}
+
+/** Seal's summary: the CLI's `write --json` fields less `ok` and `path`. */
+export interface SealSummary {
+  columns: string[];
+  rows: number;
+  first_seq: Seq | null;
+  last_seq: Seq | null;
+  bytes: number;
+}
+
+export interface SealResult {
+  summary: SealSummary;
+  /** The sealed file, when no `output` was given. */
+  data?: Uint8Array;
+}
+
+/** Verifies a sealed file. Bad content is a report (valid: false), never a throw. */
+export declare function verify(input: Input, options?: VerifyOptions): Promise<Report>;
+
+/**
+ * Seals rows: adds `file_seq` and `checksum_sha256`. Rejects with SealError
+ * (every row error) when the input cannot be sealed; bytes already sent to
+ * `output` are then not a sealed file. No file is written: atomic commits
+ * are the CLI's and the Python package's job.
+ */
+export declare function seal(input: Input, options?: SealOptions): Promise<SealResult>;
+
+/** seal() as a TransformStream; `summary` settles when the input ends. */
+export declare function sealStream(options?: Omit<SealOptions, 'output'>): {
+  writable: WritableStream<Uint8Array>;
+  readable: ReadableStream<Uint8Array>;
+  summary: Promise<SealSummary>;
+};
+
+/** The policy's compute_row_checksum: SHA-256 hex of the row, `checksum_sha256` excluded. */
+export declare function rowChecksum(header: string[], fields: string[], options?: CommonOptions): Promise<string>;
+
+export interface WorkerOptions {
+  /** Silence from a busy Worker longer than this ends it (TimeoutError). Default 30000. */
+  timeoutMs?: number;
+  memoryLimitBytes?: number;
+  component?: string | URL;
+}
+
+/** The same calls, in a Worker (browser Worker or Node worker_threads). */
+export declare class CsvsealWorker {
+  constructor(options?: WorkerOptions);
+  warm(): Promise<void>;
+  verify(input: Input, options?: VerifyOptions): Promise<Report>;
+  seal(input: Input, options?: SealOptions): Promise<SealResult>;
+  rowChecksum(header: string[], fields: string[], options?: CommonOptions): Promise<string>;
+  /** Ends the Worker; a later call starts a new one. */
+  terminate(): void;
+}
+
+/** A CsvsealWorker with the component already loaded. */
+export declare function createWorker(options?: WorkerOptions): Promise<CsvsealWorker>;
+
+export declare const MIN_CHUNK: 65536;
+export declare const MAX_CHUNK: 1048576;
+export declare const DEFAULT_MEMORY_LIMIT: number;
+
+export interface Engine {
+  readonly memoryLimitBytes: number;
+}
+/** The (cached) engine for a component; mostly internal. */
+export declare function loadEngine(options?: { module?: string | URL; memoryLimitBytes?: number }): Engine;
+
+export declare class CsvsealError extends Error {}
+/** An option has the wrong type or is out of range; nothing was read. */
+export declare class OptionsError extends CsvsealError {}
+/** The input is not an accepted type, or reading it failed. */
+export declare class InputError extends CsvsealError {}
+/** The component refused the Table Schema (or a seal header). */
+export declare class SchemaError extends CsvsealError {}
+/** A resource limit stopped the component. */
+export declare class LimitError extends CsvsealError {
+  limit: 'memory' | 'cpu';
+  constructor(limit: 'memory' | 'cpu', message: string);
+}
+/** A Worker call ran longer than `timeoutMs`; the Worker was terminated. */
+export declare class TimeoutError extends LimitError {
+  limit: 'cpu';
+  constructor(message: string);
+}
+/** The component trapped, or its Worker died. */
+export declare class SandboxError extends CsvsealError {}
+/** The caller's AbortSignal fired. */
+export declare class AbortError extends CsvsealError {}
+/** Seal refused the input; nothing it emitted is a sealed file. */
+export declare class SealError extends CsvsealError {
+  errors: RowError[];
+  error_count: number;
+  errors_truncated: boolean;
+}

@@ -1,0 +1,95 @@
+// A memory cap for a core wasm module, imposed in its bytes.
+//
+// JS engines give no ResourceLimiter: a module whose memory has no maximum
+// may grow to 4 GiB (and Node's worker `resourceLimits` only bound the JS
+// heap, not wasm memory). So before compiling we rewrite every memory the
+// module defines to declare a maximum; a `memory.grow` past it then fails
+// inside the component, which traps, and the call reports a LimitError.
+
+const PAGE = 65536;
+const MEMORY_SECTION = 5;
+
+/**
+ * Returns `bytes` with every defined 32-bit memory's maximum set to at most
+ * `maxBytes` (rounded down to whole pages), and the largest minimum found
+ * (bytes), so the caller can refuse a cap below what the module needs.
+ */
+export function capMemory(bytes, maxBytes) {
+  const maxPages = Math.floor(maxBytes / PAGE);
+  const r = new Reader(bytes);
+  if (r.u32le() !== 0x6d736100) throw new Error('not a wasm module');
+  r.u32le(); // version
+  const parts = [bytes.subarray(0, 8)];
+  let minBytes = 0;
+  while (!r.done()) {
+    const start = r.pos;
+    const id = r.byte();
+    const size = r.leb();
+    const body = r.pos;
+    r.pos += size;
+    if (id !== MEMORY_SECTION) {
+      parts.push(bytes.subarray(start, r.pos));
+      continue;
+    }
+    const s = new Reader(bytes.subarray(body, body + size));
+    const count = s.leb();
+    const out = [...leb(count)];
+    for (let i = 0; i < count; i++) {
+      const flags = s.byte();
+      if (flags > 1) throw new Error(`memory flags ${flags} (shared or 64-bit) are not supported`);
+      const min = s.leb();
+      const max = flags & 1 ? s.leb() : Infinity;
+      minBytes = Math.max(minBytes, min * PAGE);
+      out.push(1, ...leb(min), ...leb(Math.max(min, Math.min(max, maxPages))));
+    }
+    parts.push(Uint8Array.of(MEMORY_SECTION, ...leb(out.length), ...out));
+  }
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const result = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    result.set(p, at);
+    at += p.length;
+  }
+  return { bytes: result, minBytes };
+}
+
+function leb(n) {
+  const out = [];
+  do {
+    let b = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+class Reader {
+  constructor(bytes) {
+    this.bytes = bytes;
+    this.pos = 0;
+  }
+  done() {
+    return this.pos >= this.bytes.length;
+  }
+  byte() {
+    if (this.pos >= this.bytes.length) throw new Error('truncated wasm module');
+    return this.bytes[this.pos++];
+  }
+  u32le() {
+    const v = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.pos, 4).getUint32(0, true);
+    this.pos += 4;
+    return v;
+  }
+  leb() {
+    let result = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.byte();
+      result += (b & 0x7f) * scale;
+      if (!(b & 0x80)) return result;
+      scale *= 128;
+    }
+  }
+}

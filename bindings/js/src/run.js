@@ -1,0 +1,97 @@
+// The three operations on one fresh component instance, in the calling
+// thread. index.js exposes them directly; worker.js runs them in a Worker.
+
+import { chunks } from './chunks.js';
+import { loadEngine } from './engine.js';
+import { AbortError, OptionsError, SchemaError, SealError } from './errors.js';
+import { sealOptions, verifyOptions } from './options.js';
+import { Report, sealFailure, sealSummary } from './report.js';
+import { sink } from './sink.js';
+
+async function instance(host) {
+  return loadEngine({ module: host.component, memoryLimitBytes: host.memoryLimitBytes }).instance();
+}
+
+/** Options the component refused: the schema (or header) is at fault. */
+function create(call, make) {
+  try {
+    return call(make);
+  } catch (e) {
+    if (e?.payload !== undefined) throw new SchemaError(String(e.payload));
+    if (e instanceof TypeError) throw new OptionsError(`the component refused the options: ${e.message}`);
+    throw e;
+  }
+}
+
+function checkAbort(signal) {
+  if (signal?.aborted) throw new AbortError('aborted', { cause: signal.reason });
+}
+
+/** Verifies `input`; see index.d.ts. */
+export async function verify(input, options = {}) {
+  const { host, wit } = verifyOptions(options);
+  const { exports, call } = await instance(host);
+  const verifier = create(call, () => exports.verify.Verifier.create(wit));
+  let bytes = 0;
+  for await (const chunk of chunks(input, host.chunkSize)) {
+    checkAbort(options.signal);
+    call(() => verifier.feed(chunk));
+    bytes += chunk.length;
+    host.onProgress?.(bytes);
+  }
+  return Report.fromWit(
+    call(() => verifier.finish()),
+    bytes,
+  );
+}
+
+/**
+ * Seals `input`: sealed bytes go to `options.output` as they are made, or
+ * are collected into `data`. Resolves to `{ summary, data? }`; rejects with
+ * SealError (every row error) when the input cannot be sealed.
+ */
+export async function seal(input, options = {}) {
+  const { host, wit } = sealOptions(options);
+  const { exports, call } = await instance(host);
+  const sealer = create(call, () => exports.seal.Sealer.create(wit));
+  const out = sink(host.output);
+  try {
+    let bytes = 0;
+    for await (const chunk of chunks(input, host.chunkSize)) {
+      checkAbort(options.signal);
+      await out.write(call(() => sealer.feed(chunk)));
+      bytes += chunk.length;
+      host.onProgress?.(bytes);
+    }
+    let last, summary;
+    try {
+      [last, summary] = call(() => sealer.finish());
+    } catch (e) {
+      throw e?.payload === undefined ? e : new SealError(sealFailure(e.payload));
+    }
+    await out.write(last);
+    await out.close();
+    return { summary: sealSummary(summary), data: out.data() };
+  } catch (e) {
+    await out.abort(e);
+    throw e;
+  }
+}
+
+/** The policy's compute_row_checksum for one row (hex SHA-256). */
+export async function rowChecksum(header, fields, options = {}) {
+  if (!isStrings(header) || !isStrings(fields)) {
+    throw new OptionsError('header and fields must be arrays of strings');
+  }
+  const { exports, call } = await instance(verifyOptions(options).host);
+  try {
+    return call(() => exports.checksum.rowChecksum(header, fields));
+  } catch (e) {
+    if (e?.payload !== undefined) throw new OptionsError(String(e.payload));
+    throw e;
+  }
+}
+
+function isStrings(a) {
+  return Array.isArray(a) && a.every((s) => typeof s === 'string');
+}

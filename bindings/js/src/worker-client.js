@@ -1,0 +1,236 @@
+// CsvsealWorker: verify/seal/rowChecksum in a Worker (browser Worker or Node
+// worker_threads), with the same API as the direct functions, plus a
+// timeout that terminates a runaway call and progress from the Worker.
+//
+// The main thread reads the input (any accepted type) into chunks and sends
+// them, at most two ahead of the component. The Worker answers every call
+// into the component with a progress message; while it owes one, silence
+// longer than `timeoutMs` means a call is stuck, and the Worker is
+// terminated (the only way to stop running wasm). The next call starts a
+// fresh Worker.
+
+import { chunks } from './chunks.js';
+import { AbortError, InputError, OptionsError, SandboxError, TimeoutError, fromWire } from './errors.js';
+import { sealOptions, verifyOptions } from './options.js';
+import { Report } from './report.js';
+import { sink } from './sink.js';
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+const IN_FLIGHT = 2;
+
+/** Starts a Worker and loads the component in it. */
+export async function createWorker(options = {}) {
+  const w = new CsvsealWorker(options);
+  await w.warm();
+  return w;
+}
+
+export class CsvsealWorker {
+  #timeoutMs;
+  #defaults;
+  #worker = null;
+  #queue = Promise.resolve();
+  #ids = 0;
+
+  constructor({ timeoutMs = 30_000, memoryLimitBytes, component } = {}) {
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new OptionsError(`timeoutMs must be a positive number, got ${timeoutMs}`);
+    }
+    this.#timeoutMs = timeoutMs;
+    this.#defaults = { memoryLimitBytes, component: component && String(component) };
+  }
+
+  /** Loads and compiles the component in the Worker now. */
+  warm() {
+    return this.#enqueue({ op: 'warm', options: {} });
+  }
+
+  async verify(input, options = {}) {
+    verifyOptions(this.#merge(options)); // bad options fail here, before any reading
+    return Report.from(await this.#enqueue({ op: 'verify', input, options }));
+  }
+
+  async seal(input, options = {}) {
+    sealOptions(this.#merge(options));
+    return this.#enqueue({ op: 'seal', input, options });
+  }
+
+  async rowChecksum(header, fields, options = {}) {
+    return this.#enqueue({ op: 'rowChecksum', args: [header, fields], options });
+  }
+
+  /** Ends the Worker; a later call starts a new one. */
+  terminate() {
+    this.#worker?.terminate();
+    this.#worker = null;
+  }
+
+  #merge(options) {
+    const out = { ...options };
+    for (const [k, v] of Object.entries(this.#defaults)) if (v !== undefined && out[k] === undefined) out[k] = v;
+    return out;
+  }
+
+  /** Calls run one after another: a Worker runs one operation at a time. */
+  #enqueue(call) {
+    const result = this.#queue.then(() => this.#run(call));
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  async #run({ op, input, options, args }) {
+    const { onProgress, output, signal, ...rest } = this.#merge(options);
+    const wire = { ...rest, component: rest.component && String(rest.component) };
+    const size = rest.chunkSize ?? 1 << 20;
+    checkSignal(signal);
+    const worker = (this.#worker ??= await spawn());
+    const id = ++this.#ids;
+    const out = op === 'seal' ? sink(output) : null;
+    let writes = Promise.resolve();
+    let sent = 0;
+    let done = 0;
+    let ended = input === undefined;
+    let settled = false;
+    let timer;
+    let wakePump = () => {};
+
+    const { promise, resolve, reject } = withResolvers();
+    const finish = (f) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      worker.onMessage = worker.onExit = null;
+      wakePump();
+      f();
+    };
+    // Ends the Worker (stopping whatever it runs) and fails the call.
+    const kill = (error) => {
+      if (this.#worker === worker) this.#worker = null;
+      worker.terminate();
+      finish(() => reject(error));
+    };
+    // Armed only while the Worker owes an answer: a chunk it has not
+    // processed yet, or the result after the input ended.
+    const arm = () => {
+      clearTimeout(timer);
+      if (!settled && (ended || sent > done)) {
+        timer = setTimeout(
+          () =>
+            kill(
+              new TimeoutError(
+                `a call into the component ran longer than ${this.#timeoutMs} ms (timeoutMs); its Worker was terminated`,
+              ),
+            ),
+          this.#timeoutMs,
+        );
+      }
+    };
+    const onAbort = () => kill(new AbortError('aborted; the Worker was terminated', { cause: signal.reason }));
+    signal?.addEventListener('abort', onAbort);
+
+    worker.onExit = (why) => kill(new SandboxError(`the Worker stopped unexpectedly: ${why}`));
+    worker.onMessage = (msg) => {
+      if (msg.id !== id) return;
+      if (msg.type === 'progress') {
+        done = msg.bytes;
+        onProgress?.(msg.bytes);
+        wakePump();
+      } else if (msg.type === 'output') {
+        writes = writes.then(() => out.write(msg.data));
+      } else if (msg.type === 'done') {
+        finish(() =>
+          resolve(
+            writes.then(async () => {
+              if (op !== 'seal') return msg.result;
+              await out.close();
+              return { ...msg.result, data: out.data() };
+            }),
+          ),
+        );
+      } else if (msg.type === 'error') {
+        const error = fromWire(msg.error);
+        finish(() => reject(error));
+      }
+      arm();
+    };
+
+    worker.post({ type: 'start', id, op, options: wire, args });
+    arm();
+    if (input !== undefined) {
+      pump().catch((e) => kill(e instanceof InputError ? e : new InputError(String(e?.message ?? e), { cause: e })));
+    }
+
+    async function pump() {
+      for await (const chunk of chunks(input, size)) {
+        while (!settled && sent - done >= IN_FLIGHT * size) {
+          await new Promise((r) => (wakePump = r));
+        }
+        if (settled) return;
+        const copy = chunk.slice(); // the chunker reuses its buffer; ours goes to the Worker
+        worker.post({ type: 'chunk', id, data: copy }, [copy.buffer]);
+        sent += copy.length;
+        arm();
+      }
+      if (settled) return;
+      worker.post({ type: 'end', id });
+      ended = true;
+      arm();
+    }
+
+    try {
+      return await promise;
+    } catch (e) {
+      await out?.abort(e);
+      throw e;
+    }
+  }
+}
+
+function checkSignal(signal) {
+  if (signal?.aborted) throw new AbortError('aborted', { cause: signal.reason });
+}
+
+function withResolvers() {
+  let resolve, reject;
+  const promise = new Promise((a, b) => {
+    resolve = a;
+    reject = b;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A started Worker that has said it is ready, behind one small interface. */
+async function spawn() {
+  const handle = { onMessage: null, onExit: null };
+  const ready = withResolvers();
+  const message = (m) => (m.type === 'ready' ? ready.resolve() : handle.onMessage?.(m));
+  const exit = (why) => {
+    ready.reject(new SandboxError(`the Worker could not start: ${why}`));
+    handle.onExit?.(why);
+  };
+  if (typeof Worker !== 'undefined') {
+    const w = new Worker(WORKER_URL, { type: 'module' });
+    w.onmessage = (e) => message(e.data);
+    w.onerror = (e) => {
+      e.preventDefault?.();
+      exit(e.message ?? 'error');
+    };
+    handle.post = (m, t) => w.postMessage(m, t);
+    handle.terminate = () => w.terminate();
+  } else {
+    const { Worker: NodeWorker } = await import('node:worker_threads');
+    const w = new NodeWorker(WORKER_URL);
+    w.unref(); // an idle Worker does not keep the process alive
+    w.on('message', message);
+    w.on('error', (e) => exit(e.message));
+    w.on('exit', (code) => exit(`exit code ${code}`));
+    handle.post = (m, t) => w.postMessage(m, t);
+    handle.terminate = () => {
+      w.removeAllListeners('exit');
+      w.terminate();
+    };
+  }
+  await ready.promise;
+  return handle;
+}

@@ -1,0 +1,43 @@
+// Compiled by `tsc --noEmit` in types.test.js: the declarations must accept
+// real use and refuse wrong use (the @ts-expect-error lines).
+import {
+  type Report,
+  type RowError,
+  SealError,
+  TimeoutError,
+  canonicalJson,
+  createWorker,
+  rowChecksum,
+  seal,
+  sealStream,
+  verify,
+} from 'csvseal';
+
+export async function use(file: Blob, bytes: Uint8Array, stream: ReadableStream<Uint8Array>): Promise<string> {
+  const report: Report = await verify(file, { maxErrors: 10, chunkSize: 65536, onProgress: (n: number) => void n });
+  const first: RowError | undefined = report.errors[0];
+  const seq: number | bigint | undefined = first?.seq;
+  void seq;
+  const kind: 'torn-row' | string = first?.kind ?? '';
+  void kind;
+  await verify(stream, { schema: { fields: [] } });
+  const { summary, data } = await seal(bytes, { firstSeq: 10n, header: ['a'] });
+  void summary.rows;
+  void data?.length;
+  const s = sealStream({ format: 'jsonl' });
+  void s.readable;
+  const worker = await createWorker({ timeoutMs: 1000 });
+  try {
+    await worker.verify(bytes);
+  } catch (e) {
+    if (e instanceof TimeoutError) void e.limit;
+    if (e instanceof SealError) void e.errors[0]?.line;
+  }
+  // @ts-expect-error a string is not an input
+  await verify('a,b\n');
+  // @ts-expect-error max_errors is the JSON spelling, not the option
+  await verify(bytes, { max_errors: 3 });
+  // @ts-expect-error seal formats are csv and jsonl
+  await seal(bytes, { format: 'xml' });
+  return canonicalJson(report) + (await rowChecksum(['a'], ['1']));
+}
