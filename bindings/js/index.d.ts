@@ -91,6 +91,12 @@ export interface SealOptions extends CommonOptions {
   format?: 'csv' | 'jsonl';
   /** The input's columns when it has no header line. */
   header?: string[];
+  /** A CSV input's field delimiter, one ASCII character (default `,`). Output is always `,`. */
+  delimiter?: string;
+  /** A CSV input's quote character (default `"`). */
+  quote?: string;
+  /** Whether a CSV input's first line is its header (default: true unless `header` is given). */
+  hasHeader?: boolean;
   /** `file_seq` of the first row (default 1). */
   firstSeq?: number | bigint;
   /** Where sealed bytes go as they are made; default: collected into `data`. */

@@ -35,7 +35,7 @@ export function verifyOptions(o = {}) {
 }
 
 export function sealOptions(o = {}) {
-  const known = [...HOST, ...LIMITS, 'schema', 'format', 'header', 'firstSeq', 'output'];
+  const known = [...HOST, ...LIMITS, 'schema', 'format', 'header', 'firstSeq', 'output', 'delimiter', 'quote', 'hasHeader'];
   check(o, known, 'SealOptions');
   const format = o.format ?? 'csv';
   if (format !== 'csv' && format !== 'jsonl') throw new OptionsError(`format must be "csv" or "jsonl", got ${format}`);
@@ -52,12 +52,36 @@ export function sealOptions(o = {}) {
     wit: {
       ...passThrough(o, known, 'SealOptions'),
       format,
+      dialect: dialect(o, format, header),
       header,
       schemaJson: schemaJson(o.schema),
       firstSeq: u64(o.firstSeq ?? 1, 'firstSeq'),
       limits: limits(o),
     },
   };
+}
+
+/**
+ * The CSV input's dialect: `delimiter` and `quote` (one ASCII character
+ * each), `hasHeader` (default: true unless `header` names the columns).
+ * The one-column-header guard is on unless the delimiter was chosen.
+ */
+function dialect(o, format, header) {
+  if (format !== 'csv' && (o.delimiter !== undefined || o.quote !== undefined || o.hasHeader !== undefined)) {
+    throw new OptionsError('delimiter, quote and hasHeader describe CSV input, not format "jsonl"');
+  }
+  if (o.hasHeader !== undefined && typeof o.hasHeader !== 'boolean') throw new OptionsError('hasHeader must be a boolean');
+  const delimiter = asciiByte(o.delimiter ?? ',', 'delimiter');
+  const quote = asciiByte(o.quote ?? '"', 'quote');
+  if (delimiter === quote) throw new OptionsError('delimiter and quote must differ');
+  return { delimiter, quote, hasHeader: o.hasHeader ?? header === undefined, guardDelimiter: o.delimiter === undefined };
+}
+
+function asciiByte(c, name) {
+  if (typeof c !== 'string' || c.length !== 1 || c.charCodeAt(0) > 0x7f || c === '\r' || c === '\n') {
+    throw new OptionsError(`${name} must be one ASCII character other than CR and LF`);
+  }
+  return c.charCodeAt(0);
 }
 
 function limits(o) {

@@ -180,6 +180,22 @@ describe('seal', () => {
     assert.match(out, /^file_seq,a,b,checksum_sha256\r?\n10,1,2,[0-9a-f]{64}\r?\n11,3,4,[0-9a-f]{64}\r?\n$/);
   });
 
+  test('a ;-separated, quote-\'d or headerless input seals like the comma CSV', async () => {
+    const want = Buffer.from((await seal(enc.encode('a,b\n"x, y",2\n'))).data);
+    const cases = [
+      ['a;b\n"x, y";2\n', { delimiter: ';' }],
+      ["a\tb\n'x, y'\t2\n", { delimiter: '\t', quote: "'" }],
+      ['"x, y",2\n', { header: ['a', 'b'] }],
+    ];
+    for (const [input, options] of cases) {
+      assert.deepEqual(Buffer.from((await seal(enc.encode(input), options)).data), want, input);
+    }
+    // Unless the delimiter is chosen, a one-column header holding ';' is refused.
+    await assert.rejects(seal(enc.encode('a;b\n1;2\n')), SealError);
+    await assert.rejects(seal(enc.encode('a,b\n'), { delimiter: ';;' }), OptionsError);
+    await assert.rejects(seal(enc.encode('{}\n'), { format: 'jsonl', delimiter: ';' }), OptionsError);
+  });
+
   test('seal refuses bad rows with every error, typed', async () => {
     await assert.rejects(seal(enc.encode('a,b\n1,2\n3\n4,5,6\n')), (e) => {
       assert.ok(e instanceof SealError);
