@@ -125,12 +125,31 @@ enum Target {
     Named(PathBuf),
 }
 
+/// The CSV input's dialect from `(delimiter, quote, has_header)` as the
+/// CLI's `--delimiter`, `--quote`, `--no-header`: the one-column-header
+/// guard is on unless the delimiter was chosen; without a header line
+/// flag, columns given (`header`) mean the input has none.
+fn input_dialect(
+    (delimiter, quote, has_header): (Option<u8>, Option<u8>, Option<bool>),
+    columns_given: bool,
+) -> csvseal::Dialect {
+    let mut d = match delimiter {
+        Some(b) => csvseal::Dialect::delimited_by(b),
+        None => csvseal::Dialect::default(),
+    };
+    if let Some(q) = quote {
+        d.quote = q;
+    }
+    d.has_header = has_header.unwrap_or(!columns_given);
+    d
+}
+
 /// Seals `source` into a new file, atomically. `source_kind` is "path",
 /// "bytes", "file" (a binary file object) or "rows" (an iterable of dicts
 /// or sequences). Returns (path, rows, first_seq, last_seq, bytes).
 #[pyfunction]
 #[pyo3(signature = (
-    dir, target, source_kind, source, label, *, format, header, schema_arg,
+    dir, target, source_kind, source, label, *, format, header, dialect, encoding, schema_arg,
     start_seq, replace, backup_dir, keep, wait_secs, timeout_secs, continue_series, limits,
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -143,6 +162,8 @@ fn write(
     label: String,
     format: &str,
     header: Option<Vec<String>>,
+    dialect: (Option<u8>, Option<u8>, Option<bool>),
+    encoding: &str,
     schema_arg: SchemaArg,
     start_seq: u64,
     replace: bool,
@@ -189,12 +210,9 @@ fn write(
                 ))));
             }
         },
-        // Columns given: the input has no header line.
-        dialect: csvseal::Dialect {
-            has_header: header.is_none(),
-            ..csvseal::Dialect::default()
-        },
-        encoding: csvseal::InputEncoding::Utf8,
+        dialect: input_dialect(dialect, header.is_some()),
+        encoding: csvseal::InputEncoding::parse(encoding)
+            .map_err(|e| NativeError::new_err(usage(e)))?,
         header,
         schema: schema(schema_arg),
         start_seq,

@@ -24,4 +24,6 @@ def test_the_readme_python_examples_run(tmp_path, monkeypatch, capsys):
     assert out.endswith("1 schema qty\n"), out
     assert '"valid":true' in out and '"rows":2' in out
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert len(written) == 1 and written[0].startswith("trades_"), written
+    assert len(written) == 2 and written[1].startswith("trades_"), written
+    eu = (tmp_path / "out" / "eu_trades_20240910_150000.csv").read_bytes()
+    assert eu.startswith(b"file_seq,symbol,price,checksum_sha256\r\n1,EURUSD,\"1,0841\","), eu

@@ -49,6 +49,34 @@ def test_every_source_kind_gives_the_same_file(tmp_path):
     assert temps(out) == []
 
 
+def test_dialects_and_encodings_seal_like_the_utf8_comma_csv(tmp_path):
+    comma = "a,b\r\n\"x, é\",2\r\n"
+    want = csvseal.write(tmp_path, "want", comma.encode(), timestamp=T).read_bytes()
+    cases = [
+        ("a;b\r\n\"x, é\";2\r\n".encode(), {"delimiter": ";"}),
+        ("a\tb\r\n'x, é'\t2\r\n".encode(), {"delimiter": "\t", "quote": "'"}),
+        ("\"x, é\",2\r\n".encode(), {"has_header": False, "header": ["a", "b"]}),
+        (comma.encode("cp1252"), {"encoding": "windows-1252"}),
+        (comma.encode("utf-16"), {"encoding": "utf-16"}),
+    ]
+    for i, (data, options) in enumerate(cases):
+        got = csvseal.write(tmp_path, f"c{i}", data, timestamp=T, **options).read_bytes()
+        assert got == want, options
+    # The reshape guard, the bad byte, and bad arguments.
+    with pytest.raises(csvseal.InvalidInputError):
+        csvseal.write(tmp_path, "guard", b"a;b\n1;2\n", timestamp=T)
+    with pytest.raises(csvseal.InvalidInputError) as e:
+        csvseal.write(tmp_path, "bad", b"a,b\n\x81,2\n", timestamp=T, encoding="windows-1252")
+    assert [(r.kind.value, r.line) for r in e.value.errors] == [("encoding", 2)]
+    with pytest.raises(csvseal.UsageError):
+        csvseal.write(tmp_path, "u", b"a,b\n", timestamp=T, delimiter=";;")
+    with pytest.raises(csvseal.UsageError):
+        csvseal.write(tmp_path, "u", ROWS, timestamp=T, delimiter=";")
+    with pytest.raises(csvseal.UsageError):
+        csvseal.write(tmp_path, "u", b"a,b\n", timestamp=T, encoding="ebcdic")
+    assert temps(tmp_path) == []
+
+
 SCHEMA = {"fields": [{"name": "a", "type": "integer"}, {"name": "b", "type": "string"}]}
 
 

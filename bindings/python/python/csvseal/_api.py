@@ -166,6 +166,10 @@ def write(
     *,
     header: Sequence[str] | None = None,
     format: Literal["csv", "jsonl"] = "csv",
+    delimiter: str | None = None,
+    quote: str | None = None,
+    has_header: bool | None = None,
+    encoding: str = "utf-8",
     schema: Schema = None,
     start_seq: int = 1,
     timestamp: _dt.datetime | str | None = None,
@@ -192,6 +196,14 @@ def write(
     policy's checksum sees them), ``None`` as an empty field. For rows, an
     error's ``line`` is the row's 1-based position.
 
+    A CSV source's dialect, as the CLI's options: ``delimiter`` and ``quote``
+    (one ASCII character each; a one-column header holding ``;``, tab or
+    ``|`` is refused unless ``delimiter`` is given), ``has_header`` (default:
+    true unless ``header`` names the columns), ``encoding`` (``utf-8``,
+    ``utf-16``, ``utf-16le``, ``utf-16be``, ``windows-1252``, ``latin-1``;
+    a byte not valid in it is a located error). The output is always the
+    policy's UTF-8 comma CSV.
+
     The write is atomic: temp file in ``dir``, fsync, verification of the
     written file, a rename that never replaces an existing file, directory
     fsync; on any failure the temp file is removed and nothing appears.
@@ -208,6 +220,8 @@ def write(
         source,
         header=header,
         format=format,
+        dialect=_dialect(format, source, delimiter, quote, has_header),
+        encoding=encoding,
         schema=schema,
         start_seq=start_seq,
         replace=replace,
@@ -220,6 +234,28 @@ def write(
             max_errors, memory_limit_mib, call_timeout_secs, max_record_mib, max_output_mib, max_table_elements
         ),
     )
+
+
+def _dialect(
+    format: str, source: Any, delimiter: str | None, quote: str | None, has_header: bool | None
+) -> tuple[int | None, int | None, bool | None]:
+    """The CSV dialect arguments as bytes, checked."""
+    given = (delimiter, quote, has_header) != (None, None, None)
+    if given and format != "csv":
+        raise UsageError("delimiter=, quote= and has_header= describe CSV input, not format='jsonl'")
+    if given and _source(source)[0] == "rows":
+        raise UsageError("delimiter=, quote= and has_header= describe a CSV source, not rows")
+
+    def byte(name: str, c: str | None) -> int | None:
+        if c is None:
+            return None
+        if not isinstance(c, str) or len(c) != 1 or not c.isascii() or c in "\r\n":
+            raise UsageError(f"{name}={c!r}: must be one ASCII character other than CR and LF")
+        return ord(c)
+
+    if has_header is not None and not isinstance(has_header, bool):
+        raise TypeError(f"has_header must be a bool, not {type(has_header).__name__}")
+    return byte("delimiter", delimiter), byte("quote", quote), has_header
 
 
 def _timestamp(t: _dt.datetime | str | None) -> str | None:
@@ -242,6 +278,8 @@ def _write(
     schema: Schema,
     start_seq: int,
     replace: bool,
+    dialect: tuple[int | None, int | None, bool | None] = (None, None, None),
+    encoding: str = "utf-8",
     backup_dir: StrPath | None,
     keep: int | None,
     wait: Seconds,
@@ -275,6 +313,8 @@ def _write(
             label,
             format=format,
             header=None if header is None else _strings("header", header),
+            dialect=dialect,
+            encoding=encoding,
             schema_arg=_schema(schema),
             start_seq=start_seq,
             replace=bool(replace),

@@ -23,6 +23,8 @@ def write(
     *,
     format: str,
     header: list[str] | None,
+    dialect: tuple[int | None, int | None, bool | None],
+    encoding: str,
     schema_arg: _SchemaArg,
     start_seq: int,
     replace: bool,
