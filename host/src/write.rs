@@ -185,7 +185,14 @@ fn write_recorded(
     let result = final_name
         .and_then(|name| write_inner(ops, control, sandbox, req, &name, input, input_label))
         .map_err(|e| as_timeout(e, req, target, started, deadline));
-    match &result {
+    record(started, &result);
+    result
+}
+
+/// The metrics and the log line of a write that began at `started`, local
+/// or to object storage.
+pub(crate) fn record(started: Instant, result: &Result<Committed>) {
+    match result {
         Ok(c) => {
             crate::monitor::metrics::write_ok(started.elapsed(), c.summary.bytes, c.summary.rows);
             tracing::info!(file = %c.path.display(), rows = c.summary.rows, bytes = c.summary.bytes,
@@ -193,7 +200,6 @@ fn write_recorded(
         }
         Err(e) => crate::monitor::metrics::write_failed(started.elapsed(), e),
     }
-    result
 }
 
 /// A read that failed because the deadline passed is the write's timeout.

@@ -56,14 +56,7 @@ pub fn write_sealed_object(
     let started = Instant::now();
     let result = write_inner(bucket, prefix, control, sandbox, req, input, input_label);
     let result = result.map_err(|e| as_timeout(e, prefix, req, started, control.deadline));
-    match &result {
-        Ok(c) => {
-            crate::monitor::metrics::write_ok(started.elapsed(), c.summary.bytes, c.summary.rows);
-            tracing::info!(file = %c.path.display(), rows = c.summary.rows, bytes = c.summary.bytes,
-                elapsed_ms = started.elapsed().as_millis() as u64, "committed");
-        }
-        Err(e) => crate::monitor::metrics::write_failed(started.elapsed(), e),
-    }
+    crate::write::record(started, &result);
     result
 }
 
