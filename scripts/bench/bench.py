@@ -55,6 +55,8 @@ def medians(runs, *jobs):
 
 
 def ms(secs):
+    if secs < 0.01:
+        return f'{secs * 1000:.2f} ms'
     return f'{secs * 1000:.0f} ms' if secs < 1 else f'{secs:.2f} s'
 
 
