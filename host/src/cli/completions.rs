@@ -56,7 +56,7 @@ pub fn man(args: ManArgs) -> i32 {
     match write_pages(&args.dir) {
         Ok(pages) => {
             for p in pages {
-                println!("{}", p.display());
+                out!("{}", p.display());
             }
             EXIT_OK
         }

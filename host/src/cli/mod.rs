@@ -239,7 +239,7 @@ pub fn run() -> i32 {
             }
             Err(e) => {
                 logging::failure("metrics-file", &e);
-                eprintln!(
+                err!(
                     "{}",
                     output::error_line(&e).replacen("error:", "warning:", 1)
                 );
