@@ -1,7 +1,7 @@
 //! `csvseal write`: seal rows into a new file, atomically.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
@@ -160,8 +160,7 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
     let (source, label, len): (Box<dyn Read + Send>, String, Option<u64>) = if args.input == "-" {
         (Box::new(std::io::stdin()), "<stdin>".to_owned(), None)
     } else {
-        let file = std::fs::File::open(&args.input)
-            .map_err(|e| Error::io(&args.input, "open input", e))?;
+        let file = csvseal::store::by_path::open_file(Path::new(&args.input), "open input")?;
         let len = file.metadata().ok().map(|m| m.len());
         (Box::new(file), args.input.clone(), len)
     };

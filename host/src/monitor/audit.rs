@@ -36,6 +36,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::monitor::prom_text::Exposition;
 use crate::sandbox::Sandbox;
+use crate::store::by_path;
 use crate::store::naming::TEMP_SUFFIX;
 use crate::verify::{Schema, verify_reader};
 
@@ -238,9 +239,9 @@ pub struct StateFile(pub PathBuf);
 
 impl StateStore for StateFile {
     fn load(&self) -> std::result::Result<Option<Vec<u8>>, String> {
-        match std::fs::read(&self.0) {
+        match by_path::read(&self.0, "read state file") {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if by_path::is_not_found(&e) => Ok(None),
             Err(e) => Err(e.to_string()),
         }
     }
@@ -616,9 +617,9 @@ fn series_alerts(
 /// Raises a write-timeout alert when the metrics file counts more timeouts
 /// than at the last audit.
 fn check_timeouts(path: &Path, seen: &mut f64, report: &mut AuditReport) {
-    let text = match std::fs::read_to_string(path) {
+    let text = match by_path::read_to_string(path, "read metrics file") {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if by_path::is_not_found(&e) => {
             report.warnings.push(format!(
                 "{}: metrics file does not exist yet; no write timeouts recorded",
                 path.display()
@@ -626,10 +627,9 @@ fn check_timeouts(path: &Path, seen: &mut f64, report: &mut AuditReport) {
             return;
         }
         Err(e) => {
-            report.warnings.push(format!(
-                "{}: cannot read metrics file, write timeouts not checked: {e}",
-                path.display()
-            ));
+            report
+                .warnings
+                .push(format!("{e}; write timeouts not checked"));
             return;
         }
     };

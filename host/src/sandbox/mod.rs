@@ -68,7 +68,7 @@ impl Sandbox {
     /// world (any language), from a `.wasm` file. It gets no WASI and no
     /// host functions at all; see [`Sandbox::from_component_bytes`].
     pub fn from_component_file(path: &std::path::Path, limits: Limits) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read component", e))?;
+        let bytes = crate::store::by_path::read(path, "read component")?;
         Self::from_component_bytes(&bytes, limits).map_err(|e| match e {
             Error::Sandbox(m) => Error::Sandbox(format!("{}: {m}", path.display())),
             e => e,

@@ -74,6 +74,19 @@ pub fn read_to_string(file: &Path, op: &'static str) -> Result<String> {
     Ok(text)
 }
 
+/// Reads `file` whole.
+pub fn read(file: &Path, op: &'static str) -> Result<Vec<u8>> {
+    let mut f = open_file(file, op)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| Error::io(file, op, e))?;
+    Ok(bytes)
+}
+
+/// Whether `e` is a missing file (for files that may not exist yet).
+pub fn is_not_found(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
