@@ -253,6 +253,13 @@ fn a_plugin_that_emits_a_torn_row_gets_nothing_committed() {
 /// declaring `memories` memories of `mib_each` MiB each. The interface
 /// names come from wit/csvseal.wit, so the test follows the contract.
 fn memory_hog(memories: u32, mib_each: u64) -> Vec<u8> {
+    wrapped_builtin(memories, mib_each, None)
+}
+
+/// csvseal's own component nested in a new one that re-exports its
+/// interfaces (under `version`, default the contract's), beside a core
+/// module declaring `memories` memories of `mib_each` MiB.
+fn wrapped_builtin(memories: u32, mib_each: u64, version: Option<&str>) -> Vec<u8> {
     use wasm_encoder::{
         Alias, Component, ComponentAliasSection, ComponentExportKind, ComponentExportSection,
         ComponentInstanceSection, ComponentSectionId, InstanceSection, MemorySection, MemoryType,
@@ -266,11 +273,14 @@ fn memory_hog(memories: u32, mib_each: u64) -> Vec<u8> {
         .find_map(|l| l.trim().strip_prefix("package "))
         .and_then(|p| p.strip_suffix(';'))
         .expect("package line");
-    let (ns, version) = package.split_once('@').expect("versioned package");
-    let names: Vec<String> = ["types", "checksum", "verify", "seal"]
-        .iter()
-        .map(|i| format!("{ns}/{i}@{version}"))
-        .collect();
+    let (ns, contract) = package.split_once('@').expect("versioned package");
+    let named = |v: &str| -> Vec<String> {
+        ["types", "checksum", "verify", "seal"]
+            .iter()
+            .map(|i| format!("{ns}/{i}@{v}"))
+            .collect()
+    };
+    let (names, exported) = (named(contract), named(version.unwrap_or(contract)));
 
     let mut hog = Module::new();
     let mut mems = MemorySection::new();
@@ -307,7 +317,7 @@ fn memory_hog(memories: u32, mib_each: u64) -> Vec<u8> {
     }
     c.section(&aliases);
     let mut exports = ComponentExportSection::new();
-    for (i, name) in names.iter().enumerate() {
+    for (i, name) in exported.iter().enumerate() {
         exports.export(
             name.as_str(),
             ComponentExportKind::Instance,
@@ -363,4 +373,18 @@ fn a_plugin_whose_summary_the_verifier_does_not_confirm_gets_nothing_committed()
     };
     assert!(report.valid, "the bytes verify: {:?}", report.errors);
     assert_eq!(report.rows, 2);
+}
+
+#[test]
+fn a_plugin_built_for_another_version_of_the_contract_is_refused_at_load() {
+    // The same engine, its interfaces exported as the 0.1.0 contract (before
+    // seal-options gained the input dialect): refused by name, not run.
+    let old = wrapped_builtin(0, 0, Some("0.1.0"));
+    let err = Sandbox::from_component_bytes(&old, Limits::default())
+        .map(|_| ())
+        .expect_err("a 0.1.0 plugin must not load");
+    let text = err.to_string();
+    assert!(text.contains("@0.2.0"), "{text}");
+    // The current version of the same bytes loads.
+    Sandbox::from_component_bytes(&wrapped_builtin(0, 0, None), Limits::default()).unwrap();
 }

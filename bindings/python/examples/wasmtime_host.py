@@ -67,7 +67,7 @@ class Host:
         store.set_limits(memory_size=self.memory_bytes)
         store.set_epoch_deadline(self.ticks)  # instantiation runs code too
         instance = self.linker.instantiate(store, self.component)
-        iface = instance.get_export_index(store, "csvseal:core/verify@0.1.0")
+        iface = instance.get_export_index(store, "csvseal:core/verify@0.2.0")
 
         def func(name: str) -> wc.Func:
             f = instance.get_func(store, instance.get_export_index(store, name, iface))
