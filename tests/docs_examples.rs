@@ -111,19 +111,6 @@ fn help_examples(help: &str) -> Vec<String> {
         .collect()
 }
 
-const COMMANDS: &[&str] = &[
-    "write",
-    "verify",
-    "inspect",
-    "recover",
-    "backup",
-    "restore",
-    "salvage",
-    "audit",
-    "completions",
-    "man",
-];
-
 #[test]
 fn every_help_example_runs() {
     let top = stdout(&csvseal(&["--help"], None));

@@ -14,6 +14,20 @@ use std::process::{Command, Output, Stdio};
 /// Instead the first call runs `cargo build -p csvseal --bin csvseal` with
 /// this test's profile (a no-op when it is fresh; cargo does not hold the
 /// build lock while tests run) and takes the path cargo reports.
+/// Every subcommand of the CLI.
+pub const COMMANDS: &[&str] = &[
+    "write",
+    "verify",
+    "inspect",
+    "recover",
+    "backup",
+    "restore",
+    "salvage",
+    "audit",
+    "completions",
+    "man",
+];
+
 pub fn csvseal_bin() -> PathBuf {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BIN.get_or_init(|| {
