@@ -77,6 +77,9 @@ pub struct Record<'a> {
     /// Exclusive end of each field in `text`; field `i + 1` starts one byte
     /// (the separator) after field `i` ends.
     ends: &'a [usize],
+    /// `text` is the input itself: no quotes, no `\r`, the separators are
+    /// the delimiter.
+    raw: bool,
 }
 
 impl<'a> Record<'a> {
@@ -91,6 +94,13 @@ impl<'a> Record<'a> {
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+
+    /// The record as it was in the input when it held no quote and no
+    /// `\r`: its fields joined by the delimiter, none holding either.
+    #[inline]
+    pub fn raw_text(&self) -> Option<&'a str> {
+        self.raw.then_some(self.text)
     }
 
     /// Field `i`'s bytes (unquoted). Panics if `i >= len()`.
@@ -536,6 +546,7 @@ impl CsvReader {
             line: self.line,
             text,
             ends: &self.ends,
+            raw: true,
         }));
         self.ends.clear();
         self.line += 1;
@@ -612,6 +623,7 @@ impl CsvReader {
                     line: self.record_line,
                     text,
                     ends: &self.ends,
+                    raw: false,
                 })),
                 Err(e) => {
                     let at = e.valid_up_to();

@@ -30,7 +30,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::checksum::{CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
-use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig};
+use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig, Record};
 use crate::csv_writer::{PolicyWriter, write_record};
 use crate::jsonl::{ColumnIndex, LineEvent, LineReader, parse_object, simple_row, to_row};
 use crate::report::{
@@ -162,6 +162,10 @@ struct Core {
     /// False when the schema checks `checksum_sha256`: then each checksum
     /// must be known before its row is checked.
     batching: bool,
+    /// CSV input in the output's dialect (`,` and `"`): a record read with
+    /// no quote and no `\r` is written out as it was read, its fields being
+    /// ones the output never quotes.
+    copy_raw: bool,
 }
 
 /// Rows whose checksum is still a placeholder in `Core::out`.
@@ -251,6 +255,7 @@ impl Sealer {
             check_double_header: csv,
             batch: Batch::default(),
             batching: true,
+            copy_raw: csv && dialect.delimiter == b',' && dialect.quote == b'"',
         };
         if let Some(cols) = known_columns {
             let problems = header_problems(&cols, &limits);
@@ -482,9 +487,9 @@ impl Core {
                         );
                         return;
                     }
-                    self.row(record.line, record.len(), |i| record.get(i))
+                    self.csv_row(&record)
                 }
-                Header::Usable => self.row(record.line, record.len(), |i| record.get(i)),
+                Header::Usable => self.csv_row(&record),
                 Header::Unusable => {
                     self.next_row();
                 }
@@ -522,7 +527,7 @@ impl Core {
             let mut ranges = core::mem::take(&mut self.ranges);
             let simple = simple_row(text, &self.index, &mut ranges);
             if simple {
-                self.row(line, ranges.len(), |i| &text[ranges[i].clone()]);
+                self.row(line, ranges.len(), |i| &text[ranges[i].clone()], None);
             }
             self.ranges = ranges;
             if simple {
@@ -543,7 +548,7 @@ impl Core {
         }
         match self.header {
             Header::Usable => match to_row(pairs, &self.index) {
-                Ok(values) => self.row(line, values.len(), |i| values[i].as_str()),
+                Ok(values) => self.row(line, values.len(), |i| values[i].as_str(), None),
                 Err(message) => {
                     let seq = self.next_row();
                     self.log
@@ -557,7 +562,21 @@ impl Core {
     }
 
     /// Seals one data record of `n` fields.
-    fn row<'a>(&mut self, line: u64, n: usize, field: impl Fn(usize) -> &'a str) {
+    #[inline]
+    fn csv_row(&mut self, record: &Record<'_>) {
+        let raw = record.raw_text().filter(|_| self.copy_raw);
+        self.row(record.line, record.len(), |i| record.get(i), raw);
+    }
+
+    /// Seals one data row of `n` fields. `raw`, when given, is the fields
+    /// joined by `,`, none needing quotes in the output.
+    fn row<'a>(
+        &mut self,
+        line: u64,
+        n: usize,
+        field: impl Fn(usize) -> &'a str,
+        raw: Option<&str>,
+    ) {
         let Some(seq) = self.next_row() else {
             self.log.push(RowError::new(
                 ErrorKind::SequenceViolation,
@@ -609,7 +628,7 @@ impl Core {
                 );
             }
             if self.log.is_empty() {
-                self.write_row(seq_text, n, &field);
+                self.write_row(seq_text, n, &field, raw);
                 self.writer.plain(&hex);
                 self.writer.terminator(&mut self.out);
             }
@@ -633,7 +652,7 @@ impl Core {
             );
         }
         if self.log.is_empty() {
-            self.write_row(seq_text, n, &field);
+            self.write_row(seq_text, n, &field, raw);
             let k = self.batch.len;
             // Hex digits are never quoted: the placeholder starts here.
             self.batch.at[k] = self.out.len() + self.writer.pending();
@@ -647,14 +666,29 @@ impl Core {
         }
     }
 
-    /// Writes `seq`, the fields and the comma before the checksum.
+    /// Writes `seq`, the fields (`raw` in one copy when given) and the
+    /// comma before the checksum.
     #[inline]
-    fn write_row<'a>(&mut self, seq_text: &[u8], n: usize, field: &impl Fn(usize) -> &'a str) {
+    fn write_row<'a>(
+        &mut self,
+        seq_text: &[u8],
+        n: usize,
+        field: &impl Fn(usize) -> &'a str,
+        raw: Option<&str>,
+    ) {
         let w = &mut self.writer;
         w.plain(seq_text);
-        for i in 0..n {
-            w.delimiter();
-            w.field(field(i).as_bytes());
+        match raw {
+            Some(raw) => {
+                w.delimiter();
+                w.plain(raw.as_bytes());
+            }
+            None => {
+                for i in 0..n {
+                    w.delimiter();
+                    w.field(field(i).as_bytes());
+                }
+            }
         }
         w.delimiter();
     }

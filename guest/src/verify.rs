@@ -526,7 +526,7 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
 
     cols.plan.join_into(|i| record.bytes(i), &mut p.message);
     p.stored.clear();
-    p.stored.extend_from_slice(record.bytes(cols.checksum));
+    crate::small_copy::extend(&mut p.stored, record.bytes(cols.checksum));
 
     if let Some(checker) = &mut cols.checker {
         let after = &mut p.after;

@@ -67,6 +67,21 @@ impl SegmentHasher {
         }
     }
 
+    /// Bytes the current segment still takes before it ends.
+    pub fn room(&self) -> u64 {
+        self.segment_bytes - self.filled
+    }
+
+    /// The digest of the segment the last bytes given completed, if they
+    /// completed one.
+    pub fn just_completed(&self) -> Option<&[u8; 32]> {
+        if self.filled == 0 {
+            self.digests.last()
+        } else {
+            None
+        }
+    }
+
     /// The digests of everything given.
     pub fn finish(mut self) -> SegmentDigests {
         if self.filled > 0 {
@@ -90,6 +105,16 @@ pub enum Mismatch {
 }
 
 impl SegmentDigests {
+    /// The digest of the last segment when it is shorter than the others
+    /// (the stream does not end at a segment's end).
+    pub fn shorter_last(&self) -> Option<&[u8; 32]> {
+        if self.len.is_multiple_of(self.segment_bytes) {
+            None
+        } else {
+            self.digests.last()
+        }
+    }
+
     /// Digests of `bytes` held in memory.
     pub fn of(bytes: &[u8], segment_bytes: u64) -> Self {
         let mut h = SegmentHasher::new(segment_bytes);

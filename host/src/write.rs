@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use time::OffsetDateTime;
@@ -14,7 +15,7 @@ use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
 use crate::report::{SealSummary, VerifyReport};
 use crate::sandbox::{Dialect, InputFormat, Sandbox, SealOptions};
-use crate::segment_digest::Mismatch;
+use crate::segment_digest::{Mismatch, SEGMENT_BYTES};
 use crate::store::atomic_file::TempFile;
 use crate::store::backup::{BackupPolicy, backup_in};
 use crate::store::file_ops::{FileOps, RealFs};
@@ -263,32 +264,18 @@ fn write_inner(
             path: req.dir.join(final_name),
         });
     }
-    // Whatever seals the file, csvseal's own verifier judges it: a plugin
-    // cannot vouch for its own output.
-    let builtin;
-    let verifier = if sandbox.is_builtin() {
-        sandbox
-    } else {
-        builtin = Sandbox::builtin(sandbox.limits().clone())?;
-        &builtin
-    };
-    let options = SealOptions {
-        format: req.format,
-        dialect: req.dialect,
-        header: req.header.clone(),
-        schema_json: req.schema.as_ref().map(|s| s.json.clone()),
-        first_seq: req.start_seq,
-    };
+    let own = builtin_judge(sandbox)?;
+    let verifier = own.as_ref().unwrap_or(sandbox);
     let temp_path = temp.path();
     tracing::debug!(temp = %temp_path.display(), "sealing into temp file, verifying as it goes");
-    let checked = seal_checked(
+    let checked = seal_request(
         sandbox,
         verifier,
-        &options,
-        req.schema.as_ref(),
+        req,
         input,
         input_label,
         &mut temp,
+        SEGMENT_BYTES,
         &temp_path,
     )?;
     check_deadline(deadline, temp_path.clone(), "fsync temp file")?;
@@ -336,6 +323,51 @@ fn write_inner(
     })
 }
 
+/// Whatever seals a file, csvseal's own verifier judges it: a plugin cannot
+/// vouch for its own output. So: a fresh built-in sandbox when `sandbox` is
+/// a plugin's; None when it is the built-in one, which then judges too.
+pub(crate) fn builtin_judge(sandbox: &Sandbox) -> Result<Option<Sandbox>> {
+    if sandbox.is_builtin() {
+        return Ok(None);
+    }
+    Sandbox::builtin(sandbox.limits().clone()).map(Some)
+}
+
+/// Seals `req`'s input with `sandbox` into `sink`, judged by `verifier` as
+/// it goes ([`seal_checked`], segments of `segment_bytes`; `label` names
+/// the file in errors).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn seal_request(
+    sandbox: &Sandbox,
+    verifier: &Sandbox,
+    req: &WriteRequest,
+    input: &mut dyn Read,
+    input_label: &str,
+    sink: &mut (dyn SealedSink + Send),
+    segment_bytes: u64,
+    label: &std::path::Path,
+) -> Result<CheckedSeal> {
+    let options = SealOptions {
+        format: req.format,
+        dialect: req.dialect,
+        header: req.header.clone(),
+        schema_json: req.schema.as_ref().map(|s| s.json.clone()),
+        first_seq: req.start_seq,
+    };
+    let schema = req.schema.as_ref();
+    seal_checked(
+        sandbox,
+        verifier,
+        &options,
+        schema,
+        input,
+        input_label,
+        sink,
+        segment_bytes,
+        label,
+    )
+}
+
 /// The input as UTF-8: transcoded from `encoding` as it is read.
 pub(crate) fn decoded<'a>(input: &'a mut dyn Read, encoding: InputEncoding) -> Box<dyn Read + 'a> {
     match encoding {
@@ -356,7 +388,12 @@ pub(crate) fn check_request(req: &WriteRequest) -> Result<()> {
 }
 
 impl SealedSink for TempFile<'_> {
-    fn write_sealed(&mut self, bytes: &[u8]) -> Result<()> {
-        self.write_all(bytes)
+    fn write_sealed(&mut self, bytes: Bytes) -> Result<()> {
+        self.write_all(&bytes)
+    }
+
+    /// A file is checked after the fsync, against all the digests at once.
+    fn end_segment(&mut self, _digest: &[u8; 32]) -> Result<()> {
+        Ok(())
     }
 }

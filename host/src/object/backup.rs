@@ -11,7 +11,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -19,8 +18,8 @@ use super::bucket::{Bucket, connect};
 use super::read;
 use super::s3api::Condition;
 use super::upload::{PART_SIZE, Upload};
-use super::verify_tee::VerifyTee;
 use super::write::new_write_id;
+use crate::checked_seal::copy_checked;
 use crate::error::{Error, Result};
 use crate::location::{Location, ObjectUrl};
 use crate::sandbox::Sandbox;
@@ -69,33 +68,23 @@ pub(crate) fn backup_object(
     let backup = prefix.join(&format!("{}.{stamp}{SUFFIX}", target.file_name()));
     let mut source = read::open(bucket, &target.key, Some(etag))?;
     let source_path = target.to_path();
-    std::thread::scope(|scope| {
-        let tee = VerifyTee::spawn(scope, verifier, None, PART_SIZE as u64);
-        let mut upload = Upload::new(into.clone(), backup.key.clone(), new_write_id());
-        let mut buf = vec![0u8; crate::verify::CHUNK_SIZE];
-        loop {
-            let n = crate::verify::read_full(&mut source, &mut buf)
-                .map_err(|e| Error::io(&source_path, "read for backup", e))?;
-            if n == 0 {
-                break;
-            }
-            let chunk = Bytes::copy_from_slice(&buf[..n]);
-            if !tee.feed(chunk.clone()) {
-                break;
-            }
-            upload.write(chunk)?;
-        }
-        let verdict = tee.finish()?;
-        if !verdict.report.valid {
-            return Err(Error::SourceInvalid {
-                path: source_path.clone(),
-                report: Box::new(verdict.report),
-            });
-        }
-        upload.commit(&verdict.segments, &Condition::Create)?;
-        tracing::info!(file = %source_path.display(), backup = %backup, "backup made");
-        Ok(backup.clone())
-    })
+    let mut upload = Upload::new(into.clone(), backup.key.clone(), new_write_id());
+    let (report, digests) = copy_checked(
+        verifier,
+        &mut source,
+        &source_path,
+        &mut upload,
+        PART_SIZE as u64,
+    )?;
+    if !report.valid {
+        return Err(Error::SourceInvalid {
+            path: source_path,
+            report: Box::new(report),
+        });
+    }
+    upload.commit(&digests.digests, &Condition::Create)?;
+    tracing::info!(file = %source_path.display(), backup = %backup, "backup made");
+    Ok(backup)
 }
 
 /// With `--keep N`: deletes all but the newest N backups of `target`.

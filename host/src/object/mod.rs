@@ -10,7 +10,7 @@
 //! Layering, bottom up: `runtime` (tokio, started only here) → `bucket`
 //! (connection, credentials from the environment) → `signed` (the one place
 //! that signs with a credential; retries) → `s3api` (the S3 operations) →
-//! `probe`, `upload`, `read`, `verify_tee` → the jobs: `write`, `backup`,
+//! `probe`, `upload`, `read` → the jobs: `write`, `backup`,
 //! `check` (verify, series, audit), `recover`.
 
 mod backup;
@@ -23,7 +23,6 @@ mod runtime;
 mod s3api;
 mod signed;
 mod upload;
-pub mod verify_tee;
 mod write;
 
 pub use bucket::{Bucket, ObjectOptions, connect};

@@ -1,13 +1,14 @@
 //! The object-store "temp file": a multipart upload, invisible to readers
 //! until it is completed, and never completed over an existing object.
 //!
-//! Bytes are cut into parts of exactly [`PART_SIZE`]; each part is hashed
-//! (SHA-256, sent as `x-amz-checksum-sha256` so the store checks what it
-//! received) and uploaded on the object-store runtime, at most
+//! It is the sink of a checked write ([`crate::checked_seal`]) with
+//! segments of [`PART_SIZE`]: each segment is one part, sent with the
+//! SHA-256 the checking side computed of the bytes it judged (as
+//! `x-amz-checksum-sha256`, so the store refuses a part whose bytes are
+//! not the bytes judged), on the object-store runtime, at most
 //! [`IN_FLIGHT`] at a time, so memory is bounded whatever the file's size.
 //! A file that fits in one part is sent as one conditional PutObject at
-//! the end instead. Committing requires the verifier's segment hashes to
-//! equal the parts' hashes, then completes with `If-None-Match: *` (or
+//! the end instead. The commit completes with `If-None-Match: *` (or
 //! `If-Match` when replacing), then confirms that what the store holds is
 //! what was verified: its reported checksum, else a re-read. Dropped
 //! without a commit, the upload is aborted.
@@ -24,6 +25,7 @@ use super::bucket::Bucket;
 use super::read;
 use super::runtime::{block_on, spawn};
 use super::s3api::{Committed, Condition, b64};
+use crate::checked_seal::SealedSink;
 use crate::error::{Error, Result};
 
 /// Part size: S3 needs at least 5 MiB (but the last) and at most 10,000
@@ -55,8 +57,11 @@ pub(crate) struct Upload {
     bucket: Arc<Bucket>,
     key: String,
     write_id: String,
+    /// Bytes of the segment being given, not yet sent.
     pending: Vec<Bytes>,
     pending_len: usize,
+    /// The SHA-256 of a file shorter than a part, sent whole at the commit.
+    whole: Option<[u8; 32]>,
     upload_id: Option<String>,
     /// One per part sent, in order; `Err` once taken and failed.
     parts: Vec<Part>,
@@ -77,6 +82,7 @@ impl Upload {
             write_id,
             pending: vec![],
             pending_len: 0,
+            whole: None,
             upload_id: None,
             parts: vec![],
             slots: Arc::new(Semaphore::new(IN_FLIGHT)),
@@ -84,20 +90,8 @@ impl Upload {
         }
     }
 
-    /// Appends bytes; full parts are sent as they fill.
-    pub fn write(&mut self, mut chunk: Bytes) -> Result<()> {
-        while !chunk.is_empty() {
-            let take = chunk.len().min(PART_SIZE - self.pending_len);
-            self.pending.push(chunk.split_to(take));
-            self.pending_len += take;
-            if self.pending_len == PART_SIZE {
-                self.send_part()?;
-            }
-        }
-        Ok(())
-    }
-
-    fn send_part(&mut self) -> Result<()> {
+    /// Sends the pending bytes as the next part, whose SHA-256 is `sha`.
+    fn send_part(&mut self, sha: [u8; 32]) -> Result<()> {
         self.collect_finished()?;
         let upload_id = match &self.upload_id {
             Some(id) => id.clone(),
@@ -116,7 +110,6 @@ impl Upload {
         let (bucket, key) = (self.bucket.clone(), self.key.clone());
         self.parts.push(Part::Running(spawn(async move {
             let _permit = permit;
-            let sha = digest(&chunks);
             let payload: PutPayload = chunks.into_iter().collect();
             let etag = bucket
                 .upload_part(&key, &upload_id, number, payload, sha)
@@ -139,12 +132,9 @@ impl Upload {
         Ok(())
     }
 
-    /// Sends what is left, waits for every part, and checks that the parts'
-    /// hashes are the verifier's segment hashes. Returns the parts.
+    /// Waits for every part and checks that they are the segments
+    /// `verified`, all of them. Returns the parts.
     fn finish_parts(&mut self, verified: &[[u8; 32]]) -> Result<Vec<(String, [u8; 32])>> {
-        if self.pending_len > 0 {
-            self.send_part()?;
-        }
         let mut parts = vec![];
         for part in &mut self.parts {
             if let Part::Running(h) = part {
@@ -169,8 +159,8 @@ impl Upload {
         Ok(())
     }
 
-    /// Commits under `cond`, after checking the bytes sent are the bytes
-    /// `verified` (segment hashes of [`PART_SIZE`]); then confirms the
+    /// Commits under `cond`, after checking the bytes sent are all the
+    /// bytes `verified` (segment hashes of [`PART_SIZE`]); then confirms the
     /// stored object. A precondition failure is [`Error::TargetExists`]
     /// (create) or [`Error::TargetChanged`] (replace), unless the object
     /// turns out to be this write's own (an earlier attempt of a retried
@@ -178,9 +168,18 @@ impl Upload {
     pub fn commit(mut self, verified: &[[u8; 32]], cond: &Condition) -> Result<Stored> {
         let bucket = self.bucket.clone();
         let key = self.key.clone();
+        if self.pending_len > 0 && self.whole.is_none() {
+            return Err(bucket.error(
+                &key,
+                "commit",
+                "bytes were given that did not end a segment; nothing was committed",
+            ));
+        }
         let (outcome, expected) = if self.upload_id.is_none() {
-            let sha = digest(&self.pending);
-            self.same_as_verified(&[sha], verified)?;
+            // An empty stream has no segment: its SHA-256 is the empty one.
+            let sha = self.whole.unwrap_or_else(|| Sha256::digest(b"").into());
+            let sent: &[[u8; 32]] = if self.pending_len == 0 { &[] } else { &[sha] };
+            self.same_as_verified(sent, verified)?;
             let payload: PutPayload = std::mem::take(&mut self.pending).into_iter().collect();
             let outcome =
                 block_on(bucket.put_conditional(&key, payload, sha, cond, &self.write_id))?;
@@ -326,12 +325,29 @@ fn finished(
     }
 }
 
-fn digest(chunks: &[Bytes]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    for c in chunks {
-        h.update(c);
+impl SealedSink for Upload {
+    fn write_sealed(&mut self, bytes: Bytes) -> Result<()> {
+        self.pending_len += bytes.len();
+        self.pending.push(bytes);
+        if self.pending_len > PART_SIZE {
+            return Err(self.bucket.error(
+                &self.key,
+                "upload part",
+                "a segment longer than a part was given; nothing was committed",
+            ));
+        }
+        Ok(())
     }
-    h.finalize().into()
+
+    fn end_segment(&mut self, digest: &[u8; 32]) -> Result<()> {
+        if self.upload_id.is_none() && self.pending_len < PART_SIZE {
+            // The only segment, shorter than a part: one PutObject at the
+            // commit.
+            self.whole = Some(*digest);
+            return Ok(());
+        }
+        self.send_part(*digest)
+    }
 }
 
 impl Drop for Upload {

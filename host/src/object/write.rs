@@ -5,10 +5,12 @@
 //! 1. Refuse a store that ignores conditional writes ([`super::probe`]).
 //! 2. If the target exists: `target-exists`, or with `--replace` its ETag
 //!    is the condition of the commit.
-//! 3. Stream input → sealer → parts of the upload and, at the same time, a
-//!    fresh built-in verifier on its own thread ([`super::verify_tee`]).
+//! 3. Stream input → sealer → a fresh built-in verifier on its own thread,
+//!    which gives the bytes it judged to the upload, a part per segment,
+//!    each with its SHA-256 for the store to check
+//!    ([`crate::checked_seal`]).
 //! 4. The verdict must be valid and agree with the sealer's summary, and
-//!    the verified bytes' hashes must equal the parts'.
+//!    every segment judged must be a part sent.
 //! 5. `--replace`: a verified backup object of exactly the version being
 //!    replaced ([`super::backup`]).
 //! 6. Complete with `If-None-Match: *` (or `If-Match: ETAG`); then confirm
@@ -20,24 +22,18 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
-
 use super::backup;
 use super::bucket::Bucket;
 use super::probe::ensure_conditional_writes;
 use super::runtime::block_on;
 use super::s3api::Condition;
 use super::upload::{PART_SIZE, Upload};
-use super::verify_tee::VerifyTee;
-use crate::checked_seal::read_error;
 use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
 use crate::location::ObjectUrl;
-use crate::report::SealSummary;
-use crate::sandbox::{Sandbox, SealOptions};
+use crate::sandbox::Sandbox;
 use crate::store::naming;
-use crate::verify::{CHUNK_SIZE, read_full, schema_error};
-use crate::write::{Committed, WriteControl, WriteRequest};
+use crate::write::{Committed, WriteControl, WriteRequest, builtin_judge, seal_request};
 
 /// Seals `input` into a new object `{prefix}{base}_YYYYMMDD_HHMMSS.csv`
 /// (`req.dir` is not used; `prefix` is the location). See the module docs
@@ -94,116 +90,35 @@ fn write_inner(
         (Some(h), Some(_)) => Condition::Match(h.etag.clone()),
     };
 
-    // Whatever sealed the file, csvseal's own verifier judges it.
-    let builtin;
-    let verifier = if sandbox.is_builtin() {
-        sandbox
-    } else {
-        builtin = Sandbox::builtin(sandbox.limits().clone())?;
-        &builtin
-    };
-    let write_id = new_write_id();
+    let own = builtin_judge(sandbox)?;
+    let verifier = own.as_ref().unwrap_or(sandbox);
     tracing::debug!(file = %target, "sealing into a multipart upload");
-    std::thread::scope(|scope| {
-        let tee = VerifyTee::spawn(scope, verifier, req.schema.as_ref(), PART_SIZE as u64);
-        let mut upload = Upload::new(bucket.clone(), target.key.clone(), write_id);
-        let sealed = seal_into(sandbox, req, input, input_label, &mut |chunk: Bytes| {
-            if !tee.feed(chunk.clone()) {
-                return Ok(false);
-            }
-            upload.write(chunk)?;
-            Ok(true)
-        });
-        // The verifier's error explains a stopped feed; else the seal's own.
-        let verdict = tee.finish();
-        let summary = sealed?;
-        let verdict = match verdict {
-            Err(Error::Io { path, source, .. }) if is_deadline(&source) => {
-                return Err(Error::io(path, "verify upload", source));
-            }
-            Err(e) => {
-                let failed = Err(e);
-                crate::monitor::metrics::verification(&failed);
-                return failed.map(|_| unreachable!());
-            }
-            Ok(v) => {
-                crate::monitor::metrics::verification(&Ok(v.report.clone()));
-                v
-            }
-        };
-        let agrees = verdict.report.valid
-            && verdict.report.rows == summary.rows
-            && verdict.report.last_seq == summary.last_seq
-            && verdict.report.bytes == summary.bytes
-            && verdict.bytes == summary.bytes;
-        if !agrees {
-            return Err(Error::WrittenFileInvalid {
-                path: target.to_path(),
-                report: Box::new(verdict.report),
-            });
-        }
+    let mut upload = Upload::new(bucket.clone(), target.key.clone(), new_write_id());
+    let checked = seal_request(
+        sandbox,
+        verifier,
+        req,
+        input,
+        input_label,
+        &mut upload,
+        PART_SIZE as u64,
+        &target.to_path(),
+    )?;
+    check_deadline(deadline, &target, "commit")?;
+    if let (Condition::Match(etag), Some(policy)) = (&cond, &control.replace) {
+        backup::backup_object(bucket, verifier, &target, etag, policy)?;
         check_deadline(deadline, &target, "commit")?;
-        if let (Condition::Match(etag), Some(policy)) = (&cond, &control.replace) {
-            backup::backup_object(bucket, verifier, &target, etag, policy)?;
-            check_deadline(deadline, &target, "commit")?;
-        }
-        let stored = upload.commit(&verdict.segments, &cond)?;
-        tracing::debug!(file = %target, etag = %stored.etag, check = ?stored.check, "stored object confirmed");
-        if let Some(policy) = &control.replace {
-            backup::prune(bucket, &target, policy);
-        }
-        Ok(Committed {
-            path: target.to_path(),
-            summary,
-            verified: verdict.report,
-        })
+    }
+    let stored = upload.commit(&checked.digests.digests, &cond)?;
+    tracing::debug!(file = %target, etag = %stored.etag, check = ?stored.check, "stored object confirmed");
+    if let Some(policy) = &control.replace {
+        backup::prune(bucket, &target, policy);
+    }
+    Ok(Committed {
+        path: target.to_path(),
+        summary: checked.summary,
+        verified: checked.verified,
     })
-}
-
-/// Streams the input through the sealer into `sink` (which returns `false`
-/// to stop early).
-fn seal_into(
-    sandbox: &Sandbox,
-    req: &WriteRequest,
-    input: &mut dyn Read,
-    input_label: &str,
-    sink: &mut dyn FnMut(Bytes) -> Result<bool>,
-) -> Result<SealSummary> {
-    let options = SealOptions {
-        format: req.format,
-        dialect: req.dialect,
-        header: req.header.clone(),
-        schema_json: req.schema.as_ref().map(|s| s.json.clone()),
-        first_seq: req.start_seq,
-    };
-    let mut session = sandbox
-        .sealer(&options)
-        .map_err(|e| schema_error(e, req.schema.as_ref()))?;
-    let mut buf = vec![0u8; CHUNK_SIZE];
-    loop {
-        let n = read_full(input, &mut buf).map_err(|e| read_error(e, input_label))?;
-        if n == 0 {
-            break;
-        }
-        let out = session.feed(&buf[..n])?;
-        if !out.is_empty() && !sink(Bytes::from(out))? {
-            return Err(Error::Sandbox("the verifier stopped".into()));
-        }
-    }
-    match session.finish()? {
-        Ok((tail, summary)) => {
-            if !tail.is_empty() && !sink(Bytes::from(tail))? {
-                return Err(Error::Sandbox("the verifier stopped".into()));
-            }
-            Ok(summary)
-        }
-        Err(rejected) => Err(Error::InputRejected {
-            input: input_label.to_owned(),
-            errors: rejected.errors,
-            count: rejected.count,
-            truncated: rejected.truncated,
-        }),
-    }
 }
 
 /// A random id for this write, stored as object metadata.
