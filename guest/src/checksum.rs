@@ -68,7 +68,7 @@ impl ChecksumPlan {
             if k > 0 {
                 out.push(b'|');
             }
-            crate::small_copy::extend(out, field(i));
+            crate::short_bytes::extend(out, field(i));
         }
     }
 }

@@ -67,7 +67,7 @@ impl PolicyWriter {
     #[inline]
     pub fn plain(&mut self, field: &[u8]) {
         debug_assert!(!self.inner.should_quote(field));
-        crate::small_copy::copy(room(&mut self.row, self.len, field.len()), field);
+        crate::short_bytes::copy(room(&mut self.row, self.len, field.len()), field);
         self.len += field.len();
     }
 
@@ -87,7 +87,7 @@ impl PolicyWriter {
         let room = room(&mut self.row, self.len, 4);
         let (result, written) = self.inner.terminator(room);
         debug_assert_eq!(result, WriteResult::InputEmpty);
-        crate::small_copy::extend(out, &self.row[..self.len + written]);
+        crate::short_bytes::extend(out, &self.row[..self.len + written]);
         self.len = 0;
     }
 

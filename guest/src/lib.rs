@@ -22,7 +22,7 @@ mod scan;
 pub mod schema;
 pub mod seal;
 pub mod sha256x4;
-mod small_copy;
+mod short_bytes;
 pub mod verify;
 
 #[cfg(all(target_arch = "wasm32", not(test), feature = "plugin-api"))]

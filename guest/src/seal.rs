@@ -116,6 +116,64 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
+/// The decimal text of the row's `file_seq`. Rows take consecutive
+/// numbers, so the text is kept and incremented in place: no 64-bit
+/// division per digit (which wasm does with a divide instruction).
+#[derive(Debug, Clone, Copy)]
+struct SeqDigits {
+    /// The digits of `value`, right-aligned: `buf[start..]`.
+    buf: [u8; 20],
+    start: usize,
+    value: u64,
+}
+
+impl SeqDigits {
+    fn new() -> Self {
+        let mut d = SeqDigits {
+            buf: [b'0'; 20],
+            start: 0,
+            value: 0,
+        };
+        d.set(0);
+        d
+    }
+
+    fn set(&mut self, value: u64) {
+        let mut buf = [0u8; 20];
+        let len = decimal(value, &mut buf).len();
+        self.buf = buf;
+        self.start = 20 - len;
+        self.value = value;
+    }
+
+    /// The digits of `value` (a copy: the caller keeps them while it
+    /// borrows the sealer).
+    #[inline]
+    fn of(&mut self, value: u64) -> ([u8; 20], usize) {
+        if Some(value) == self.value.checked_add(1) {
+            let mut i = self.buf.len() - 1;
+            loop {
+                if self.buf[i] != b'9' {
+                    self.buf[i] += 1;
+                    break;
+                }
+                self.buf[i] = b'0';
+                if i == self.start {
+                    // 99..9 + 1: one digit more (a u64 has at most 20).
+                    self.start -= 1;
+                    self.buf[self.start] = b'1';
+                    break;
+                }
+                i -= 1;
+            }
+            self.value = value;
+        } else if value != self.value {
+            self.set(value);
+        }
+        (self.buf, self.start)
+    }
+}
+
 #[derive(Debug)]
 enum Header {
     Pending,
@@ -162,6 +220,8 @@ struct Core {
     /// False when the schema checks `checksum_sha256`: then each checksum
     /// must be known before its row is checked.
     batching: bool,
+    /// The text of the last `file_seq` written.
+    seq_digits: SeqDigits,
     /// CSV input in the output's dialect (`,` and `"`): a record read with
     /// no quote and no `\r` is written out as it was read, its fields being
     /// ones the output never quotes.
@@ -255,6 +315,7 @@ impl Sealer {
             check_double_header: csv,
             batch: Batch::default(),
             batching: true,
+            seq_digits: SeqDigits::new(),
             copy_raw: csv && dialect.delimiter == b',' && dialect.quote == b'"',
         };
         if let Some(cols) = known_columns {
@@ -596,8 +657,8 @@ impl Core {
             );
             return;
         }
-        let mut buf = [0u8; 20];
-        let seq_text = decimal(seq, &mut buf);
+        let (buf, start) = self.seq_digits.of(seq);
+        let seq_text = &buf[start..];
         let seq_str = crate::scan::utf8(seq_text).unwrap_or_default();
         // Output column 0 is file_seq, 1..=n the input, n+1 the checksum
         // (which the plan leaves out).
@@ -736,6 +797,24 @@ mod tests {
             .into_iter()
             .map(|e| (e.kind, e.line, e.seq, e.column, e.message))
             .collect()
+    }
+
+    #[test]
+    fn seq_digits_are_the_decimal_text_across_carries_and_jumps() {
+        let mut d = SeqDigits::new();
+        let mut buf = [0u8; 20];
+        let starts = [1, 8, 98, 999_990, 10u64.pow(19) - 3, u64::MAX - 3];
+        for &first in &starts {
+            for value in first..=first.saturating_add(3) {
+                let (digits, start) = d.of(value);
+                assert_eq!(&digits[start..], decimal(value, &mut buf), "{value}");
+            }
+        }
+        // Not consecutive: back, and the same again.
+        for value in [5, 5, 1_000_000, 7] {
+            let (digits, start) = d.of(value);
+            assert_eq!(&digits[start..], decimal(value, &mut buf), "{value}");
+        }
     }
 
     #[test]

@@ -265,7 +265,7 @@ fn block<'a>(msg: &'a [u8], i: usize, scratch: &'a mut [u8; 64]) -> &'a [u8; 64]
     }
     *scratch = [0u8; 64];
     let tail = msg.get(start..).unwrap_or(&[]);
-    crate::small_copy::copy(scratch, tail);
+    crate::short_bytes::copy(scratch, tail);
     if start <= msg.len() {
         scratch[tail.len()] = 0x80;
     }

@@ -428,7 +428,7 @@ impl Tally {
             for e in p.before.drain(..) {
                 self.log.push(e);
             }
-            if p.stored.as_slice() != sum.as_slice() {
+            if !crate::short_bytes::eq64(&p.stored, sum) {
                 self.log.push_with(|| mismatch(p, sum));
             }
             for e in p.after.drain(..) {
@@ -526,7 +526,7 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
 
     cols.plan.join_into(|i| record.bytes(i), &mut p.message);
     p.stored.clear();
-    crate::small_copy::extend(&mut p.stored, record.bytes(cols.checksum));
+    crate::short_bytes::extend(&mut p.stored, record.bytes(cols.checksum));
 
     if let Some(checker) = &mut cols.checker {
         let after = &mut p.after;

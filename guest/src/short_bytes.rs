@@ -1,4 +1,5 @@
-//! Copies of up to 128 bytes without wasm's `memory.copy`.
+//! Copies of up to 128 bytes without wasm's `memory.copy`, and the
+//! comparison of a checksum without a byte loop.
 //!
 //! With bulk memory, LLVM turns every variable-length copy into
 //! `memory.copy`, which wasmtime runs as a call out of the compiled code:
@@ -6,7 +7,9 @@
 //! (fields joined for its checksum, the record appended to the output), so
 //! short ones are done here as a few overlapping fixed-size loads and
 //! stores, which compile to plain instructions. Longer ones still use
-//! `memory.copy`.
+//! `memory.copy`. Likewise slice equality is a `memcmp` call, a byte loop
+//! in wasm with an interruption check per byte; a checksum is compared
+//! here as four 16-byte words.
 
 /// `dst[..src.len()] = src`, for a `dst` at least as long.
 #[inline(always)]
@@ -28,6 +31,19 @@ pub fn extend(out: &mut alloc::vec::Vec<u8>, src: &[u8]) {
         copy_raw(out.as_mut_ptr().add(len), src.as_ptr(), src.len());
         out.set_len(len + src.len());
     }
+}
+
+/// `a == b` for a 64-byte `b` (a hex checksum).
+#[inline(always)]
+pub fn eq64(a: &[u8], b: &[u8; 64]) -> bool {
+    let Ok(a) = <&[u8; 64]>::try_from(a) else {
+        return false;
+    };
+    let word = |s: &[u8; 64], k: usize| {
+        // SAFETY: 16 bytes at 16k, k < 4, of a 64-byte array.
+        unsafe { core::ptr::read_unaligned(s.as_ptr().add(16 * k).cast::<u128>()) }
+    };
+    (0..4).fold(0u128, |acc, k| acc | (word(a, k) ^ word(b, k))) == 0
 }
 
 /// Copies `n` bytes as overlapping fixed-size pieces: each byte is written
@@ -87,6 +103,21 @@ unsafe fn piece<T: Copy>(dst: *mut u8, src: *const u8, at: usize) {
 mod tests {
     use super::*;
     use alloc::vec::Vec;
+
+    #[test]
+    fn checksums_compare_equal_only_when_equal() {
+        let sum = [b'a'; 64];
+        assert!(eq64(&sum, &sum));
+        assert!(!eq64(&sum[..63], &sum));
+        let mut longer = sum.to_vec();
+        longer.push(b'a');
+        assert!(!eq64(&longer, &sum));
+        for at in 0..64 {
+            let mut other = sum;
+            other[at] = b'b';
+            assert!(!eq64(&other, &sum), "differs at {at}");
+        }
+    }
 
     #[test]
     fn every_length_copies_exactly() {
