@@ -392,6 +392,50 @@ mod tests {
         Sha256::digest(b).into()
     }
 
+    /// An upload to a store nobody listens at: the checks below fail
+    /// before any request is sent.
+    fn offline() -> Upload {
+        let options = super::super::bucket::ObjectOptions {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            ..Default::default()
+        };
+        let bucket = super::super::bucket::connect("offline", &options).unwrap();
+        Upload::new(bucket, "k.csv".into(), "id".into())
+    }
+
+    fn message(e: Error) -> String {
+        format!("{e} {:?}", e)
+    }
+
+    #[test]
+    fn a_segment_longer_than_a_part_is_refused() {
+        let mut u = offline();
+        u.write_sealed(Bytes::from(vec![b'x'; PART_SIZE])).unwrap();
+        let e = u.write_sealed(Bytes::from_static(b"x")).unwrap_err();
+        assert!(message(e).contains("longer than a part"));
+    }
+
+    #[test]
+    fn bytes_whose_segment_never_ended_are_not_committed() {
+        let mut u = offline();
+        u.write_sealed(Bytes::from_static(b"a,b\r\n")).unwrap();
+        let e = u
+            .commit(&[sha(b"a,b\r\n")], &Condition::Create)
+            .unwrap_err();
+        assert!(message(e).contains("did not end a segment"));
+    }
+
+    #[test]
+    fn a_small_file_is_kept_for_one_put_and_must_be_what_was_verified() {
+        let mut u = offline();
+        u.write_sealed(Bytes::from_static(b"abc")).unwrap();
+        // Shorter than a part: no upload is started (nothing is sent yet).
+        u.end_segment(&sha(b"abc")).unwrap();
+        assert!(u.upload_id.is_none() && u.parts.is_empty());
+        let e = u.commit(&[sha(b"abd")], &Condition::Create).unwrap_err();
+        assert!(matches!(e, Error::StoredMismatch { .. }), "{e:?}");
+    }
+
     #[test]
     fn checksums_are_what_s3_reports() {
         // Reported by SeaweedFS 4.48 for a one-part upload of "a" * 10, and
