@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Object-store write benchmark: a ~1 GiB sealed file written by
 # `csvseal write --to s3://…` to a local SeaweedFS started here (temp dir,
-# free ports; stopped on exit), timed with peak RSS. For context it also
+# free ports; stopped on exit), timed with peak RSS and the CPU seconds of
+# both csvseal and SeaweedFS (they share the cores). For context it also
 # times the same write to a local directory, `csvseal verify` of the object
 # (the store's read speed), and, if boto3 is installed, a plain multipart
 # upload of the sealed file with the same part size and parallelism (the
@@ -51,13 +52,20 @@ for _ in $(seq 1 300); do
 done
 
 python3 tests/python/policy_csv.py generate "$rows" "$work/in.csv"
-measure() { # label, command...: wall time and peak RSS of one run
+# CPU seconds SeaweedFS has used so far (user + system, all its threads).
+weed_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$weed_pid/stat"; }
+measure() { # label, command...: wall time, peak RSS and CPU of one run
   local label="$1"; shift
-  /usr/bin/time -f "%e %M" -o "$work/t" "$@" >"$work/out" 2>"$work/err" || {
+  local weed_before; weed_before="$(weed_cpu)"
+  /usr/bin/time -f "%e %M %U %S" -o "$work/t" "$@" >"$work/out" 2>"$work/err" || {
     cat "$work/err" >&2; echo "$label failed" >&2; exit 1; }
-  read -r secs kib <"$work/t"
+  read -r secs kib user sys <"$work/t"
   echo "$secs" >"$work/secs"
   printf '%-52s %7.2f s %9d KiB peak RSS\n' "$label" "$secs" "$kib"
+  # The two share 2 cores: throughput is CPU per byte, the client's plus
+  # the store's (ARCHITECTURE.md, "Performance").
+  awk -v u="$user" -v s="$sys" -v a="$weed_before" -v b="$(weed_cpu)" \
+    'BEGIN{printf "  CPU: this process %.2f s, SeaweedFS %.2f s\n", u + s, b - a}'
 }
 rate() { awk -v b="$1" -v s="$(cat "$work/secs")" 'BEGIN{printf "  = %.0f MB/s\n", b / s / 1e6}'; }
 
