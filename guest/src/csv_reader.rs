@@ -730,21 +730,7 @@ pub(crate) mod tests {
             .collect()
     }
 
-    /// A small deterministic PRNG (xorshift64*), so tests need no extra crate.
-    pub struct Rng(pub u64);
-    impl Rng {
-        pub fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            self.0 = x;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        pub fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    pub use crate::fuzz_oracle::Rng;
 
     #[test]
     fn simple_records() {

@@ -12,6 +12,26 @@ use crate::report::{Dialect, InputFormat, Limits, SealOptions, VerifyOptions};
 use crate::seal::Sealer;
 use crate::verify::Verifier;
 
+/// A small deterministic PRNG (xorshift64*) for property tests, here and in
+/// the host's, so they need no extra crate.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform enough in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
 /// Small limits, so the fuzzer reaches the limit paths too.
 pub const LIMITS: Limits = Limits {
     max_errors: 16,

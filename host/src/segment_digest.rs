@@ -73,7 +73,7 @@ impl SegmentHasher {
     }
 
     /// The digest of the segment the last bytes given completed, if they
-    /// completed one.
+    /// completed one (ask after giving bytes, not after an empty update).
     pub fn just_completed(&self) -> Option<&[u8; 32]> {
         if self.filled == 0 {
             self.digests.last()

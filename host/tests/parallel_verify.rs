@@ -6,25 +6,8 @@ use std::path::Path;
 
 use csvseal::verify::verify_file_at_cuts;
 use csvseal::{Limits, Sandbox, VerifyFileOptions, VerifyReport, verify_file_with};
+use csvseal_guest::fuzz_oracle::Rng;
 use sha2::{Digest, Sha256};
-
-/// A small deterministic PRNG (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// Values with quotes, embedded `\n` and `\r\n`, commas, multibyte UTF-8.
 const VALUES: &[&str] = &[

@@ -343,5 +343,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(row_checksum, m)?)?;
     m.add_function(wrap_pyfunction!(write, m)?)?;
     m.add("CHUNK_SIZE", csvseal::verify::CHUNK_SIZE)?;
+    let sandboxes::LimitsKey(a, b, c, d, e, f) = sandboxes::LimitsKey::host_default();
+    m.add("DEFAULT_LIMITS", (a, b, c, d, e, f))?;
     Ok(())
 }

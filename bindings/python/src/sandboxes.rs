@@ -13,9 +13,22 @@ use pyo3::FromPyObject;
 /// (max_errors, memory_limit_mib, call_timeout_ms, max_record_mib,
 /// max_output_mib, max_table_elements).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, FromPyObject)]
-pub struct LimitsKey(u32, usize, u64, u64, u64, usize);
+pub struct LimitsKey(pub u32, pub usize, pub u64, pub u64, pub u64, pub usize);
 
 impl LimitsKey {
+    /// The host's default limits (the CLI's), in this form.
+    pub fn host_default() -> Self {
+        let d = Limits::default();
+        LimitsKey(
+            d.max_errors,
+            d.memory_bytes >> 20,
+            u64::try_from(d.call_timeout.as_millis()).unwrap_or(u64::MAX),
+            d.max_record_bytes >> 20,
+            d.max_output_bytes >> 20,
+            d.max_table_elements,
+        )
+    }
+
     fn limits(self) -> Limits {
         let LimitsKey(max_errors, memory_mib, timeout_ms, record_mib, output_mib, table) = self;
         Limits {

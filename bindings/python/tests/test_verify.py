@@ -118,6 +118,21 @@ def test_bad_limits_are_refused_before_anything_runs():
         csvseal.verify(b"", max_errors="10")
 
 
+def test_default_limits_are_the_clis():
+    """verify's and write's keyword defaults, and the calls that take no
+    limits (row_checksum, the policy drop-ins), use the host's defaults."""
+    import inspect
+
+    from csvseal import _api, _native
+
+    names = ["max_errors", "memory_limit_mib", "call_timeout_secs", "max_record_mib",
+             "max_output_mib", "max_table_elements"]
+    for fn in (csvseal.verify, csvseal.write):
+        params = inspect.signature(fn).parameters
+        assert _api._limits(*(params[n].default for n in names)) == _native.DEFAULT_LIMITS, fn
+    assert _native.DEFAULT_LIMITS == (1000, 512, 30_000, 64, 64, 100_000)
+
+
 def test_bytearray_and_memoryview_are_bytes():
     data = (REPO / "tests/conformance/cases/valid-gaps/input.csv").read_bytes()
     expected = csvseal.verify(data)

@@ -460,6 +460,28 @@ fn component_error(e: &csvseal::RowError) -> String {
     error_line(e.kind.as_str(), e.line, e.seq, &e.column, &e.message)
 }
 
+/// `Outcome::Verified` from either side's report (the guest's native type
+/// or the host's mirror of the WIT record: the same fields), its errors
+/// flattened by `$error`.
+macro_rules! verified {
+    ($report:expr, $error:expr) => {{
+        let r = $report;
+        Outcome::Verified {
+            valid: r.valid,
+            rows: r.rows,
+            first_seq: r.first_seq,
+            last_seq: r.last_seq,
+            columns: r.columns,
+            gaps: r.gaps.iter().map(|g| (g.line, g.after, g.next)).collect(),
+            gap_count: r.gap_count,
+            errors: r.errors.iter().map($error).collect(),
+            error_count: r.error_count,
+            truncated: r.errors_truncated,
+            warnings: r.warnings,
+        }
+    }};
+}
+
 fn native_outcome(job: &Job) -> Outcome {
     let limits = PROFILES[job.profile];
     if job.verify {
@@ -477,20 +499,7 @@ fn native_outcome(job: &Job) -> Outcome {
         for chunk in chunked(&job.input, &job.native_chunks) {
             v.feed(chunk);
         }
-        let r = v.finish();
-        return Outcome::Verified {
-            valid: r.valid,
-            rows: r.rows,
-            first_seq: r.first_seq,
-            last_seq: r.last_seq,
-            columns: r.columns,
-            gaps: r.gaps.iter().map(|g| (g.line, g.after, g.next)).collect(),
-            gap_count: r.gap_count,
-            errors: r.errors.iter().map(native_error).collect(),
-            error_count: r.error_count,
-            truncated: r.errors_truncated,
-            warnings: r.warnings,
-        };
+        return verified!(v.finish(), native_error);
     }
     let options = native::SealOptions {
         format: if job.jsonl {
@@ -549,20 +558,7 @@ fn component_outcome(sandbox: &Sandbox, job: &Job) -> Outcome {
         for chunk in chunked(&job.input, &job.component_chunks) {
             v.feed(chunk).unwrap();
         }
-        let r = v.finish().unwrap();
-        return Outcome::Verified {
-            valid: r.valid,
-            rows: r.rows,
-            first_seq: r.first_seq,
-            last_seq: r.last_seq,
-            columns: r.columns,
-            gaps: r.gaps.iter().map(|g| (g.line, g.after, g.next)).collect(),
-            gap_count: r.gap_count,
-            errors: r.errors.iter().map(component_error).collect(),
-            error_count: r.error_count,
-            truncated: r.errors_truncated,
-            warnings: r.warnings,
-        };
+        return verified!(v.finish().unwrap(), component_error);
     }
     let options = sandbox::SealOptions {
         format: if job.jsonl {

@@ -142,7 +142,7 @@ def row_checksum(header: Sequence[str], fields: Sequence[str]) -> str:
     sandboxed component computes it: SHA-256 of the values of every column
     but ``checksum_sha256``, ordered by column name, joined with ``|``."""
     h, f = _strings("header", header), _strings("fields", fields)
-    return _native_call(_native.row_checksum, h, f, _limits(1000, 512, 30, 64, 64, 100_000))
+    return _native_call(_native.row_checksum, h, f, _native.DEFAULT_LIMITS)
 
 
 def _strings(name: str, values: Sequence[str]) -> list[str]:

@@ -9,6 +9,7 @@ class NativeError(Exception):
     args: tuple[str, str, str]
 
 CHUNK_SIZE: int
+DEFAULT_LIMITS: _Limits
 
 def verify_path(path: str, schema_arg: _SchemaArg, limits: _Limits) -> str: ...
 def verify_bytes(data: bytes, label: str, schema_arg: _SchemaArg, limits: _Limits) -> str: ...

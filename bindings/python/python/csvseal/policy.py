@@ -17,7 +17,8 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List
 
-from ._api import StrPath, _limits, _write, verify
+from . import _native
+from ._api import StrPath, _write, verify
 from ._errors import CsvsealError
 
 logger = logging.getLogger("csvseal")
@@ -63,7 +64,7 @@ def atomic_csv_write(
         wait=None,
         timeout=None,
         continue_series=False,
-        limits=_limits(1000, 512, 30, 64, 64, 100_000),
+        limits=_native.DEFAULT_LIMITS,
     )
 
 
