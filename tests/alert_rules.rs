@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use csvseal::monitor::audit::AlertClass;
+use csvseal::jobs::audit::AlertClass;
 use csvseal::monitor::metrics::{ALL, MetricType};
 use serde_norway::Value;
 

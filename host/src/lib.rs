@@ -5,6 +5,12 @@
 //! sequence checks — runs in a sandboxed WebAssembly component
 //! ([`Sandbox`]); this crate is the host, the only code that touches files.
 //!
+//! The modules stand in floors, each importing only its own and those
+//! below (ARCHITECTURE.md, "The host, by floor"; `tests/layers.rs`):
+//! [`jobs`] and [`object`] → [`write`], [`verify`], [`backup`],
+//! [`plugin`], [`monitor`] → [`store`] (the file seam) and [`sandbox`] (the
+//! engine) → [`error`], [`report`] and pure helpers.
+//!
 //! ```no_run
 //! use csvseal::{Limits, Sandbox, WriteRequest, write_sealed, verify_file};
 //! # fn main() -> csvseal::Result<()> {
@@ -20,14 +26,17 @@
 //! # Ok(()) }
 //! ```
 
+pub mod backup;
 pub mod canonical_json;
 pub mod checked_seal;
 pub mod deadline;
 pub mod error;
 pub mod inspect;
+pub mod jobs;
 pub mod location;
 pub mod monitor;
 pub mod object;
+pub mod plugin;
 pub mod report;
 pub mod sandbox;
 pub mod segment_digest;
@@ -37,8 +46,8 @@ pub mod verify;
 pub mod write;
 
 pub use error::{Error, Result};
+pub use plugin::verify_file_checked;
 pub use report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
-pub use sandbox::plugin::verify_file_checked;
 pub use sandbox::{BUILTIN_COMPONENT, Dialect, InputFormat, Limits, Sandbox, SealOptions};
 pub use time;
 pub use transcode::InputEncoding;

@@ -10,6 +10,7 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use time::OffsetDateTime;
 
+use crate::backup::{BackupPolicy, backup_in};
 use crate::checked_seal::{CheckedSeal, SealedSink, seal_checked};
 use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
@@ -17,7 +18,6 @@ use crate::report::{SealSummary, VerifyReport};
 use crate::sandbox::{Dialect, InputFormat, Sandbox, SealOptions};
 use crate::segment_digest::{Mismatch, SEGMENT_BYTES};
 use crate::store::atomic_file::TempFile;
-use crate::store::backup::{BackupPolicy, backup_in};
 use crate::store::file_ops::{FileOps, RealFs};
 use crate::store::naming;
 use crate::transcode::{InputEncoding, Transcoder};
@@ -109,7 +109,7 @@ pub struct WriteControl {
     /// long for it to finish instead of failing at once with `busy`.
     pub wait: Option<Duration>,
     /// Supersede an existing target, but only after a verified backup of it
-    /// is in place (see [`crate::store::backup`]). `None`: never replace.
+    /// is in place (see [`crate::backup`]). `None`: never replace.
     pub replace: Option<BackupPolicy>,
     /// Abandon the write with [`Error::Timeout`] (temp removed, target
     /// untouched) if it is still running at this instant.

@@ -314,7 +314,7 @@ fn replace_every_call_times_every_fault() {
     let old_input = b"symbol,qty\nOLD,1\n";
     let (old_bytes, _) = reference(&sb, old_input);
     let control = WriteControl {
-        replace: Some(csvseal::store::backup::BackupPolicy::default()),
+        replace: Some(csvseal::backup::BackupPolicy::default()),
         ..WriteControl::default()
     };
     let setup = || {

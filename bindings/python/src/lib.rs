@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use csvseal::backup::BackupPolicy;
 use csvseal::deadline::ThreadedReader;
-use csvseal::store::backup::BackupPolicy;
 use csvseal::store::file_ops::RealFs;
 use csvseal::store::naming;
 use csvseal::{Committed, InputFormat, Schema, WriteControl, WriteRequest};
@@ -302,7 +302,7 @@ impl<'a> Job<'a> {
         let sandbox = sandboxes::get(self.limits)?;
         let ops = &RealFs;
         if self.continue_series {
-            return csvseal::store::series::write_continue(
+            return csvseal::jobs::series::write_continue(
                 ops,
                 self.control,
                 &sandbox,

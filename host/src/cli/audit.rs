@@ -4,11 +4,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use csvseal::monitor::audit::{AlertClass, AuditOptions, AuditReport, audit};
+use csvseal::jobs::audit::{AlertClass, AuditOptions, AuditReport, audit};
 use csvseal::{Sandbox, Schema};
 use serde_json::json;
 
-use super::{EXIT_ERROR, EXIT_OK, LimitArgs, logging, parse_duration};
+use super::args::{EXIT_ERROR, EXIT_OK, LimitArgs, parse_duration};
+use super::logging;
 
 /// Exit code base when alerts were raised: `ALERT_BASE + bits` (see README).
 pub const ALERT_BASE: i32 = 32;

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use csvseal::Sandbox;
-use csvseal::store::backup::{BackupPolicy, backup_file};
+use csvseal::backup::{BackupPolicy, backup_file};
 use csvseal::store::file_ops::RealFs;
 use serde_json::json;
 
-use super::{EXIT_ERROR, EXIT_OK, LimitArgs, output};
+use super::args::{EXIT_ERROR, EXIT_OK, LimitArgs};
+use super::output;
 
 pub const EXAMPLES: &str = "\
 Examples:

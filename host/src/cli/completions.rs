@@ -5,10 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
-use super::{Cli, EXIT_OK, output};
+use super::args::EXIT_OK;
+use super::output;
 
 pub const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
@@ -39,8 +40,7 @@ pub struct ManArgs {
 }
 
 /// Prints the completion script for a shell on stdout.
-pub fn completions(args: CompletionsArgs) -> i32 {
-    let mut cmd = Cli::command();
+pub fn completions(args: CompletionsArgs, mut cmd: clap::Command) -> i32 {
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "csvseal", &mut out);
     let written = std::io::Write::write_all(&mut std::io::stdout().lock(), &out)
@@ -52,8 +52,8 @@ pub fn completions(args: CompletionsArgs) -> i32 {
 }
 
 /// Writes one man page per command into `--dir`.
-pub fn man(args: ManArgs) -> i32 {
-    match write_pages(&args.dir) {
+pub fn man(args: ManArgs, cmd: clap::Command) -> i32 {
+    match write_pages(&args.dir, cmd) {
         Ok(pages) => {
             for p in pages {
                 out!("{}", p.display());
@@ -64,11 +64,10 @@ pub fn man(args: ManArgs) -> i32 {
     }
 }
 
-fn write_pages(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+fn write_pages(dir: &Path, mut cmd: clap::Command) -> anyhow::Result<Vec<PathBuf>> {
     cap_std::fs::Dir::create_ambient_dir_all(dir, cap_std::ambient_authority())
         .map_err(|e| csvseal::Error::io(dir, "create directory", e))
         .context("cannot write the man pages")?;
-    let mut cmd = Cli::command();
     // Built, so that subcommands carry the global options too.
     cmd.build();
     let mut pages = vec![render(dir, "csvseal", &cmd)?];

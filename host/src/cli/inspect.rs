@@ -9,7 +9,8 @@ use csvseal::Sandbox;
 use csvseal::inspect::{Inspection, inspect_file};
 use serde_json::json;
 
-use super::{EXIT_INVALID, EXIT_OK, LimitArgs, output};
+use super::args::{EXIT_INVALID, EXIT_OK, LimitArgs};
+use super::output;
 
 pub const EXAMPLES: &str = "\
 Examples:

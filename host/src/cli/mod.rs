@@ -1,5 +1,6 @@
-//! Argument parsing and dispatch: one file per subcommand, shared output
-//! formatting in `output.rs`.
+//! Argument parsing and dispatch: one file per subcommand, the arguments
+//! and exit codes they share in `args.rs`, shared output formatting in
+//! `output.rs`.
 
 /// `println!` that never panics: a closed stdout (EPIPE; Rust ignores
 /// SIGPIPE) is ignored. Output a caller must know was delivered (a
@@ -17,6 +18,7 @@ macro_rules! err {
     }};
 }
 
+mod args;
 mod audit;
 mod backup;
 mod completions;
@@ -36,17 +38,10 @@ mod verify;
 mod write;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use csvseal::{Limits, Sandbox};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
-/// Exit code: everything valid / done.
-pub const EXIT_OK: i32 = 0;
-/// Exit code: a file did not verify, or the input was rejected.
-pub const EXIT_INVALID: i32 = 1;
-/// Exit code: usage or I/O error (the check could not be done).
-pub const EXIT_ERROR: i32 = 2;
+use args::{EXIT_ERROR, EXIT_OK};
 
 /// The top-level help's closing: a short tour, then the exit codes.
 const TOUR: &str = "\
@@ -131,75 +126,6 @@ enum Command {
     Man(completions::ManArgs),
 }
 
-/// Parses a positive duration such as `500ms`, `30s`, `5m`, `1h` (for
-/// `--timeout`, `--max-temp-age`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = duration::parse(s)?;
-    if d.is_zero() {
-        return Err(format!("{s:?}: must be more than zero"));
-    }
-    Ok(d)
-}
-
-#[derive(Args)]
-pub struct LimitArgs {
-    /// Errors listed per file; later ones are only counted.
-    #[arg(long, default_value_t = 1000)]
-    max_errors: u32,
-    /// Memory cap for the sandboxed component (all its memories together), in MiB.
-    #[arg(long, default_value_t = 512)]
-    memory_limit_mib: usize,
-    /// CPU bound on any one call into the component, in seconds.
-    #[arg(long, default_value_t = 30)]
-    call_timeout_secs: u64,
-    /// Largest record accepted, in MiB.
-    #[arg(long, default_value_t = 64)]
-    max_record_mib: u64,
-    /// Most bytes one call into the component may return, in MiB.
-    #[arg(long, default_value_t = 64)]
-    max_output_mib: u64,
-    /// Most elements the component's tables may hold.
-    #[arg(long, default_value_t = 100_000)]
-    max_table_elements: usize,
-}
-
-/// `--component`, for the subcommands where a plugin has a job (`write`,
-/// `verify`). The others (recover, backup, restore, salvage, audit) judge
-/// files with the built-in verifier only, so they do not take the option
-/// rather than accept it and ignore it.
-#[derive(Args)]
-pub struct PluginArg {
-    /// A plugin component (csvseal:core/engine world) to use instead of the
-    /// built-in logic. It gets no WASI at all; `write` still verifies its
-    /// output with the built-in verifier, `verify` applies both.
-    #[arg(long, value_name = "PATH.wasm")]
-    component: Option<PathBuf>,
-}
-
-impl PluginArg {
-    /// The plugin given with `--component`, else the built-in component.
-    pub fn sandbox(&self, limits: &LimitArgs) -> csvseal::Result<Sandbox> {
-        match &self.component {
-            Some(path) => Sandbox::from_component_file(path, limits.to_limits()),
-            None => Sandbox::builtin(limits.to_limits()),
-        }
-    }
-}
-
-impl LimitArgs {
-    pub fn to_limits(&self) -> Limits {
-        Limits {
-            memory_bytes: self.memory_limit_mib << 20,
-            call_timeout: Duration::from_secs(self.call_timeout_secs.max(1)),
-            max_errors: self.max_errors,
-            max_record_bytes: self.max_record_mib << 20,
-            max_output_bytes: self.max_output_mib << 20,
-            max_table_elements: self.max_table_elements,
-            ..Limits::default()
-        }
-    }
-}
-
 /// Runs the CLI; returns the process exit code.
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
@@ -225,8 +151,8 @@ pub fn run() -> i32 {
         Command::Restore(args) => restore::run(args),
         Command::Salvage(args) => salvage::run(args),
         Command::Audit(args) => audit::run(args, g.metrics_file.clone()),
-        Command::Completions(args) => completions::completions(args),
-        Command::Man(args) => completions::man(args),
+        Command::Completions(args) => completions::completions(args, Cli::command()),
+        Command::Man(args) => completions::man(args, Cli::command()),
     };
     if let (Some(path), Some(recorder)) = (&g.metrics_file, recorder) {
         // The command's outcome stands: a write that committed must not be

@@ -17,7 +17,7 @@ pub struct ObjectArgs {
     /// How long one object-store request is retried (with backoff) through
     /// transient failures before the command fails.
     #[arg(long, global = true, value_name = "DURATION", default_value = "60s",
-          value_parser = super::parse_duration)]
+          value_parser = super::args::parse_duration)]
     retry_timeout: Duration,
 }
 

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use csvseal::{Committed, Error, RowError, VerifyReport};
 use serde_json::{Value, json};
 
-use super::{EXIT_ERROR, hints, logging};
+use super::args::EXIT_ERROR;
+use super::{hints, logging};
 
 /// Prints a committed write: its path alone, or a JSON summary. Returns
 /// false when stdout could not take it (closed, full): the file is

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use csvseal::Sandbox;
+use csvseal::jobs::recover::{RecoverReport, recover_dir};
 use csvseal::store::file_ops::RealFs;
-use csvseal::store::recover::{RecoverReport, recover_dir};
 
-use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, output};
+use super::args::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs};
+use super::output;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -27,7 +28,7 @@ pub struct RecoverArgs {
     dir: PathBuf,
     /// Object storage: abort csvseal's incomplete uploads started longer ago
     /// than this (e.g. 30m, 2h). A local temp is judged by its lock instead.
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = super::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = super::args::parse_duration)]
     older_than: std::time::Duration,
     /// Report what would be removed, remove nothing.
     #[arg(long)]

@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 use csvseal::Sandbox;
-use csvseal::store::backup::{BackupPolicy, restore_file};
+use csvseal::backup::BackupPolicy;
+use csvseal::jobs::restore::restore_file;
 use csvseal::store::file_ops::RealFs;
 use serde_json::json;
 
-use super::{EXIT_OK, LimitArgs, output};
+use super::args::{EXIT_OK, LimitArgs};
+use super::output;
 
 pub const EXAMPLES: &str = "\
 Examples:

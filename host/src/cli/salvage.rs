@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use csvseal::Sandbox;
+use csvseal::jobs::salvage::salvage_file;
 use csvseal::store::file_ops::RealFs;
-use csvseal::store::salvage::salvage_file;
 use serde_json::json;
 
-use super::{EXIT_OK, LimitArgs, output};
+use super::args::{EXIT_OK, LimitArgs};
+use super::output;
 
 pub const EXAMPLES: &str = "\
 Examples:

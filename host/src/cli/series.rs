@@ -3,11 +3,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use csvseal::store::series::verify_series;
+use csvseal::jobs::series::verify_series;
 use csvseal::{Sandbox, Schema};
 use serde_json::json;
 
-use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, output};
+use super::args::{EXIT_ERROR, EXIT_INVALID, EXIT_OK};
+use super::output;
 
 /// Runs the series check; returns the exit code.
 pub fn verify(

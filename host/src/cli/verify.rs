@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use clap::Args;
 use csvseal::{Error, Sandbox, Schema, VerifyFileOptions, VerifyReport};
 
-use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, PluginArg, logging, output, progress};
+use super::args::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, PluginArg};
+use super::{logging, output, progress};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -57,7 +58,7 @@ pub fn run(args: VerifyArgs) -> i32 {
     let setup = (|| {
         let schema = args.schema.as_deref().map(Schema::read).transpose()?;
         let sandbox = args.plugin.sandbox(&args.limits)?;
-        // With a plugin, the built-in verifier runs too (see csvseal::sandbox::plugin).
+        // With a plugin, the built-in verifier runs too (see csvseal::plugin).
         let builtin = if sandbox.is_builtin() {
             None
         } else {
@@ -77,7 +78,7 @@ pub fn run(args: VerifyArgs) -> i32 {
     }
     // 0: the library's default, worked out only when a file is large. With
     // a plugin, one file at a time (its verdict is combined with the
-    // built-in one's; see csvseal::sandbox::plugin).
+    // built-in one's; see csvseal::plugin).
     let jobs = match (args.jobs, args.files.len()) {
         _ if builtin.is_some() => 1,
         (Some(n), _) => n.get(),
@@ -207,7 +208,7 @@ fn verify_one(
         |n| n.to_string_lossy().into_owned(),
     );
     // A plugin's verdict is checked by the built-in verifier too (see
-    // csvseal::sandbox::plugin); no progress bar for that double pass.
+    // csvseal::plugin); no progress bar for that double pass.
     if builtin.is_some() && !sandbox.is_builtin() {
         return csvseal::verify_file_checked(sandbox, builtin, schema, path);
     }

@@ -9,8 +9,9 @@ use csvseal::deadline::ThreadedReader;
 use csvseal::store::naming;
 use csvseal::{Dialect, Error, InputEncoding, InputFormat, Schema, WriteRequest};
 
+use super::args::{EXIT_OK, LimitArgs, PluginArg, parse_duration};
 use super::output::eprintln_safe;
-use super::{EXIT_OK, LimitArgs, PluginArg, output, parse_duration, progress};
+use super::{output, progress};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -184,7 +185,7 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
     };
     let control = csvseal::WriteControl {
         wait: args.wait,
-        replace: args.replace.then(|| csvseal::store::backup::BackupPolicy {
+        replace: args.replace.then(|| csvseal::backup::BackupPolicy {
             dir: args.backup_dir.clone(),
             keep: args.keep.map(|k| k as usize),
         }),
@@ -195,7 +196,7 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
     let result = if let csvseal::location::Location::Object(url) = &location {
         write_object(url, &args, &control, &sandbox, &req, &mut input, &label)
     } else if args.continue_series {
-        csvseal::store::series::write_continue(ops, &control, &sandbox, &req, &mut input, &label)
+        csvseal::jobs::series::write_continue(ops, &control, &sandbox, &req, &mut input, &label)
             .map(|(committed, _)| committed)
     } else {
         csvseal::write_sealed_with(ops, &control, &sandbox, &req, &mut input, &label)

@@ -14,6 +14,11 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::report::VerifyReport;
+// The temp-file families are recorded by the file seam itself.
+pub use crate::store::temp_metrics::{
+    ORIGIN_ABANDONED_WRITE, ORIGIN_STALE, TEMP_FILES_SWEEP_FAILED_TOTAL, TEMP_FILES_SWEPT_TOTAL,
+    temp_sweep_failed, temp_swept,
+};
 
 /// Histogram: seconds from the start of a write to its commit or failure.
 /// Label `outcome` = `ok` | `failed`.
@@ -43,12 +48,6 @@ pub const VERIFIED_ROWS_TOTAL: &str = "csvseal_verified_rows_total";
 /// Counter: `file_seq` gaps found inside files by verification, and across a
 /// series by `audit`. Label `scope` = `file` | `series`.
 pub const SEQUENCE_GAPS_TOTAL: &str = "csvseal_sequence_gaps_total";
-/// Counter: temp files removed. Label `origin` = `abandoned-write` (a failed
-/// write removing its own temp) | `stale` (a sweep of temps left by crashed
-/// writers).
-pub const TEMP_FILES_SWEPT_TOTAL: &str = "csvseal_temp_files_swept_total";
-/// Counter: temp files that could not be removed. Same `origin` label.
-pub const TEMP_FILES_SWEEP_FAILED_TOTAL: &str = "csvseal_temp_files_sweep_failed_total";
 /// Gauge: alerts the last `csvseal audit` raised. Label `class` =
 /// `integrity-failure` | `sequence-gap` | `temp-file-not-cleaned-up` |
 /// `write-timeout`.
@@ -165,11 +164,6 @@ pub fn buckets(name: &str) -> &'static [f64] {
     }
 }
 
-/// Temp-file origin label: a failed write removing its own temp.
-pub const ORIGIN_ABANDONED_WRITE: &str = "abandoned-write";
-/// Temp-file origin label: a sweep of temps left by crashed writers.
-pub const ORIGIN_STALE: &str = "stale";
-
 /// Records a committed write.
 pub fn write_ok(elapsed: Duration, bytes: u64, rows: u64) {
     metrics::histogram!(WRITE_DURATION_SECONDS, "outcome" => "ok").record(elapsed.as_secs_f64());
@@ -213,17 +207,6 @@ pub fn series_gaps(n: u64) {
     if n > 0 {
         metrics::counter!(SEQUENCE_GAPS_TOTAL, "scope" => "series").increment(n);
     }
-}
-
-/// Records a temp file removed (`origin`: [`ORIGIN_ABANDONED_WRITE`] or
-/// [`ORIGIN_STALE`]).
-pub fn temp_swept(origin: &'static str) {
-    metrics::counter!(TEMP_FILES_SWEPT_TOTAL, "origin" => origin).increment(1);
-}
-
-/// Records a temp file that could not be removed.
-pub fn temp_sweep_failed(origin: &'static str) {
-    metrics::counter!(TEMP_FILES_SWEEP_FAILED_TOTAL, "origin" => origin).increment(1);
 }
 
 /// Records an audit's alert counts per class and its finishing time.

@@ -1,8 +1,7 @@
 //! What operators watch: metrics recorded through the `metrics` facade,
-//! Prometheus text exposition and the text file it is kept in, and the
-//! `audit` pass over a directory.
+//! Prometheus text exposition and the text file it is kept in. The `audit`
+//! job that raises alerts from them is in `jobs/`.
 
-pub mod audit;
 pub mod metrics;
 pub mod prom_text;
 pub mod textfile;

@@ -17,13 +17,12 @@ use time::macros::format_description;
 use super::bucket::{Bucket, connect};
 use super::read;
 use super::s3api::Condition;
-use super::upload::{PART_SIZE, Upload};
-use super::write::new_write_id;
+use super::upload::{PART_SIZE, Upload, new_write_id};
+use crate::backup::{BackupPolicy, DEFAULT_BACKUP_DIR};
 use crate::checked_seal::copy_checked;
 use crate::error::{Error, Result};
 use crate::location::{Location, ObjectUrl};
 use crate::sandbox::Sandbox;
-use crate::store::backup::{BackupPolicy, DEFAULT_BACKUP_DIR};
 
 const SUFFIX: &str = ".bak";
 

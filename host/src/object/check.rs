@@ -11,14 +11,14 @@ use super::bucket::{Bucket, ObjectOptions, connect};
 use super::read;
 use super::runtime::block_on;
 use crate::error::{Error, Result};
-use crate::location::ObjectUrl;
-use crate::monitor::audit::{
+use crate::jobs::audit::{
     AuditOptions, AuditReport, AuditSource, DEFAULT_STATE_FILE, Entry, StateStore, audit_source,
 };
+use crate::jobs::series::{SeriesReport, is_member, series_report};
+use crate::location::ObjectUrl;
+use crate::plugin::{builtin_for, verify_checked};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
-use crate::sandbox::plugin::{builtin_for, verify_checked};
-use crate::store::series::{SeriesReport, is_member, series_report};
 use crate::verify::{Schema, verify_reader};
 
 /// Verifies the object at `url`. With a plugin (`sandbox` not built in),

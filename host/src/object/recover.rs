@@ -15,12 +15,12 @@ use super::check::upload_age;
 use super::probe::PROBE_NAME;
 use super::read;
 use super::runtime::block_on;
+use crate::backup::DEFAULT_BACKUP_DIR;
 use crate::error::Result;
+use crate::jobs::recover::{Kept, RecoverReport, Unreadable};
 use crate::location::ObjectUrl;
 use crate::monitor::metrics::{ORIGIN_STALE, temp_sweep_failed, temp_swept};
 use crate::sandbox::Sandbox;
-use crate::store::backup::DEFAULT_BACKUP_DIR;
-use crate::store::recover::{Kept, RecoverReport, Unreadable};
 use crate::verify::verify_reader;
 
 /// Aborts csvseal's incomplete uploads under `prefix` (and its default

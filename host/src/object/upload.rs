@@ -384,6 +384,28 @@ impl Drop for Upload {
     }
 }
 
+/// A random id for this write, stored as object metadata.
+pub(crate) fn new_write_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // RandomState is seeded from the OS's randomness once per process.
+    let mut id = String::new();
+    for round in 0..2u64 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(round);
+        h.write_u32(std::process::id());
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        id += &format!("{:016x}", h.finish());
+    }
+    id
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,5 +490,12 @@ mod tests {
         assert_eq!(whole.judge(Some(&whole.checksum())), Some(true));
         assert_eq!(whole.judge(Some("x")), Some(false));
         assert_eq!(whole.judge(None), None);
+    }
+
+    #[test]
+    fn write_ids_differ() {
+        let a = new_write_id();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, new_write_id());
     }
 }

@@ -27,7 +27,7 @@ use super::bucket::Bucket;
 use super::probe::ensure_conditional_writes;
 use super::runtime::block_on;
 use super::s3api::Condition;
-use super::upload::{PART_SIZE, Upload};
+use super::upload::{PART_SIZE, Upload, new_write_id};
 use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
 use crate::location::ObjectUrl;
@@ -121,28 +121,6 @@ fn write_inner(
     })
 }
 
-/// A random id for this write, stored as object metadata.
-pub(crate) fn new_write_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    // RandomState is seeded from the OS's randomness once per process.
-    let mut id = String::new();
-    for round in 0..2u64 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(round);
-        h.write_u32(std::process::id());
-        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        id += &format!("{:016x}", h.finish());
-    }
-    id
-}
-
 fn check_deadline(deadline: Option<Instant>, target: &ObjectUrl, step: &'static str) -> Result<()> {
     if deadline.is_some_and(|d| Instant::now() >= d) {
         return Err(Error::io(
@@ -175,17 +153,5 @@ fn as_timeout(
             }
         }
         _ => e,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn write_ids_differ() {
-        let a = new_write_id();
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, new_write_id());
     }
 }

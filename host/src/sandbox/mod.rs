@@ -1,5 +1,10 @@
 //! The wasmtime runtime that runs csvseal's logic component.
 //!
+//! It is given a component's bytes, never a path: a plugin file is read by
+//! its caller (`crate::plugin`), like every file the user names. The only
+//! files this folder touches are its own compiled-component cache
+//! (`cache.rs`).
+//!
 //! The component's world imports nothing, and the linker here defines
 //! nothing: no WASI, so no filesystem, sockets, clocks, randomness, env or
 //! args. Each verification or seal gets a fresh store with a memory cap and a
@@ -11,16 +16,18 @@ use wasmtime::{Engine, Store};
 
 use crate::error::{Error, Result};
 
+mod bindings;
+mod builtin;
 mod cache;
 mod convert;
 mod engine_config;
 mod limits;
-pub mod plugin;
 mod precompiled;
 #[cfg(test)]
 mod precompiled_asset;
 mod session;
 
+pub use builtin::BUILTIN_COMPONENT;
 pub use limits::Limits;
 pub(crate) use session::PartFacts;
 pub use session::{Dialect, InputFormat, SealOptions, SealRejected, SealSession, VerifySession};
@@ -28,18 +35,7 @@ pub use session::{Dialect, InputFormat, SealOptions, SealRejected, SealSession, 
 use limits::{EpochTicker, MemoryLimiter, State, check, ticks};
 use session::Instance;
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "engine",
-    });
-}
-
 use bindings::exports::csvseal::core::types as wit;
-
-/// csvseal's own logic component, built from `guest/` by
-/// `scripts/build-component.sh`.
-pub const BUILTIN_COMPONENT: &[u8] = include_bytes!("../../assets/csvseal_guest.wasm");
 
 /// A loaded, ready-to-instantiate logic component.
 pub struct Sandbox {
@@ -62,17 +58,6 @@ impl Sandbox {
             None => cache::load(&engine, BUILTIN_COMPONENT)?,
         };
         Self::new(engine, component, limits, true)
-    }
-
-    /// Loads a plugin: a component implementing the `csvseal:core/engine`
-    /// world (any language), from a `.wasm` file. It gets no WASI and no
-    /// host functions at all; see [`Sandbox::from_component_bytes`].
-    pub fn from_component_file(path: &std::path::Path, limits: Limits) -> Result<Self> {
-        let bytes = crate::store::by_path::read(path, "read component")?;
-        Self::from_component_bytes(&bytes, limits).map_err(|e| match e {
-            Error::Sandbox(m) => Error::Sandbox(format!("{}: {m}", path.display())),
-            e => e,
-        })
     }
 
     /// Loads a component (the built-in one or a plugin implementing the

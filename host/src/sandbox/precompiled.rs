@@ -65,9 +65,9 @@ pub(crate) fn precompile(component: &[u8]) -> Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::builtin::BUILTIN_COMPONENT;
     use super::super::precompiled_asset::{pack, unpack};
     use super::*;
-    use crate::sandbox::BUILTIN_COMPONENT;
 
     const ASSET: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -206,7 +206,9 @@ impl Drop for TempFile<'_> {
         // a late unlink here would then destroy.
         if !self.name.is_empty() {
             // The write failed: removing its temp is the policy's cleanup step.
-            use crate::monitor::metrics::{ORIGIN_ABANDONED_WRITE, temp_sweep_failed, temp_swept};
+            use crate::store::temp_metrics::{
+                ORIGIN_ABANDONED_WRITE, temp_sweep_failed, temp_swept,
+            };
             match self.ops.remove(self.dir, &self.name) {
                 Ok(()) => temp_swept(ORIGIN_ABANDONED_WRITE),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}

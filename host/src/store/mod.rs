@@ -1,20 +1,21 @@
-//! Files in a local directory: the file-operation seam at the bottom, then
-//! temp files and their locks, the atomic commit, names, and the jobs built
-//! on them (backups, recovery, series, salvage).
+//! The file seam: every file operation csvseal does on a local directory,
+//! and the primitives built only from it. Nothing here knows about the
+//! sandbox, verification, writes or jobs: it imports nothing of the crate
+//! but [`crate::error`] (`host/tests/layers.rs` checks it).
 //!
-//! Layering, bottom up: [`file_ops`] (the seam: every operation a commit's
+//! Bottom up: [`file_ops`] (the seam: every operation a commit's
 //! durability depends on) and [`by_path`] (files the user names, opened
-//! through their directory) → [`temp_lock`] → [`atomic_file`] /
-//! [`atomic_replace`] → the jobs. Nothing here reaches up into `write` or
-//! the CLI, except the jobs, which seal and verify through the sandbox.
+//! through their directory) → [`temp_lock`] (who owns a temp file; stale
+//! sweeps) → [`atomic_file`] (temp → fsync → no-replace rename → directory
+//! fsync) and [`atomic_replace`] (small files replaced whole); [`naming`]
+//! (the policy's file names) beside them. [`temp_metrics`] counts temp-file
+//! removals through the `metrics` facade, as the seam logs through
+//! `tracing`.
 
 pub mod atomic_file;
 pub mod atomic_replace;
-pub mod backup;
 pub mod by_path;
 pub mod file_ops;
 pub mod naming;
-pub mod recover;
-pub mod salvage;
-pub mod series;
 pub mod temp_lock;
+pub mod temp_metrics;

@@ -23,8 +23,8 @@ pub fn check_base_name(base: &str) -> Result<()> {
     check_plain_name(base).map_err(|why| Error::Usage(format!("--name {base:?}: {why}")))
 }
 
-/// Checks that `name` is a plain file name a write may commit to (see
-/// [`crate::write::write_sealed_named`]): the rules of [`check_base_name`]
+/// Checks that `name` is a plain file name a write may commit to (a name
+/// the caller chose, not one made by [`final_name`]): the rules of [`check_base_name`]
 /// but its length, and short enough that `{name}.tmp` fits in a directory
 /// entry.
 pub fn check_file_name(name: &str) -> Result<()> {

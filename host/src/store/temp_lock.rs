@@ -116,7 +116,7 @@ pub fn sweep_if_stale(
         return Ok(Sweep::Gone);
     }
     if !dry_run {
-        use crate::monitor::metrics::{ORIGIN_STALE, temp_sweep_failed, temp_swept};
+        use crate::store::temp_metrics::{ORIGIN_STALE, temp_sweep_failed, temp_swept};
         match ops.remove(dir, name) {
             Ok(()) => temp_swept(ORIGIN_STALE),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Sweep::Gone),

@@ -21,10 +21,22 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::parts::{self, Part};
-use super::{CHUNK_SIZE, Schema};
+use super::schema::{Schema, schema_error};
+use super::stream::CHUNK_SIZE;
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::{Sandbox, VerifySession};
+
+/// Most instances [`default_jobs`] puts on one file: each holds a store
+/// (a few MiB) and a 1 MiB read buffer, and memory should stay flat.
+pub const MAX_DEFAULT_JOBS: usize = 8;
+
+/// The available cores, at most [`MAX_DEFAULT_JOBS`].
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(MAX_DEFAULT_JOBS)
+}
 
 /// What the probe reads: headers longer than this are verified whole.
 pub(crate) const PROBE_BYTES: u64 = 64 << 10;
@@ -78,7 +90,7 @@ impl FileJob<'_> {
         let json = self.schema.map(|s| s.json.as_str());
         self.sandbox
             .verifier_within(json, header, memory)
-            .map_err(|e| super::schema_error(e, self.schema))
+            .map_err(|e| schema_error(e, self.schema))
     }
 
     fn read_error(&self, e: std::io::Error) -> Error {
@@ -87,14 +99,14 @@ impl FileJob<'_> {
 }
 
 /// Verifies the file in up to `jobs` parts at once (0:
-/// [`super::default_jobs`]).
+/// [`default_jobs`]).
 pub(crate) fn verify_open(job: &FileJob<'_>, jobs: usize) -> Result<VerifyReport> {
     let most = (job.len / MIN_PART_BYTES) as usize;
     // The core count costs a few file reads: only worth asking for a
     // file that can be split.
     let parts = match jobs {
         _ if most < 2 => 1,
-        0 => super::default_jobs().min(most),
+        0 => default_jobs().min(most),
         jobs => jobs.min(most),
     };
     if parts > 1

@@ -8,10 +8,10 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use serde::Serialize;
 
+use crate::backup::DEFAULT_BACKUP_DIR;
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
-use crate::store::backup::DEFAULT_BACKUP_DIR;
 use crate::store::file_ops::FileOps;
 use crate::store::naming::TEMP_SUFFIX;
 use crate::store::temp_lock::{Sweep, sweep_if_stale};

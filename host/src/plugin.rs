@@ -1,15 +1,32 @@
-//! Verification with a plugin: the plugin's rules on top of csvseal's own.
+//! Plugins: a component loaded from the file the user names, and its
+//! verdict taken together with csvseal's own.
 //!
+//! The sandbox is given bytes, never paths: the file is read here, the way
+//! every other file the user names is read ([`crate::store::by_path`]).
 //! A plugin's verifier may add rules, but it cannot waive the policy: the
 //! built-in verifier always runs too, and a file is valid only when both
 //! say so.
 
 use std::path::Path;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::VerifyReport;
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Limits, Sandbox};
+use crate::store::by_path;
 use crate::verify::{Schema, verify_file};
+
+impl Sandbox {
+    /// Loads a plugin: a component implementing the `csvseal:core/engine`
+    /// world (any language), from a `.wasm` file. It gets no WASI and no
+    /// host functions at all; see [`Sandbox::from_component_bytes`].
+    pub fn from_component_file(path: &Path, limits: Limits) -> Result<Self> {
+        let bytes = by_path::read(path, "read component")?;
+        Self::from_component_bytes(&bytes, limits).map_err(|e| match e {
+            Error::Sandbox(m) => Error::Sandbox(format!("{}: {m}", path.display())),
+            e => e,
+        })
+    }
+}
 
 /// The built-in component to judge alongside `sandbox` (with its limits),
 /// or `None` when `sandbox` is itself the built-in one.

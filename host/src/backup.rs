@@ -1,4 +1,7 @@
-//! Verified backups, the policy's "backup procedures for critical files".
+//! Verified backups, the policy's "backup procedures for critical files":
+//! the copy `write --replace` makes before it replaces a file, and
+//! `csvseal backup`. Bringing one back is a job of its own
+//! ([`crate::jobs::restore`]).
 //!
 //! A backup of `DIR/NAME` is `BACKUP_DIR/NAME.YYYYMMDDTHHMMSS.NNNNNNNNNZ.bak`
 //! (UTC, nanoseconds: names sort by age). It is made only from a source that
@@ -22,8 +25,7 @@ use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
 use crate::store::atomic_file::TempFile;
-use crate::store::by_path::open_or_create_dir;
-pub use crate::store::by_path::split_path;
+use crate::store::by_path::{open_or_create_dir, split_path};
 use crate::store::file_ops::FileOps;
 use crate::store::naming::temp_name;
 use crate::store::temp_lock::lock_exclusive;
@@ -67,7 +69,7 @@ impl BackupPolicy {
 
 /// Copies `src` into the locked temp `temp`, verifying and hashing on the
 /// way; then fsyncs it and checks that what is on disk hashes the same.
-fn copy_verified(
+pub(crate) fn copy_verified(
     sandbox: &Sandbox,
     src: &mut dyn Read,
     src_path: &Path,
@@ -119,7 +121,7 @@ fn hash_reader(r: &mut dyn Read, label: &Path) -> Result<String> {
 }
 
 /// Reads the manifest as (name, sha256) pairs, in file order.
-fn read_manifest(bdir: &Dir, bdir_path: &Path) -> Result<Vec<(String, String)>> {
+pub(crate) fn read_manifest(bdir: &Dir, bdir_path: &Path) -> Result<Vec<(String, String)>> {
     let text = match bdir.read_to_string(MANIFEST) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
@@ -241,7 +243,7 @@ pub fn backup_in(
 }
 
 /// Whether `backup` is `{prefix}YYYYMMDDTHHMMSS.NNNNNNNNNZ.bak`.
-fn is_backup_of(backup: &str, prefix: &str) -> bool {
+pub(crate) fn is_backup_of(backup: &str, prefix: &str) -> bool {
     let Some(stamp) = backup
         .strip_prefix(prefix)
         .and_then(|r| r.strip_suffix(SUFFIX))
@@ -260,7 +262,7 @@ fn is_backup_of(backup: &str, prefix: &str) -> bool {
 
 /// Checks a backup against its manifest SHA-256 and the verifier; the
 /// reason it is unusable otherwise.
-fn check_backup(
+pub(crate) fn check_backup(
     sandbox: &Sandbox,
     bdir: &Dir,
     bpath: &Path,
@@ -292,89 +294,4 @@ pub fn backup_file(
     let dir = Dir::open_ambient_dir(&dir_path, ambient_authority())
         .map_err(|e| Error::io(&dir_path, "open directory", e))?;
     backup_in(ops, sandbox, &dir, &dir_path, &name, policy)
-}
-
-/// What `restore` did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Restored {
-    pub path: PathBuf,
-    /// The backup it came from.
-    pub from: BackupEntry,
-    /// Newer backups passed over, and why.
-    pub skipped: Vec<(PathBuf, String)>,
-}
-
-/// Brings back the newest backup of `file` that matches its manifest
-/// SHA-256 and verifies, atomically (locked temp, fsync, rename over the
-/// target, directory fsync). Refuses to replace a target that still
-/// verifies unless `force`.
-pub fn restore_file(
-    ops: &dyn FileOps,
-    sandbox: &Sandbox,
-    file: &Path,
-    policy: &BackupPolicy,
-    force: bool,
-) -> Result<Restored> {
-    let (dir_path, name) = split_path(file)?;
-    let dir = Dir::open_ambient_dir(&dir_path, ambient_authority())
-        .map_err(|e| Error::io(&dir_path, "open directory", e))?;
-    let bdir_path = policy.dir_for(&dir_path);
-    let bdir = Dir::open_ambient_dir(&bdir_path, ambient_authority())
-        .map_err(|e| Error::io(&bdir_path, "open backup directory", e))?;
-
-    // Hold the target's temp (and its lock) from the start: no writer of
-    // this target runs while we look at it and replace it.
-    let mut temp = TempFile::acquire(ops, &dir, &dir_path, &temp_name(&name), None)?;
-    if !force && let Ok(mut current) = dir.open(&name) {
-        let r = crate::verify::verify_reader(sandbox, None, &mut current, file)?;
-        if r.valid {
-            return Err(Error::Usage(format!(
-                "{}: the file verifies; not replacing it with a backup (use --force)",
-                file.display()
-            )));
-        }
-    }
-
-    let prefix = format!("{name}.");
-    let mut candidates: Vec<(String, String)> = read_manifest(&bdir, &bdir_path)?
-        .into_iter()
-        .filter(|(n, _)| is_backup_of(n, &prefix))
-        .collect();
-    candidates.sort();
-    let mut skipped = vec![];
-    for (bname, sha) in candidates.into_iter().rev() {
-        let bpath = bdir_path.join(&bname);
-        match check_backup(sandbox, &bdir, &bpath, &bname, &sha) {
-            Ok(()) => {}
-            Err(why) => {
-                skipped.push((bpath, why));
-                continue;
-            }
-        }
-        let mut src = bdir
-            .open(&bname)
-            .map_err(|e| Error::io(&bpath, "open", e))?;
-        let (report, got) = copy_verified(sandbox, &mut src, &bpath, &mut temp)?;
-        if got != sha {
-            return Err(Error::io(
-                &bpath,
-                "copy backup",
-                std::io::Error::other("the backup changed while it was being restored"),
-            ));
-        }
-        let path = temp.commit_replacing(&name)?;
-        return Ok(Restored {
-            path,
-            from: BackupEntry {
-                path: bpath,
-                sha256: sha,
-                rows: Some(report.rows),
-            },
-            skipped,
-        });
-    }
-    Err(Error::NoGoodBackup {
-        path: file.to_owned(),
-        tried: skipped.len(),
-    })
 }

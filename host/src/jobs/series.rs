@@ -23,9 +23,9 @@ use cap_std::fs::{Dir, File, OpenOptions};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::plugin::{builtin_for, verify_checked};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
-use crate::sandbox::plugin::{builtin_for, verify_checked};
 use crate::store::file_ops::FileOps;
 use crate::store::temp_lock::try_lock_exclusive;
 use crate::verify::{Schema, verify_reader};

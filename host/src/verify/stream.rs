@@ -1,0 +1,76 @@
+//! Verifying a stream: everything a reader yields, once, in order, fed to
+//! one verifier a chunk at a time, in constant memory.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::schema::{Schema, schema_error};
+use crate::error::{Error, Result};
+use crate::report::VerifyReport;
+use crate::sandbox::{Sandbox, VerifySession};
+
+/// Bytes handed to the component per call: large enough that crossing the
+/// boundary costs nothing measurable, small enough to keep memory flat.
+pub const CHUNK_SIZE: usize = 1 << 20;
+
+/// Starts a verifier, reporting a schema the component refuses as such.
+pub(crate) fn start(sandbox: &Sandbox, schema: Option<&Schema>) -> Result<VerifySession> {
+    sandbox
+        .verifier(schema.map(|s| s.json.as_str()))
+        .map_err(|e| schema_error(e, schema))
+}
+
+/// Verifies everything `reader` yields, in constant memory. Records the
+/// verification metrics (see [`crate::monitor::metrics`]).
+pub fn verify_reader(
+    sandbox: &Sandbox,
+    schema: Option<&Schema>,
+    reader: &mut dyn Read,
+    label: &Path,
+) -> Result<VerifyReport> {
+    let result = verify_stream(sandbox, schema, reader, label);
+    crate::monitor::metrics::verification(&result);
+    result
+}
+
+/// [`verify_reader`] without recording metrics.
+fn verify_stream(
+    sandbox: &Sandbox,
+    schema: Option<&Schema>,
+    reader: &mut dyn Read,
+    label: &Path,
+) -> Result<VerifyReport> {
+    let session = start(sandbox, schema)?;
+    stream_into(session, reader, label)
+}
+
+/// Feeds everything `reader` yields to `session`, then finishes it.
+pub(super) fn stream_into(
+    mut session: VerifySession,
+    reader: &mut dyn Read,
+    label: &Path,
+) -> Result<VerifyReport> {
+    let mut buf = vec![0u8; CHUNK_SIZE];
+    loop {
+        let n = read_full(reader, &mut buf).map_err(|e| Error::io(label, "read", e))?;
+        if n == 0 {
+            break;
+        }
+        session.feed(&buf[..n])?;
+    }
+    session.finish()
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+pub(crate) fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
