@@ -1,7 +1,8 @@
-//! The file seam: every file operation csvseal does on a local directory,
-//! and the primitives built only from it. Nothing here knows about the
-//! sandbox, verification, writes or jobs: it imports nothing of the crate
-//! but [`crate::error`] (`host/tests/layers.rs` checks it).
+//! The file seam: every operation a commit's durability depends on, the
+//! files the user names, and the primitives built only on them. Nothing
+//! here knows about the sandbox, verification, writes or jobs: it imports
+//! nothing of the crate but [`crate::error`] (`host/tests/layers.rs`
+//! checks it). The jobs above read and list through the `Dir`s it opens.
 //!
 //! Bottom up: [`file_ops`] (the seam: every operation a commit's
 //! durability depends on) and [`by_path`] (files the user names, opened
