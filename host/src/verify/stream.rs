@@ -28,20 +28,9 @@ pub fn verify_reader(
     reader: &mut dyn Read,
     label: &Path,
 ) -> Result<VerifyReport> {
-    let result = verify_stream(sandbox, schema, reader, label);
+    let result = start(sandbox, schema).and_then(|session| stream_into(session, reader, label));
     crate::monitor::metrics::verification(&result);
     result
-}
-
-/// [`verify_reader`] without recording metrics.
-fn verify_stream(
-    sandbox: &Sandbox,
-    schema: Option<&Schema>,
-    reader: &mut dyn Read,
-    label: &Path,
-) -> Result<VerifyReport> {
-    let session = start(sandbox, schema)?;
-    stream_into(session, reader, label)
 }
 
 /// Feeds everything `reader` yields to `session`, then finishes it.
