@@ -2,7 +2,8 @@
 //! files the user names, and the primitives built only on them. Nothing
 //! here knows about the sandbox, verification, writes or jobs: it imports
 //! nothing of the crate but [`crate::error`] (`host/tests/layers.rs`
-//! checks it). The jobs above read and list through the `Dir`s it opens.
+//! checks it). Reads and listings (verification, sweeps, series) are not
+//! behind the seam: the jobs above do them through cap-std `Dir`s.
 //!
 //! Bottom up: [`file_ops`] (the seam: every operation a commit's
 //! durability depends on) and [`by_path`] (files the user names, opened
