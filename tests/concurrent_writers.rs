@@ -242,3 +242,90 @@ fn recover_reports_a_final_file_that_no_longer_verifies() {
     );
     assert!(stdout(&r).contains("checksum-mismatch"), "{}", stdout(&r));
 }
+
+#[test]
+fn recover_removes_only_the_temps_csvseal_makes() {
+    let out = TempDir::new().unwrap();
+    let d = out.path().to_str().unwrap();
+    // A user's files that merely end in .tmp, beside csvseal's own stale temp.
+    let theirs = [
+        "notes.tmp",
+        "report.txt.tmp",
+        "x.tmp.csv.bak",
+        ".csv.tmp",
+        "MANIFEST.sha256.tmp",
+    ];
+    for name in theirs {
+        std::fs::write(out.path().join(name), b"the user's").unwrap();
+    }
+    let bdir = out.path().join(".csvseal-backup");
+    std::fs::create_dir(&bdir).unwrap();
+    std::fs::write(bdir.join("mine.tmp"), b"the user's").unwrap();
+    std::fs::write(
+        bdir.join("t.csv.20240910T143000.000000000Z.bak.tmp"),
+        b"torn",
+    )
+    .unwrap();
+    std::fs::write(bdir.join("MANIFEST.sha256.tmp"), b"torn").unwrap();
+    let ours = out.path().join("dead_20240910_143000.csv.tmp");
+    std::fs::write(&ours, b"crashed mid-wri").unwrap();
+
+    let r = csvseal(&["recover", "--dir", d, "--json"], None);
+    assert_eq!(r.status.code(), Some(0), "{}", stdout(&r));
+    let doc: Value = serde_json::from_slice(&r.stdout).unwrap();
+    let mut removed: Vec<String> = doc["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    removed.sort();
+    let mut want = vec![
+        bdir.join("MANIFEST.sha256.tmp"),
+        bdir.join("t.csv.20240910T143000.000000000Z.bak.tmp"),
+        ours.clone(),
+    ]
+    .into_iter()
+    .map(|p| p.to_str().unwrap().to_owned())
+    .collect::<Vec<_>>();
+    want.sort();
+    assert_eq!(removed, want);
+    for name in theirs {
+        assert_eq!(
+            std::fs::read(out.path().join(name)).unwrap(),
+            b"the user's",
+            "{name}"
+        );
+    }
+    assert!(bdir.join("mine.tmp").exists());
+}
+
+#[test]
+fn no_command_commits_a_name_recover_would_take_for_a_temp() {
+    let out = TempDir::new().unwrap();
+    let good = write_ok(out.path(), "ledger", TRADES, &[]);
+    // salvage keeps the source's name: a `.tmp` source is refused, not
+    // committed where the next `recover` would sweep it.
+    let src = out.path().join("sv");
+    std::fs::create_dir(&src).unwrap();
+    let dot_tmp = src.join("ledger.tmp");
+    std::fs::copy(&good, &dot_tmp).unwrap();
+    let rescued = out.path().join("rescued");
+    let s = csvseal(
+        &[
+            "salvage",
+            dot_tmp.to_str().unwrap(),
+            "--out",
+            rescued.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(s.status.code(), Some(2), "{}", stdout(&s));
+    assert!(
+        stderr(&s).contains("must end in \".csv\""),
+        "{}",
+        stderr(&s)
+    );
+    assert!(!rescued.join("ledger.tmp").exists());
+    assert!(!rescued.join("ledger.tmp.tmp").exists());
+}

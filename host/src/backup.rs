@@ -27,7 +27,7 @@ use crate::sandbox::Sandbox;
 use crate::store::atomic_file::TempFile;
 use crate::store::by_path::{open_or_create_dir, split_path};
 use crate::store::file_ops::FileOps;
-use crate::store::naming::temp_name;
+use crate::store::naming::{TEMP_SUFFIX, temp_name};
 use crate::store::temp_lock::lock_exclusive;
 use crate::verify::{CHUNK_SIZE, read_full, start};
 
@@ -37,6 +37,17 @@ pub const DEFAULT_BACKUP_DIR: &str = ".csvseal-backup";
 pub const MANIFEST: &str = "MANIFEST.sha256";
 const LOCK: &str = ".lock";
 const SUFFIX: &str = ".bak";
+
+/// True for the temps csvseal makes in a backup directory: a backup's
+/// (`{name}.{stamp}.bak.tmp`) and the manifest's. `recover` sweeps these and
+/// no other name there.
+pub(crate) fn is_backup_temp(name: &str) -> bool {
+    name == temp_name(MANIFEST)
+        || name
+            .strip_suffix(TEMP_SUFFIX)
+            .and_then(|b| b.strip_suffix(SUFFIX))
+            .is_some_and(|b| !b.is_empty())
+}
 
 /// One backup, as the manifest lists it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -37,7 +37,7 @@ use crate::error::{Error, Result};
 use crate::monitor::prom_text::Exposition;
 use crate::sandbox::Sandbox;
 use crate::store::by_path;
-use crate::store::naming::TEMP_SUFFIX;
+use crate::store::naming::is_final_temp;
 use crate::verify::{Schema, verify_reader};
 
 /// Default state file name, inside the audited directory.
@@ -234,12 +234,26 @@ pub trait AuditSource {
     fn default_state(&self) -> Box<dyn StateStore>;
 }
 
+/// Largest state file read: ~200 bytes a file, so room for ~300,000 files.
+pub const MAX_STATE_BYTES: u64 = 64 << 20;
+
+/// Largest metrics file read for its timeout counter.
+const MAX_METRICS_BYTES: u64 = 16 << 20;
+
 /// A state file on the local file system, replaced atomically.
 pub struct StateFile(pub PathBuf);
 
 impl StateStore for StateFile {
     fn load(&self) -> std::result::Result<Option<Vec<u8>>, String> {
-        match by_path::read(&self.0, "read state file") {
+        // Anyone who can write the directory can plant this name: a link
+        // is refused, as is a FIFO or device, and the read is bounded. The
+        // caller warns and starts from a fresh state.
+        match by_path::read_small(
+            &self.0,
+            "read state file",
+            MAX_STATE_BYTES,
+            by_path::Links::Refuse,
+        ) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if by_path::is_not_found(&e) => Ok(None),
             Err(e) => Err(e.to_string()),
@@ -303,7 +317,7 @@ impl AuditSource for LocalDir<'_> {
             if !meta.is_file() {
                 continue;
             }
-            if name.ends_with(&format!(".csv{TEMP_SUFFIX}")) {
+            if is_final_temp(&name) {
                 let age = meta
                     .modified()
                     .ok()
@@ -617,7 +631,12 @@ fn series_alerts(
 /// Raises a write-timeout alert when the metrics file counts more timeouts
 /// than at the last audit.
 fn check_timeouts(path: &Path, seen: &mut f64, report: &mut AuditReport) {
-    let text = match by_path::read_to_string(path, "read metrics file") {
+    let text = match by_path::read_small_text(
+        path,
+        "read metrics file",
+        MAX_METRICS_BYTES,
+        by_path::Links::Follow,
+    ) {
         Ok(t) => t,
         Err(e) if by_path::is_not_found(&e) => {
             report.warnings.push(format!(

@@ -1,6 +1,8 @@
 //! The policy's recovery procedure for a directory: remove temp files whose
 //! writer is gone, never one a live writer holds, and re-verify every final
-//! file.
+//! file. Only names csvseal makes are temps here (`{name}.csv.tmp`, and in
+//! the backup directory its backups' and manifest's temps): a user's
+//! `notes.tmp` is not csvseal's to remove.
 
 use std::path::{Path, PathBuf};
 
@@ -8,12 +10,12 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use serde::Serialize;
 
-use crate::backup::DEFAULT_BACKUP_DIR;
+use crate::backup::{DEFAULT_BACKUP_DIR, is_backup_temp};
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
 use crate::store::file_ops::FileOps;
-use crate::store::naming::TEMP_SUFFIX;
+use crate::store::naming::{FINAL_SUFFIX, is_final_temp};
 use crate::store::temp_lock::{Sweep, sweep_if_stale};
 use crate::verify::verify_reader;
 
@@ -79,8 +81,10 @@ impl RecoverReport {
 }
 
 /// Sweeps `dir` and its default backup directory (no other subdirectory):
-/// every `*.tmp` whose lock is free is removed, every `*.csv` in `dir` is
-/// verified. Names are visited in sorted order.
+/// every temp csvseal makes whose lock is free is removed (`*.csv.tmp` in
+/// `dir`; see [`is_backup_temp`] for the backup directory), every `*.csv`
+/// in `dir` is verified. Other files are left alone, whatever their names.
+/// Names are visited in sorted order.
 pub fn recover_dir(
     ops: &dyn FileOps,
     sandbox: &Sandbox,
@@ -98,16 +102,16 @@ pub fn recover_dir(
     let bdir_path = dir_path.join(DEFAULT_BACKUP_DIR);
     if let Ok(bdir) = Dir::open_ambient_dir(&bdir_path, ambient_authority()) {
         for name in sorted_names(&bdir, &bdir_path)? {
-            if name.ends_with(TEMP_SUFFIX) {
+            if is_backup_temp(&name) {
                 sweep_one(ops, &bdir, &bdir_path, &name, &mut report);
             }
         }
     }
     for name in sorted_names(&dir, dir_path)? {
         let path = dir_path.join(&name);
-        if name.ends_with(TEMP_SUFFIX) {
+        if is_final_temp(&name) {
             sweep_one(ops, &dir, dir_path, &name, &mut report);
-        } else if name.ends_with(".csv") {
+        } else if name.ends_with(FINAL_SUFFIX) {
             match dir.symlink_metadata(&name) {
                 Ok(m) if m.is_file() => {}
                 _ => continue,

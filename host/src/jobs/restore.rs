@@ -19,7 +19,7 @@ use crate::sandbox::Sandbox;
 use crate::store::atomic_file::TempFile;
 use crate::store::by_path::split_path;
 use crate::store::file_ops::FileOps;
-use crate::store::naming::temp_name;
+use crate::store::naming::{check_file_name, temp_name};
 
 /// What `restore` did.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +43,7 @@ pub fn restore_file(
     force: bool,
 ) -> Result<Restored> {
     let (dir_path, name) = split_path(file)?;
+    check_file_name(&name)?;
     let dir = Dir::open_ambient_dir(&dir_path, ambient_authority())
         .map_err(|e| Error::io(&dir_path, "open directory", e))?;
     let bdir_path = policy.dir_for(&dir_path);

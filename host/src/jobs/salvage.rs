@@ -17,7 +17,7 @@ use crate::sandbox::Sandbox;
 use crate::store::atomic_file::TempFile;
 use crate::store::by_path::{open_file, open_or_create_dir, split_path};
 use crate::store::file_ops::FileOps;
-use crate::store::naming::temp_name;
+use crate::store::naming::{check_file_name, temp_name};
 use crate::verify::{CHUNK_SIZE, read_full, verify_reader};
 
 /// What was kept and what was lost.
@@ -49,6 +49,9 @@ pub fn salvage_file(
     out_dir: &Path,
 ) -> Result<Salvaged> {
     let (_, name) = split_path(file)?;
+    // The salvaged copy keeps the name: it must be one csvseal may commit
+    // (a `ledger.tmp` would be swept by `recover` as a stale temp).
+    check_file_name(&name)?;
     // One handle for both passes: the bytes copied are the bytes verified
     // (the name could be replaced in between, the open file cannot).
     let mut src = open_file(file, "open")?;

@@ -12,6 +12,20 @@ pub const MAX_BASE_LEN: usize = 200;
 /// Suffix of a temp file: `{final}.tmp`, in the target's own directory.
 pub const TEMP_SUFFIX: &str = ".tmp";
 
+/// Every final name csvseal commits ends so; so every temp of a final file
+/// ends in `.csv.tmp`, which is how `recover` tells its own temps from a
+/// user's `notes.tmp` (see [`is_final_temp`]).
+pub const FINAL_SUFFIX: &str = ".csv";
+
+/// True for the name of a final file's temp as csvseal makes it
+/// (`{name}.csv.tmp`): the only names `recover` and `audit` treat as temps
+/// in a data directory.
+pub fn is_final_temp(name: &str) -> bool {
+    name.strip_suffix(TEMP_SUFFIX)
+        .and_then(|f| f.strip_suffix(FINAL_SUFFIX))
+        .is_some_and(|stem| !stem.is_empty())
+}
+
 /// Checks that `base` is a plain file-name stem: no path separators, no
 /// `..`, no NUL or control characters, not empty, not hidden, not too long.
 pub fn check_base_name(base: &str) -> Result<()> {
@@ -25,8 +39,10 @@ pub fn check_base_name(base: &str) -> Result<()> {
 
 /// Checks that `name` is a plain file name a write may commit to (a name
 /// the caller chose, not one made by [`final_name`]): the rules of [`check_base_name`]
-/// but its length, and short enough that `{name}.tmp` fits in a directory
-/// entry.
+/// but its length, short enough that `{name}.tmp` fits in a directory
+/// entry, and ending in `.csv`. The last rule is what makes `recover` safe:
+/// a final `notes.tmp` would look like a temp, and a final `data.txt` would
+/// leave a temp (`data.txt.tmp`) no sweep could tell from a user's file.
 pub fn check_file_name(name: &str) -> Result<()> {
     const NAME_MAX: usize = 255;
     let longest = NAME_MAX - TEMP_SUFFIX.len();
@@ -35,7 +51,14 @@ pub fn check_file_name(name: &str) -> Result<()> {
             "file name {name:?}: longer than {longest} bytes"
         )));
     }
-    check_plain_name(name).map_err(|why| Error::Usage(format!("file name {name:?}: {why}")))
+    check_plain_name(name).map_err(|why| Error::Usage(format!("file name {name:?}: {why}")))?;
+    if !name.ends_with(FINAL_SUFFIX) {
+        return Err(Error::Usage(format!(
+            "file name {name:?}: must end in \"{FINAL_SUFFIX}\": csvseal commits only .csv \
+             files, so that `recover` can tell its temps ({{name}}.csv.tmp) from anyone else's"
+        )));
+    }
+    Ok(())
 }
 
 /// Why `name` is not a plain name in one directory, if it is not.
@@ -114,11 +137,37 @@ mod tests {
     #[test]
     fn file_names_follow_the_base_name_rules_and_leave_room_for_tmp() {
         check_file_name("trades.csv").unwrap();
-        check_file_name(&"x".repeat(251)).unwrap();
-        assert!(check_file_name(&"x".repeat(252)).is_err());
-        for bad in ["", "a/b.csv", "..", ".hidden.csv", "a\nb"] {
+        check_file_name(&format!("{}.csv", "x".repeat(247))).unwrap();
+        assert!(check_file_name(&format!("{}.csv", "x".repeat(248))).is_err());
+        for bad in [
+            "",
+            "a/b.csv",
+            "..",
+            ".hidden.csv",
+            "a\nb",
+            "ledger.tmp",
+            "x.csv.tmp",
+            "data.txt",
+            ".csv",
+        ] {
             let e = check_file_name(bad).unwrap_err().to_string();
             assert!(e.starts_with("file name"), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn only_final_files_temps_count_as_csvseal_s() {
+        assert!(is_final_temp("t_20240910_143000.csv.tmp"));
+        assert!(is_final_temp("x.csv.tmp"));
+        for not_ours in [
+            "notes.tmp",
+            ".csv.tmp",
+            "x.csv",
+            "x.txt.tmp",
+            "x.tmp.csv",
+            "x.CSV.tmp",
+        ] {
+            assert!(!is_final_temp(not_ours), "{not_ours:?}");
         }
     }
 
