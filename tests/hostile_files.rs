@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{csvseal, csvseal_measured, stderr, stdout};
+use common::{TRADES, csvseal, csvseal_measured, csvseal_within, stderr, stdout, write_ok};
 use serde_json::Value;
 
 /// Peak RSS `csvseal verify` may reach on any input with default limits
@@ -171,5 +171,120 @@ fn a_million_columns_is_a_limit_error_in_bounded_memory() {
         let k = kinds(&report);
         assert!(k.contains(&"limit".to_owned()), "{name}: {k:?}");
         assert!(peak < PEAK_RSS_LIMIT_KIB, "{name}: peak RSS {peak} KiB");
+    }
+}
+
+/// A FIFO at `path` (a reader that opens it blocking waits forever).
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn a_planted_state_file_neither_blinds_nor_stalls_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    write_ok(dir.path(), "trades", TRADES, &[]);
+    let d = dir.path().to_str().unwrap();
+    let state = dir.path().join(".csvseal-audit-state.json");
+    let big = dir.path().join("big-state.json");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(65 << 20)
+        .unwrap();
+    // What anyone who can create a file in DIR could plant there: a link to
+    // an endless device, a FIFO, a link to a huge file, a huge file.
+    type Plant = Box<dyn Fn(&Path)>;
+    let plants: [(&str, Plant); 4] = [
+        (
+            "symlink",
+            Box::new(|p| std::os::unix::fs::symlink("/dev/zero", p).unwrap()),
+        ),
+        ("not a regular file", Box::new(mkfifo)),
+        (
+            "symlink",
+            Box::new(|p| std::os::unix::fs::symlink("big-state.json", p).unwrap()),
+        ),
+        (
+            "larger than",
+            Box::new(|p| std::fs::File::create(p).unwrap().set_len(65 << 20).unwrap()),
+        ),
+    ];
+    for (why, plant) in plants {
+        let _ = std::fs::remove_file(&state);
+        plant(&state);
+        let out = csvseal_within(&["audit", "--dir", d, "--json"], 60)
+            .unwrap_or_else(|| panic!("audit hung on a planted state file ({why})"));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{why}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let warnings = doc["warnings"].to_string();
+        assert!(
+            warnings.contains(why) && warnings.contains("every file is verified again"),
+            "{why}: {warnings}"
+        );
+        // Every file was verified from a fresh state, which replaced the plant.
+        assert_eq!(doc["verified"].as_u64(), Some(1), "{why}: {doc:#}");
+        let kind = std::fs::symlink_metadata(&state).unwrap();
+        assert!(
+            kind.is_file() && kind.len() < 1 << 20,
+            "{why}: the plant was kept"
+        );
+    }
+}
+
+#[test]
+fn schema_and_component_files_must_be_regular_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealed = write_ok(dir.path(), "trades", TRADES, &[]);
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let zero_link = dir.path().join("zero.json");
+    std::os::unix::fs::symlink("/dev/zero", &zero_link).unwrap();
+    let huge = dir.path().join("huge.wasm");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(129 << 20)
+        .unwrap();
+    let (fifo, zero_link, huge) = (
+        fifo.to_str().unwrap(),
+        zero_link.to_str().unwrap(),
+        huge.to_str().unwrap(),
+    );
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["verify", &sealed, "--schema", "/dev/zero"],
+            "not a regular file",
+        ),
+        (
+            &["verify", &sealed, "--schema", zero_link],
+            "not a regular file",
+        ),
+        (&["verify", &sealed, "--schema", fifo], "not a regular file"),
+        (
+            &["verify", &sealed, "--component", "/dev/zero"],
+            "not a regular file",
+        ),
+        (
+            &["verify", &sealed, "--component", zero_link],
+            "not a regular file",
+        ),
+        (
+            &["verify", &sealed, "--component", fifo],
+            "not a regular file",
+        ),
+        (
+            &["verify", &sealed, "--component", huge],
+            "larger than 134217728 bytes",
+        ),
+    ];
+    for (args, why) in cases {
+        let out = csvseal_within(args, 60).unwrap_or_else(|| panic!("{args:?} hung"));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
     }
 }

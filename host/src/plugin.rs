@@ -15,12 +15,22 @@ use crate::sandbox::{Limits, Sandbox};
 use crate::store::by_path;
 use crate::verify::{Schema, verify_file};
 
+/// Largest plugin file read: ~100 times csvseal's own component.
+pub const MAX_COMPONENT_BYTES: u64 = 128 << 20;
+
 impl Sandbox {
     /// Loads a plugin: a component implementing the `csvseal:core/engine`
     /// world (any language), from a `.wasm` file. It gets no WASI and no
-    /// host functions at all; see [`Sandbox::from_component_bytes`].
+    /// host functions at all; see [`Sandbox::from_component_bytes`]. The
+    /// file must be a regular file of at most [`MAX_COMPONENT_BYTES`] (a
+    /// symlink is followed; a FIFO or device is refused).
     pub fn from_component_file(path: &Path, limits: Limits) -> Result<Self> {
-        let bytes = by_path::read(path, "read component")?;
+        let bytes = by_path::read_small(
+            path,
+            "read component",
+            MAX_COMPONENT_BYTES,
+            by_path::Links::Follow,
+        )?;
         Self::from_component_bytes(&bytes, limits).map_err(|e| match e {
             Error::Sandbox(m) => Error::Sandbox(format!("{}: {m}", path.display())),
             e => e,

@@ -199,3 +199,27 @@ pub fn csvseal_measured(args: &[&std::ffi::OsStr]) -> (Output, u64) {
     out.stderr.truncate(keep);
     (out, peak)
 }
+
+/// Runs `csvseal ARGS` (stdin closed), killing it after `secs`: the output,
+/// or `None` when it did not finish in time (a hang is a failure to report,
+/// not a test that never ends).
+pub fn csvseal_within(args: &[&str], secs: u64) -> Option<Output> {
+    let mut child = Command::new(csvseal_bin())
+        .args(args)
+        .env("CSVSEAL_CACHE_DIR", cache_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn csvseal");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().expect("wait for csvseal").is_none() {
+        if std::time::Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().expect("csvseal's output"))
+}

@@ -66,20 +66,77 @@ pub fn open_file(file: &Path, op: &'static str) -> Result<File> {
     Ok(f)
 }
 
-/// Reads `file` whole, as text.
-pub fn read_to_string(file: &Path, op: &'static str) -> Result<String> {
-    let mut f = open_file(file, op)?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut f, &mut text).map_err(|e| Error::io(file, op, e))?;
-    Ok(text)
+/// Whether the last component of a small file's path may be a symlink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// The user named the file (`--schema`, `--component`): a symlink is
+    /// followed, and what it leads to must be a regular file.
+    Follow,
+    /// A file anyone who can write the directory could plant (the audit's
+    /// state file): a symlink is refused, never followed.
+    Refuse,
 }
 
-/// Reads `file` whole.
-pub fn read(file: &Path, op: &'static str) -> Result<Vec<u8>> {
-    let mut f = open_file(file, op)?;
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| Error::io(file, op, e))?;
+/// Reads the small file `file` whole: a schema, a component, a state or
+/// metrics file. Only a regular file is read; a FIFO, device, socket or
+/// directory is refused without blocking on it (the open is non-blocking
+/// and the kind is checked on the open descriptor), and so is a file of
+/// more than `limit` bytes, however it grows while read. `op` names the
+/// step in errors.
+pub fn read_small(file: &Path, op: &'static str, limit: u64, links: Links) -> Result<Vec<u8>> {
+    use cap_std::fs::{OpenOptions, OpenOptionsExt};
+    use rustix::fs::OFlags;
+    use std::io::Read;
+
+    let refused = |why: String| Error::io(file, op, std::io::Error::other(why));
+    let (dir, name) = match links {
+        // Resolved first, as `open_file` does, so that a link leading out
+        // of its directory is followed; the final name is then no link.
+        Links::Follow => {
+            let real = std::fs::canonicalize(file).map_err(|e| Error::io(file, op, e))?;
+            open_parent(&real)?
+        }
+        Links::Refuse => open_parent(file)?,
+    };
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .custom_flags((OFlags::NONBLOCK | OFlags::NOFOLLOW).bits() as i32);
+    let mut f = dir.open_with(&name, &options).map_err(|e| {
+        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            refused("is a symlink; refusing to follow it".into())
+        } else {
+            Error::io(file, op, e)
+        }
+    })?;
+    let meta = f.metadata().map_err(|e| Error::io(file, op, e))?;
+    if !meta.is_file() {
+        return Err(refused("not a regular file".into()));
+    }
+    if meta.len() > limit {
+        return Err(refused(format!("larger than {limit} bytes")));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    (&mut f)
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(file, op, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(refused(format!("larger than {limit} bytes")));
+    }
     Ok(bytes)
+}
+
+/// [`read_small`], as UTF-8 text.
+pub fn read_small_text(file: &Path, op: &'static str, limit: u64, links: Links) -> Result<String> {
+    let bytes = read_small(file, op, limit, links)?;
+    String::from_utf8(bytes).map_err(|_| {
+        Error::io(
+            file,
+            op,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+        )
+    })
 }
 
 /// Whether `e` is a missing file (for files that may not exist yet).
@@ -89,6 +146,36 @@ pub fn is_not_found(e: &Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn small_reads_take_regular_files_within_their_bound_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        std::fs::write(&p, "12345").unwrap();
+        assert_eq!(read_small(&p, "read", 5, Links::Refuse).unwrap(), b"12345");
+        let e = read_small(&p, "read", 4, Links::Refuse).unwrap_err();
+        assert!(e.to_string().contains("larger than 4 bytes"), "{e}");
+        // A device, through a link the user named: refused, not read.
+        let zero = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let e = read_small(&zero, "read", 1 << 20, Links::Follow).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        // A FIFO: refused at once (a blocking open would hang here).
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+        )
+        .unwrap();
+        for links in [Links::Follow, Links::Refuse] {
+            let e = read_small(&fifo, "read", 9, links).unwrap_err();
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+        }
+        let e = read_small_text(&dir.path().join("nope"), "read", 9, Links::Refuse).unwrap_err();
+        assert!(is_not_found(&e), "{e}");
+        assert!(read_small(dir.path(), "read", 9, Links::Follow).is_err());
+    }
+
     use super::*;
 
     #[test]
@@ -96,7 +183,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.txt");
         std::fs::write(&p, "hi").unwrap();
-        assert_eq!(read_to_string(&p, "read").unwrap(), "hi");
+        assert_eq!(read_small_text(&p, "read", 2, Links::Follow).unwrap(), "hi");
         assert!(matches!(
             open_file(dir.path(), "open"),
             Err(Error::Io { op: "open", .. })
@@ -109,7 +196,9 @@ mod tests {
         let other = tempfile::tempdir().unwrap();
         let link = other.path().join("link.txt");
         std::os::unix::fs::symlink(&p, &link).unwrap();
-        assert_eq!(read_to_string(&link, "read").unwrap(), "hi");
+        assert_eq!(read_small(&link, "read", 9, Links::Follow).unwrap(), b"hi");
+        let e = read_small(&link, "read", 9, Links::Refuse).unwrap_err();
+        assert!(e.to_string().contains("is a symlink"), "{e}");
         assert_eq!(
             split_path(Path::new("x.csv")).unwrap(),
             (PathBuf::from("."), "x.csv".to_owned())

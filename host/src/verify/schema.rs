@@ -7,6 +7,10 @@ use crate::error::{Error, Result};
 use crate::store::by_path;
 
 /// A schema, as JSON text, and where it came from (for error messages).
+/// Largest schema file read: far beyond any real Table Schema, small enough
+/// that a wrong path (a log, a device) fails at once.
+pub const MAX_SCHEMA_BYTES: u64 = 16 << 20;
+
 #[derive(Debug, Clone)]
 pub struct Schema {
     pub path: PathBuf,
@@ -14,10 +18,17 @@ pub struct Schema {
 }
 
 impl Schema {
-    /// Reads a Frictionless Table Schema file. Its content is checked by the
-    /// component when a verification or seal starts.
+    /// Reads a Frictionless Table Schema file: a regular file of at most
+    /// [`MAX_SCHEMA_BYTES`] (a symlink is followed; a FIFO or device is
+    /// refused). Its content is checked by the component when a
+    /// verification or seal starts.
     pub fn read(path: &Path) -> Result<Self> {
-        let json = by_path::read_to_string(path, "read schema")?;
+        let json = by_path::read_small_text(
+            path,
+            "read schema",
+            MAX_SCHEMA_BYTES,
+            by_path::Links::Follow,
+        )?;
         Ok(Schema {
             path: path.to_owned(),
             json,
