@@ -476,3 +476,110 @@ fn a_closed_stdout_never_turns_a_commit_into_a_failure() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"));
 }
+
+#[test]
+fn huge_durations_are_usage_errors_and_the_longest_accepted_ones_work() {
+    let out = TempDir::new().unwrap();
+    let d = out.path().to_str().unwrap();
+    for flag in ["--wait", "--timeout"] {
+        for huge in ["18446744073709551615", "36501d", "600y"] {
+            let o = csvseal(
+                &["write", "--dir", d, "--name", "t", flag, huge],
+                Some(TRADES.as_bytes()),
+            );
+            assert_eq!(o.status.code(), Some(2), "{flag} {huge}: {}", stderr(&o));
+            assert!(stderr(&o).contains(huge), "{flag} {huge}: {}", stderr(&o));
+            assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        }
+    }
+    for (cmd, flag) in [("audit", "--max-temp-age"), ("audit", "--rescan-after")] {
+        let o = csvseal(&[cmd, "--dir", d, flag, "18446744073709551615"], None);
+        assert_eq!(o.status.code(), Some(2), "{cmd} {flag}: {}", stderr(&o));
+    }
+    // The longest accepted wait and timeout: a write, not an overflow.
+    write_ok(
+        out.path(),
+        "t",
+        TRADES,
+        &["--wait", "36500d", "--timeout", "36500d"],
+    );
+    let o = csvseal(
+        &[
+            "audit",
+            "--dir",
+            d,
+            "--max-temp-age",
+            "36500d",
+            "--rescan-after",
+            "36500d",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn rows_the_policy_s_own_validator_rejects_are_written_with_a_warning() {
+    let out = TempDir::new().unwrap();
+    let d = out.path().to_str().unwrap();
+    let input = "a,b\nplain,\"cr\r\nlf\"\nplain,x\n";
+    let o = csvseal(
+        &[
+            "write",
+            "--dir",
+            d,
+            "--name",
+            "t",
+            "--timestamp",
+            "2024-09-10T14:30:00Z",
+        ],
+        Some(input.as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let path = stdout(&o).trim_end().to_owned();
+    assert!(
+        stderr(&o).contains("warning")
+            && stderr(&o).contains("1 row(s) hold a field with a carriage return (first: line 2)"),
+        "{}",
+        stderr(&o)
+    );
+    // verify says so too, and the file is valid.
+    let v = csvseal(&["verify", &path], None);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    assert!(stdout(&v).contains("carriage return"), "{}", stdout(&v));
+    // --json carries it.
+    let o = csvseal(
+        &[
+            "write",
+            "--dir",
+            d,
+            "--name",
+            "j",
+            "--timestamp",
+            "2024-09-10T14:30:00Z",
+            "--json",
+        ],
+        Some(input.as_bytes()),
+    );
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        doc["warnings"][0].as_str().unwrap().contains("newline=''"),
+        "{doc}"
+    );
+    // Without such rows: no warning at all.
+    let o = csvseal(
+        &[
+            "write",
+            "--dir",
+            d,
+            "--name",
+            "c",
+            "--timestamp",
+            "2024-09-10T14:30:00Z",
+            "--json",
+        ],
+        Some(b"a,b\nx,\"lf\nonly\"\n"),
+    );
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["warnings"], serde_json::json!([]), "{doc}");
+}

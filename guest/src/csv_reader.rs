@@ -103,6 +103,12 @@ impl<'a> Record<'a> {
         self.raw.then_some(self.text)
     }
 
+    /// Length in bytes of the fields and their separators.
+    #[inline]
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// Field `i`'s bytes (unquoted). Panics if `i >= len()`.
     #[inline]
     pub fn bytes(&self, i: usize) -> &'a [u8] {

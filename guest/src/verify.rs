@@ -44,6 +44,7 @@ use alloc::vec::Vec;
 
 use crate::checksum::{CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
 use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig, Record};
+use crate::policy_compat::PolicyHazards;
 use crate::report::{
     ErrorKind, ErrorLog, Limits, RowError, SeqGap, VerifyOptions, VerifyReport, shown,
 };
@@ -114,6 +115,8 @@ struct Tally {
     gaps: Vec<SeqGap>,
     gap_cap: usize,
     gap_count: u64,
+    /// Rows the policy's own Python validator would reject.
+    hazards: PolicyHazards,
 }
 
 /// A streaming verifier: [`Verifier::feed`] chunks, then [`Verifier::finish`].
@@ -161,6 +164,7 @@ impl Verifier {
                     gaps: Vec::new(),
                     gap_cap: max_errors as usize,
                     gap_count: 0,
+                    hazards: PolicyHazards::default(),
                 },
             },
             report: None,
@@ -366,6 +370,7 @@ impl State {
             )),
             _ => {}
         }
+        warnings.extend(self.t.hazards.warnings());
         let log = core::mem::replace(&mut self.t.log, ErrorLog::new(0));
         let (errors, error_count, errors_truncated) = log.into_parts();
         VerifyReport {
@@ -476,6 +481,7 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
         });
         return;
     }
+    st.hazards.check(record);
 
     let p = &mut st.batch.rows[st.batch.len];
     let seq_text = record.bytes(cols.seq);
@@ -802,6 +808,44 @@ pub(crate) mod tests {
         let r = verify(&file[..mid]);
         assert_eq!(kinds(&r), vec![(ErrorKind::TornRow, 4)]);
         assert_eq!((r.rows, r.last_seq), (3, Some(2)));
+    }
+
+    #[test]
+    fn rows_the_policy_s_own_validator_rejects_are_valid_with_a_warning() {
+        use crate::policy_compat::PYTHON_FIELD_LIMIT;
+        let at_limit = "é".repeat(PYTHON_FIELD_LIMIT); // 2 bytes a char
+        let over = "x".repeat(PYTHON_FIELD_LIMIT + 1);
+        let rows: Vec<[&str; 4]> = vec![
+            ["a", "b", "c", "d"],
+            ["lf", "only\nhere", &at_limit, ""],
+            ["crlf", "x\r\ny", "", ""],
+            ["cr", "", "", "lone\r"],
+            ["long", &over, "", ""],
+        ];
+        let rows: Vec<&[&str]> = rows.iter().map(|r| r.as_slice()).collect();
+        let file = sealed(COLS, &rows, &[1, 2, 3, 4, 5]);
+        let r = verify(&file);
+        assert!(r.valid, "{r:?}");
+        assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
+        // Lines: header 1, rows 2, 3-4, 5-6, 7, 8.
+        assert!(
+            r.warnings[0]
+                .starts_with("2 row(s) hold a field with a carriage return (first: line 5)"),
+            "{}",
+            r.warnings[0]
+        );
+        assert!(
+            r.warnings[1]
+                .starts_with("1 row(s) hold a field over 131072 characters (first: line 8)"),
+            "{}",
+            r.warnings[1]
+        );
+        // Any chunking gives the same report.
+        let bytewise: Vec<usize> = (1..file.len()).step_by(997).collect();
+        assert_eq!(verify_with(&file, VerifyOptions::default(), &bytewise), r);
+        // Without those rows: no warning.
+        let r = verify(&sealed(COLS, &rows[..2], &[1, 2]));
+        assert!(r.valid && r.warnings.is_empty(), "{r:?}");
     }
 
     #[test]

@@ -281,9 +281,22 @@ fn write_inner(
     check_deadline(deadline, temp_path.clone(), "fsync temp file")?;
     temp.sync()?;
 
+    // The backup comes before the read-back, so the window from the check
+    // of the bytes to the rename holds no long copy. Holding the temp's
+    // lock serializes every writer of this target, so the file backed up
+    // is the one the rename replaces.
+    let replacing = control
+        .replace
+        .as_ref()
+        .filter(|_| dir.symlink_metadata(final_name).is_ok());
+    if let Some(policy) = replacing {
+        backup_in(ops, verifier, &dir, &req.dir, final_name, policy)?;
+    }
+
     // The file must hold exactly the bytes the verifier judged: read it
     // back after the fsync and compare digests (ARCHITECTURE.md, "The write
-    // path", says why this is as strong as verifying the read-back).
+    // path", says why this is as strong as verifying the read-back). The
+    // handle read is checked to be the locked temp's inode.
     let readback = temp.reopen_for_read()?.into_std();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let checked_back = checked
@@ -307,14 +320,9 @@ fn write_inner(
         summary, verified, ..
     } = checked;
 
-    // Holding the temp's lock serializes every writer of this target, so
-    // the file backed up here is the one the rename replaces.
-    let path = match &control.replace {
-        Some(policy) if dir.symlink_metadata(final_name).is_ok() => {
-            backup_in(ops, verifier, &dir, &req.dir, final_name, policy)?;
-            temp.commit_replacing(final_name)?
-        }
-        _ => temp.commit(final_name)?,
+    let path = match replacing {
+        Some(_) => temp.commit_replacing(final_name)?,
+        None => temp.commit(final_name)?,
     };
     Ok(Committed {
         path,

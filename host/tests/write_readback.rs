@@ -192,3 +192,79 @@ fn an_honest_seam_commits_what_was_verified() {
         "the committed file is the verified bytes"
     );
 }
+
+/// The real file system, except that right after the temp file's fsync
+/// another process puts an exact copy of it under its name: same bytes,
+/// another inode, which that process could change after any check of it.
+struct SwapsTheTemp {
+    dir: std::path::PathBuf,
+}
+
+impl FileOps for SwapsTheTemp {
+    fn create_new(&self, dir: &Dir, name: &str) -> io::Result<File> {
+        RealFs.create_new(dir, name)
+    }
+    fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
+        RealFs.write_all(file, bytes)
+    }
+    fn sync_file(&self, file: &File) -> io::Result<()> {
+        RealFs.sync_file(file)?;
+        let temp = entries(&self.dir)
+            .into_iter()
+            .find(|n| n.ends_with(".csv.tmp"))
+            .expect("the temp file");
+        let copy = self.dir.join("copy");
+        std::fs::copy(self.dir.join(&temp), &copy)?;
+        std::fs::rename(&copy, self.dir.join(&temp))
+    }
+    fn rename_noreplace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
+        RealFs.rename_noreplace(dir, from, to)
+    }
+    fn hard_link(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
+        RealFs.hard_link(dir, from, to)
+    }
+    fn rename_replace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
+        RealFs.rename_replace(dir, from, to)
+    }
+    fn sync_dir(&self, dir: &Dir) -> io::Result<()> {
+        RealFs.sync_dir(dir)
+    }
+    fn remove(&self, dir: &Dir, name: &str) -> io::Result<()> {
+        RealFs.remove(dir, name)
+    }
+}
+
+#[test]
+fn the_read_back_is_of_the_locked_temp_not_whatever_has_its_name() {
+    let sb = Sandbox::builtin(Limits::default()).unwrap();
+    let dir = TempDir::new().unwrap();
+    let ops = SwapsTheTemp {
+        dir: dir.path().to_owned(),
+    };
+    let err = write_sealed_with(
+        &ops,
+        &WriteControl::default(),
+        &sb,
+        &request(dir.path()),
+        &mut &input()[..],
+        "input",
+    )
+    .expect_err("a swapped temp must not be committed");
+    assert!(
+        matches!(
+            &err,
+            Error::Io {
+                op: "reopen temp file",
+                ..
+            }
+        ) && err.to_string().contains("replaced by another process"),
+        "{err}"
+    );
+    // Nothing committed. (The swapped-in copy is not csvseal's inode, so
+    // the failed write's cleanup removed the name it held.)
+    assert!(
+        !entries(dir.path()).iter().any(|n| n.ends_with(".csv")),
+        "{:?}",
+        entries(dir.path())
+    );
+}

@@ -110,7 +110,8 @@ fn row_checksum(
 }
 
 /// What `write` returns: (path, rows, first_seq, last_seq, bytes).
-type WriteSummary = (PathBuf, u64, Option<u64>, Option<u64>, u64);
+/// (path, rows, first_seq, last_seq, bytes, the verifier's warnings).
+type WriteSummary = (PathBuf, u64, Option<u64>, Option<u64>, u64, Vec<String>);
 
 /// Where a write commits: the policy's name, or a name of the caller's.
 #[derive(FromPyObject)]
@@ -216,12 +217,15 @@ fn write(
         start_seq,
     };
     let control = WriteControl {
-        wait: wait_secs.map(Duration::from_secs_f64),
+        wait: wait_secs.map(seconds).transpose()?,
         replace: replace.then_some(BackupPolicy {
             dir: backup_dir,
             keep,
         }),
-        deadline: timeout_secs.map(|t| Instant::now() + Duration::from_secs_f64(t)),
+        deadline: timeout_secs
+            .map(seconds)
+            .transpose()?
+            .and_then(|t| Instant::now().checked_add(t)),
     };
     let job = Job {
         req: &req,
@@ -260,7 +264,28 @@ fn write(
         }
     };
     let s = &committed.summary;
-    Ok((committed.path, s.rows, s.first_seq, s.last_seq, s.bytes))
+    Ok((
+        committed.path,
+        s.rows,
+        s.first_seq,
+        s.last_seq,
+        s.bytes,
+        committed.verified.warnings,
+    ))
+}
+
+/// Seconds from Python as a duration: at most 100 years, as the CLI takes
+/// (the Python layer refuses more first; this keeps a direct caller of the
+/// native module from a panic on overflow).
+fn seconds(secs: f64) -> PyResult<Duration> {
+    const MAX_SECS: f64 = 100.0 * 365.0 * 86_400.0;
+    if !(0.0..=MAX_SECS).contains(&secs) {
+        return Err(NativeError::new_err(usage(format!(
+            "{secs} seconds: must be between 0 and 100 years"
+        ))));
+    }
+    Duration::try_from_secs_f64(secs)
+        .map_err(|e| NativeError::new_err(usage(format!("{secs} seconds: {e}"))))
 }
 
 fn usage(message: String) -> (&'static str, String, String) {

@@ -124,33 +124,72 @@ def policy_document() -> Path | None:
     return None
 
 
-def test_the_policy_document_s_own_code_agrees(tmp_path):
-    """compute_row_checksum and validate_csv_integrity exactly as the policy
-    document prints them, run on files csvseal writes."""
+VERBATIM = REPO / "tests" / "python" / "policy_document.py"
+MARK_START = "# --- verbatim from the policy document ---\n"
+MARK_END = "# --- end verbatim ---"
+
+
+def test_the_verbatim_copy_is_the_policy_document_s_code():
     doc = policy_document()
     if doc is None:
         pytest.skip("shared/policy/csv-atomic-write-policy.md not found beside the repository")
     blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
     code = "\n".join(b for b in blocks if "def compute_row_checksum" in b or "def validate_csv_integrity" in b)
-    assert "def compute_row_checksum" in code and "def validate_csv_integrity" in code
-    ns = {"logger": logging.getLogger("policy-document")}
-    exec(compile("import csv, hashlib\n" + code, str(doc), "exec"), ns)
+    copy = VERBATIM.read_text()
+    copied = copy.split(MARK_START, 1)[1].split(MARK_END, 1)[0]
+    assert copied == code
+
+
+def policy_validates(path: Path) -> bool:
+    """The policy's `validate_csv_integrity`, verbatim, in a fresh Python on
+    a UTF-8 locale (`-X utf8`: the document opens files in the locale's
+    encoding)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import csv, hashlib, sys\n"
+        f"exec(open({str(VERBATIM)!r}).read())\n"
+        f"sys.exit(0 if validate_csv_integrity({str(path)!r}) else 1)\n"
+    )
+    r = subprocess.run([sys.executable, "-X", "utf8", "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode in (0, 1), r.stderr
+    return r.returncode == 0
+
+
+def test_the_policy_s_own_code_agrees_on_every_row_csvseal_does_not_warn_about(tmp_path, caplog):
+    """Both ways, with the document's code verbatim: rows csvseal seals
+    without a warning validate with the policy's own validator; the two
+    kinds it warns about (a field with CR, a field over 131072 characters)
+    are exactly the ones that validator rejects. No row is left out."""
+    ns = {}
+    exec(compile("import csv, hashlib\n" + VERBATIM.read_text(), str(VERBATIM), "exec"), ns)
     for row in sealed_rows(CORPUS + [WITH_NONE]):
         assert ns["compute_row_checksum"](row) == csvseal.compute_row_checksum(row)
-    # The document opens files without newline='' and in the locale's
-    # encoding: rows without CR and (where that is not UTF-8) ASCII only.
-    import locale
 
-    ascii_only = locale.getpreferredencoding(False).lower().replace("-", "") != "utf8"
-    rows = [r for r in CORPUS if "\r" not in "".join(map(str, r.values()))]
-    if ascii_only:
-        rows = [r for r in rows if "".join(map(str, r.values())).isascii()]
-    target = tmp_path / "doc.csv"
-    csvseal.atomic_csv_write(target, rows, HEADERS)
-    assert ns["validate_csv_integrity"](str(target)) is True
+    def has_cr(row):
+        return "\r" in "".join(map(str, row.values()))
+
+    at_limit = {**CORPUS[0], "note": "é" * 131072}
+    over_limit = {**CORPUS[0], "note": "x" * 131073}
+    cases = [(f"row{i}", [r], has_cr(r)) for i, r in enumerate(CORPUS + [WITH_NONE])]
+    cases += [("at-limit", [at_limit], False), ("over-limit", [over_limit], True), ("all", CORPUS, True)]
+    for name, rows, warned in cases:
+        target = tmp_path / f"{name}.csv"
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="csvseal"):
+            csvseal.atomic_csv_write(target, rows, HEADERS)
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert bool(warnings) == warned, (name, warnings)
+        if warned and name != "over-limit":
+            assert "carriage return" in warnings[0], warnings
+        if name == "over-limit":
+            assert "over 131072 characters" in warnings[0], warnings
+        assert csvseal.validate_csv_integrity(target) is True
+        assert policy_validates(target) is (not warned), name
     tampered = tmp_path / "tampered.csv"
-    tampered.write_bytes(target.read_bytes().replace(b"EURUSD", b"EURUSX"))
-    assert ns["validate_csv_integrity"](str(tampered)) is False
+    tampered.write_bytes((tmp_path / "row0.csv").read_bytes().replace(b"EURUSD", b"EURUSX"))
+    assert policy_validates(tampered) is False
 
 
 def test_atomic_csv_write_takes_any_name_whose_temp_fits(tmp_path):
@@ -161,3 +200,12 @@ def test_atomic_csv_write_takes_any_name_whose_temp_fits(tmp_path):
     assert csvseal.validate_csv_integrity(long)
     with pytest.raises(csvseal.UsageError, match="longer than 251 bytes"):
         csvseal.atomic_csv_write(tmp_path / ("t" * 248 + ".csv"), CORPUS[:1], HEADERS)
+
+
+@pytest.mark.parametrize("name", ["x.tmp", "x.csv.tmp", "notes.txt"])
+def test_atomic_csv_write_refuses_names_recover_could_not_tell_from_a_user_s(tmp_path, name):
+    """csvseal commits only `*.csv`, so its temps are exactly `*.csv.tmp`,
+    and `recover` never removes a user's `x.tmp`."""
+    with pytest.raises(csvseal.UsageError, match=r'must end in "\.csv"'):
+        csvseal.atomic_csv_write(tmp_path / name, CORPUS[:1], HEADERS)
+    assert list(tmp_path.iterdir()) == []

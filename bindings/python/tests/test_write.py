@@ -338,3 +338,17 @@ print((after - before) // 1024)
     grew_mib = int(done.stdout)
     assert grew_mib < 96, f"peak RSS grew by {grew_mib} MiB for a ~190 MB file"
     assert temps(tmp_path) == []
+
+
+@pytest.mark.parametrize("arg", ["wait", "timeout"])
+@pytest.mark.parametrize("secs", [1e19, 2**64, 100 * 366 * 86_400])
+def test_huge_waits_and_timeouts_are_usage_errors_not_panics(tmp_path, arg, secs):
+    with pytest.raises(csvseal.UsageError, match="more than 100 years"):
+        csvseal.write(tmp_path, "trades", ROWS, timestamp=T, **{arg: secs})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_longest_wait_and_timeout_write(tmp_path):
+    forever = 100 * 365 * 86_400
+    csvseal.write(tmp_path, "trades", ROWS, timestamp=T, wait=forever, timeout=forever)
+    assert len(list(tmp_path.iterdir())) == 1

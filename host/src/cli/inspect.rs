@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::args::{EXIT_INVALID, EXIT_OK, LimitArgs};
 use super::output;
+use super::terminal::Escaping;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -41,7 +42,7 @@ pub fn run(args: InspectArgs) -> i32 {
             if args.json {
                 output::print_json(&to_json(&i));
             } else {
-                let _ = print_text(&mut std::io::stdout().lock(), &i);
+                let _ = print_text(&mut Escaping(std::io::stdout().lock()), &i);
             }
             if i.report.valid {
                 EXIT_OK

@@ -34,6 +34,7 @@ mod recover;
 mod restore;
 mod salvage;
 mod series;
+mod terminal;
 mod verify;
 mod write;
 

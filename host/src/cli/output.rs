@@ -8,10 +8,12 @@ use csvseal::{Committed, Error, RowError, VerifyReport};
 use serde_json::{Value, json};
 
 use super::args::EXIT_ERROR;
+use super::terminal::{Escaping, json_safe};
 use super::{hints, logging};
 
-/// Prints a committed write: its path alone, or a JSON summary. Returns
-/// false when stdout could not take it (closed, full): the file is
+/// Prints a committed write: its path alone, or a JSON summary, and the
+/// verifier's warnings on the written file (on stderr, or in the JSON).
+/// Returns false when stdout could not take it (closed, full): the file is
 /// committed all the same, and the caller says so on stderr.
 pub fn write_ok(c: &Committed, json: bool) -> bool {
     if json {
@@ -23,8 +25,12 @@ pub fn write_ok(c: &Committed, json: bool) -> bool {
             "last_seq": c.summary.last_seq,
             "bytes": c.summary.bytes,
             "columns": c.summary.columns,
+            "warnings": c.verified.warnings,
         }))
     } else {
+        for w in &c.verified.warnings {
+            eprintln_safe(&format!("csvseal: warning: {}: {w}", c.path.display()));
+        }
         stdout_line(&c.path.display().to_string())
     }
 }
@@ -57,7 +63,7 @@ pub fn failed(command: &'static str, e: impl Into<anyhow::Error>, json: bool) ->
         if let Some(path) = committed {
             stdout_line(&path.display().to_string());
         }
-        let mut err = std::io::stderr().lock();
+        let mut err = Escaping(std::io::stderr().lock());
         let _ = writeln!(err, "{}", error_line(&e));
         if let Some(lib) = lib {
             let _ = details(&mut err, lib);
@@ -121,7 +127,7 @@ fn details(out: &mut impl Write, e: &Error) -> std::io::Result<()> {
 /// (a closed pipe gives EPIPE: Rust ignores SIGPIPE, and `println!` would
 /// panic here).
 pub fn stdout_line(line: &str) -> bool {
-    let mut out = std::io::stdout().lock();
+    let mut out = Escaping(std::io::stdout().lock());
     writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
 }
 
@@ -206,7 +212,7 @@ pub fn verify_results(results: &[(PathBuf, csvseal::Result<VerifyReport>)], json
         print_json(&json!({ "valid": valid, "files": files }));
         return;
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = Escaping(std::io::stdout().lock());
     for (path, r) in results {
         match r {
             Ok(report) => {
@@ -266,13 +272,17 @@ fn text_report(out: &mut impl Write, path: &Path, r: &VerifyReport) -> std::io::
 
 /// Prints one pretty JSON document on stdout; false if stdout refused it.
 pub fn print_json(v: &Value) -> bool {
+    let Ok(text) = serde_json::to_string_pretty(v) else {
+        return false;
+    };
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v).is_ok()
-        && writeln!(out).and_then(|()| out.flush()).is_ok()
+    writeln!(out, "{}", json_safe(&text))
+        .and_then(|()| out.flush())
+        .is_ok()
 }
 
 /// Writes one line on stderr, ignoring a closed stderr (never panics, unlike
 /// `eprintln!`).
 pub fn eprintln_safe(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let _ = writeln!(Escaping(std::io::stderr().lock()), "{line}");
 }

@@ -28,6 +28,6 @@ pub fn bar(len: Option<u64>, json: bool, label: &str) -> Option<ProgressBar> {
             ProgressStyle::with_template("{spinner} {msg} {bytes} {bytes_per_sec}").ok()?,
         ),
     };
-    pb.set_message(label.to_owned());
+    pb.set_message(super::terminal::escape(label).into_owned());
     Some(pb)
 }

@@ -10,6 +10,7 @@ use csvseal::store::file_ops::RealFs;
 
 use super::args::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs};
 use super::output;
+use super::terminal::Escaping;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -64,11 +65,9 @@ pub fn run(args: RecoverArgs) -> i32 {
         }
     };
     if args.json {
-        let mut out = std::io::stdout().lock();
         let mut v = serde_json::to_value(&report).unwrap_or_default();
         v["clean"] = report.clean().into();
-        let _ = serde_json::to_writer_pretty(&mut out, &v);
-        let _ = writeln!(out);
+        output::print_json(&v);
     } else {
         let _ = print_text(&report);
     }
@@ -82,7 +81,7 @@ pub fn run(args: RecoverArgs) -> i32 {
 }
 
 fn print_text(r: &RecoverReport) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = Escaping(std::io::stdout().lock());
     let verb = if r.dry_run { "would remove" } else { "removed" };
     for p in &r.removed {
         writeln!(out, "{verb} stale temp file: {}", p.display())?;

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::args::{EXIT_ERROR, EXIT_INVALID, EXIT_OK};
 use super::output;
+use super::terminal::Escaping;
 
 /// Runs the series check; returns the exit code.
 pub fn verify(
@@ -51,7 +52,7 @@ pub fn verify(
             "gaps": report.gaps,
         }));
     } else {
-        let mut out = std::io::stdout().lock();
+        let mut out = Escaping(std::io::stdout().lock());
         for (p, r) in &report.files {
             let range = match (r.first_seq, r.last_seq) {
                 (Some(a), Some(b)) => format!(", file_seq {a}..{b}"),

@@ -168,7 +168,7 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
     let sandbox = args.plugin.sandbox(&args.limits)?;
     // The clock starts once the engine is loaded: the timeout bounds the
     // write itself, from the first input byte to the commit.
-    let deadline = args.timeout.map(|t| Instant::now() + t);
+    let deadline = args.timeout.and_then(|t| Instant::now().checked_add(t));
     let source: Box<dyn Read + Send> = match deadline {
         // A stalled producer blocks in read(); read on a thread so the
         // deadline still ends the write.

@@ -103,7 +103,8 @@ pub fn lock_series(
     let file = dir
         .open_with(&name, &options)
         .map_err(|e| Error::io(&path, "open series lock", e))?;
-    let deadline = wait.map(|w| Instant::now() + w);
+    // A wait past what the clock can hold is a wait without end.
+    let deadline = wait.and_then(|w| Instant::now().checked_add(w));
     loop {
         if try_lock_exclusive(&file).map_err(|e| Error::io(&path, "lock series", e))? {
             return Ok(SeriesLock { _file: file });

@@ -6,8 +6,11 @@
 //! ([`super::engine_config`]) with a fixed target, x86_64 Linux with the
 //! x86-64-v3 CPU features, so that the file is the same whoever builds it.
 //! `scripts/build-component.sh` writes it; a test fails when it differs
-//! from a fresh compile. `host/build.rs` embeds it only when it was
-//! compiled from the committed component and is intact.
+//! from a fresh compile. `host/build.rs` embeds it only when its header
+//! names the committed component and its body is intact: digests kept in
+//! the file itself, which catch a stale or torn artifact, not a crafted
+//! one. Only the recompiling test (run by CI, not by `cargo install`)
+//! proves it is the compile of the committed component.
 //!
 //! At run time wasmtime checks the artifact before using it: its wasmtime
 //! version, engine settings, target, and that this CPU has every feature

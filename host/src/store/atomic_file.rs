@@ -46,7 +46,8 @@ impl<'d> TempFile<'d> {
         wait: Option<Duration>,
     ) -> Result<Self> {
         let path = dir_path.join(name);
-        let deadline = wait.map(|w| Instant::now() + w);
+        // A wait past what the clock can hold is a wait without end.
+        let deadline = wait.and_then(|w| Instant::now().checked_add(w));
         loop {
             match ops.create_new(dir, name) {
                 Ok(file) => {
@@ -113,11 +114,33 @@ impl<'d> TempFile<'d> {
             .map_err(|e| Error::io(path, "fsync temp file", e))
     }
 
-    /// Opens the temp file again for reading (to verify what was written).
+    /// Opens the temp file again for reading (to verify what was written),
+    /// refusing a file that is not the one this temp holds locked: a name
+    /// swapped by another process is an error, not bytes to vouch for.
     pub fn reopen_for_read(&self) -> Result<File> {
-        self.dir
+        use cap_std::fs::MetadataExt;
+        let path = self.path();
+        let f = self
+            .dir
             .open(&self.name)
-            .map_err(|e| Error::io(self.path(), "reopen temp file", e))
+            .map_err(|e| Error::io(&path, "reopen temp file", e))?;
+        let held = self.file.as_ref().expect("temp file open until commit");
+        let (a, b) = (
+            f.metadata()
+                .map_err(|e| Error::io(&path, "stat temp file", e))?,
+            held.metadata()
+                .map_err(|e| Error::io(&path, "stat temp file", e))?,
+        );
+        if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+            return Err(Error::io(
+                &path,
+                "reopen temp file",
+                io::Error::other(
+                    "the name no longer holds the locked temp file (replaced by another process)",
+                ),
+            ));
+        }
+        Ok(f)
     }
 
     /// Renames the temp file to `final_name` unless that name exists, then

@@ -4,14 +4,19 @@ which calls csvseal's host library (the CLI's code) without the GIL."""
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
+import logging
 import math
 import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, Union
 
 from . import _native
+
+_logger = logging.getLogger("csvseal")
 from ._errors import CsvsealError, IoError, UsageError, from_native
 from ._report import Report
 
@@ -57,6 +62,11 @@ def _limits(
     )
 
 
+# Longest wait or timeout, as the CLI takes: far beyond any real one, and no
+# deadline computed from it can overflow.
+_MAX_SECONDS = 100 * 365 * 86_400
+
+
 def _seconds(name: str, value: Seconds) -> float | None:
     if value is None:
         return None
@@ -68,7 +78,32 @@ def _seconds(name: str, value: Seconds) -> float | None:
         raise TypeError(f"{name} must be seconds (a number) or a timedelta, not {type(value).__name__}")
     if not math.isfinite(secs) or secs < 0:
         raise UsageError(f"{name}={value!r}: must be a finite, non-negative time")
+    if secs > _MAX_SECONDS:
+        raise UsageError(f"{name}={value!r}: more than 100 years")
     return secs
+
+
+# As the CLI: far beyond any real Table Schema, small enough that a wrong
+# path (a log, a device) fails at once.
+_MAX_SCHEMA_BYTES = 16 << 20
+
+
+def _read_small(path: str, limit: int) -> bytes:
+    """A regular file's bytes, at most `limit`: a FIFO or device is refused
+    without blocking on it (non-blocking open, kind checked on the open
+    descriptor); a symlink the caller named is followed."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
+    return data
 
 
 def _schema(schema: Schema) -> tuple[str, str] | None:
@@ -80,8 +115,7 @@ def _schema(schema: Schema) -> tuple[str, str] | None:
     if isinstance(schema, (str, os.PathLike)):
         path = os.fspath(schema)
         try:
-            with open(path, encoding="utf-8") as f:
-                return (path, f.read())
+            return (path, _read_small(path, _MAX_SCHEMA_BYTES).decode("utf-8"))
         except OSError as e:
             message = f"{path}: read schema: {e.strerror or e}"
             raise IoError(
@@ -305,7 +339,7 @@ def _write(
         raise UsageError("timeout=0: must be more than zero")
     kind, src, label = _source(source)
     try:
-        path, *_summary = _native.write(
+        path, *_summary, warnings = _native.write(
             os.fspath(dir),
             target,
             kind,
@@ -327,6 +361,10 @@ def _write(
         )
     except _native.NativeError as e:
         raise from_native(e) from None
+    # As the CLI prints them on stderr: e.g. rows the policy's own Python
+    # validator would reject (a field with a CR, a field over 131072 chars).
+    for w in warnings:
+        _logger.warning("%s: %s", path, w)
     return Path(path)
 
 
