@@ -20,7 +20,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use super::parts::{self, Part};
+use super::parts::{self, Part, mergeable};
 use super::schema::{Schema, schema_error};
 use super::stream::CHUNK_SIZE;
 use crate::error::{Error, Result};
@@ -287,9 +287,7 @@ fn part(
         let (report, facts) = session.finish_part()?;
         Ok(Part { report, facts })
     })();
-    let clean = result
-        .as_ref()
-        .is_ok_and(|p| p.report.valid && p.report.warnings.is_empty());
+    let clean = result.as_ref().is_ok_and(|p| mergeable(&p.report));
     if !clean {
         stop.store(true, Ordering::Relaxed);
     }

@@ -5,7 +5,7 @@
 //! from the start of the file, every later part by a continuation verifier
 //! (given the header, lines counted from the part's start, no previous
 //! `file_seq`). The merge is exact only when every part is clean (valid, no
-//! warnings, at least one row): then, by induction over the parts, each part
+//! warnings but row counts, at least one row): then, by induction over the parts, each part
 //! ended where the whole file's reader is at a record boundary (a part that
 //! ends inside a record is torn), so the parts saw exactly the records one
 //! verifier sees, and only the seams remain to check: `file_seq` must rise
@@ -14,6 +14,11 @@
 //! above, checked anyway). Anything else returns `None`, and the caller
 //! verifies the file whole: errors are rare, and one verifier's report is
 //! the authority on them.
+//!
+//! A row count ("N row(s) hold ... (first: line L): ...", the component's
+//! warnings about rows the policy's own validator rejects) is not a sign
+//! of trouble: the parts' counts of one warning add up, and its first line
+//! is the first part's that has it, moved to a file line.
 
 use crate::report::{SeqGap, VerifyReport};
 use crate::sandbox::PartFacts;
@@ -25,18 +30,24 @@ pub(crate) struct Part {
     pub facts: PartFacts,
 }
 
+/// Whether a part's report can stand for its bytes in a merge: valid, and
+/// warning only row counts. Any other part stops the split early.
+pub(crate) fn mergeable(r: &VerifyReport) -> bool {
+    r.valid && r.warnings.iter().all(|w| RowCount::parse(w).is_some())
+}
+
 /// The whole file's report from its parts, in file order, or `None` when
 /// the parts cannot stand for the whole (see the module documentation).
 pub(crate) fn merge(parts: &[Part], max_errors: u32) -> Option<VerifyReport> {
     let first = &parts.first()?.report;
-    let clean = |r: &VerifyReport| {
-        r.valid && r.warnings.is_empty() && r.rows > 0 && r.columns == first.columns
-    };
+    let clean = |r: &VerifyReport| mergeable(r) && r.rows > 0 && r.columns == first.columns;
     if !parts.iter().all(|p| clean(&p.report)) {
         return None;
     }
     let cap = max_errors as usize;
+    let mut counts: Vec<RowCount> = Vec::new();
     let mut merged = VerifyReport {
+        warnings: Vec::new(),
         gaps: Vec::new(),
         gap_count: 0,
         rows: 0,
@@ -69,6 +80,19 @@ pub(crate) fn merge(parts: &[Part], max_errors: u32) -> Option<VerifyReport> {
         }));
         merged.gaps.truncate(cap);
         merged.gap_count += r.gap_count;
+        for w in &r.warnings {
+            let c = RowCount::parse(w)?;
+            match counts
+                .iter_mut()
+                .find(|k| k.what == c.what && k.rest == c.rest)
+            {
+                Some(k) => k.rows += c.rows,
+                None => counts.push(RowCount {
+                    first_line: c.first_line + newlines,
+                    ..c
+                }),
+            }
+        }
         merged.rows += r.rows;
         merged.bytes += r.bytes;
         newlines += part.facts.newlines;
@@ -76,7 +100,39 @@ pub(crate) fn merge(parts: &[Part], max_errors: u32) -> Option<VerifyReport> {
         last_seq = Some(part_last);
     }
     merged.last_seq = last_seq;
+    merged.warnings = counts.iter().map(RowCount::render).collect();
     Some(merged)
+}
+
+/// A warning that counts rows: `{rows} row(s) {what} (first: line
+/// {first_line}){rest}`.
+#[derive(Debug, Clone, PartialEq)]
+struct RowCount<'a> {
+    rows: u64,
+    what: &'a str,
+    first_line: u64,
+    rest: &'a str,
+}
+
+impl<'a> RowCount<'a> {
+    fn parse(w: &'a str) -> Option<Self> {
+        let (rows, tail) = w.split_once(" row(s) ")?;
+        let (what, tail) = tail.split_once(" (first: line ")?;
+        let (line, rest) = tail.split_once(')')?;
+        Some(RowCount {
+            rows: rows.parse().ok()?,
+            what,
+            first_line: line.parse().ok()?,
+            rest,
+        })
+    }
+
+    fn render(&self) -> String {
+        format!(
+            "{} row(s) {} (first: line {}){}",
+            self.rows, self.what, self.first_line, self.rest
+        )
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +186,33 @@ mod tests {
         // The gap list keeps the first `max_errors`, the count all of them.
         let r = merge(&parts, 2).unwrap();
         assert_eq!((r.gaps.len(), r.gap_count), (2, 3));
+    }
+
+    #[test]
+    fn row_count_warnings_add_up_across_parts() {
+        let cr = |n: u64, line: u64| {
+            format!("{n} row(s) hold a field with a carriage return (first: line {line}): why")
+        };
+        let mut parts = [
+            part(2, (1, 2), vec![], 5, 2),
+            part(2, (3, 4), vec![], 3, 0),
+            part(2, (5, 6), vec![], 4, 0),
+        ];
+        parts[1].report.warnings.push(cr(2, 2));
+        parts[2].report.warnings.push(cr(1, 1));
+        parts[2]
+            .report
+            .warnings
+            .push("3 row(s) hold a long one (first: line 4): x".into());
+        let r = merge(&parts, 10).unwrap();
+        assert_eq!(
+            r.warnings,
+            vec![
+                cr(3, 7),
+                "3 row(s) hold a long one (first: line 12): x".to_owned()
+            ]
+        );
+        assert_eq!(RowCount::parse(&cr(3, 7)).unwrap().render(), cr(3, 7));
     }
 
     #[test]
