@@ -3,7 +3,8 @@
 // timeout that terminates a runaway call and progress from the Worker.
 //
 // The main thread reads the input (any accepted type) into chunks and sends
-// them, at most two ahead of the component. The Worker answers every call
+// them, at most two ahead of the component and only while the sink has
+// taken all but about two chunks' worth of sealed output. The Worker answers every call
 // into the component with a progress message; while it owes one, silence
 // longer than `timeoutMs` means a call is stuck, and the Worker is
 // terminated (the only way to stop running wasm). The next call starts a
@@ -89,6 +90,7 @@ export class CsvsealWorker {
     let writes = Promise.resolve();
     let sent = 0;
     let done = 0;
+    let pendingOut = 0; // bytes the Worker sealed that the sink has not taken yet
     let ended = input === undefined;
     let settled = false;
     let timer;
@@ -137,7 +139,18 @@ export class CsvsealWorker {
         onProgress?.(msg.bytes);
         wakePump();
       } else if (msg.type === 'output') {
-        writes = writes.then(() => out.write(msg.data));
+        // Counted until the sink has taken it: the pump waits on this too,
+        // so a slow sink slows the input instead of piling output up here.
+        const data = msg.data;
+        pendingOut += data.length;
+        writes = writes.then(async () => {
+          await out.write(data);
+          pendingOut -= data.length;
+          wakePump();
+        });
+        // A sink that fails ends the call now: the pump would otherwise wait
+        // on it for ever.
+        writes.catch((e) => settled || kill(e));
       } else if (msg.type === 'done') {
         finish(() =>
           resolve(
@@ -163,13 +176,14 @@ export class CsvsealWorker {
 
     async function pump() {
       for await (const chunk of chunks(input, size)) {
-        while (!settled && sent - done >= IN_FLIGHT * size) {
+        while (!settled && (sent - done >= IN_FLIGHT * size || pendingOut > IN_FLIGHT * size)) {
           await new Promise((r) => (wakePump = r));
         }
         if (settled) return;
         const copy = chunk.slice(); // the chunker reuses its buffer; ours goes to the Worker
-        worker.post({ type: 'chunk', id, data: copy }, [copy.buffer]);
+        // Counted before the transfer, which empties `copy` here.
         sent += copy.length;
+        worker.post({ type: 'chunk', id, data: copy }, [copy.buffer]);
         arm();
       }
       if (settled) return;
