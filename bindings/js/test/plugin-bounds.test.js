@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { LimitError, OptionsError, SandboxError, createWorker, seal, verify } from '../src/index.js';
+import { __csvsealLift } from '../gen/csvseal_guest.js';
+import { boundLifts } from '../src/lift-bound.js';
 import { capMemories } from '../src/memory-cap.js';
 import { loadCases } from './cases.js';
 import { PLUGINS_DIR, pluginUrl } from './plugins.js';
@@ -134,4 +136,25 @@ test('in Node a Worker\'s JS heap is bounded: a result too big for it ends the W
   assert.equal((await big.verify(input, { maxColumns: 1_000_000 })).columns.length, 400_000);
   big.terminate();
   await assert.rejects(createWorker({ heapLimitBytes: 1000 }), OptionsError);
+});
+
+test('every lift is charged: aliases of one string count each time, and glue lifting another way is refused', () => {
+  // What a report of many aliases of one big string does to the glue: the
+  // same bytes decoded again and again. (No plugin in plugins/hostile
+  // returns one; this drives the built-in glue's decoder directly.)
+  const decoder = __csvsealLift.decoder();
+  const big = new Uint8Array(24 << 20).fill(0x61);
+  __csvsealLift.budget = 64 << 20;
+  try {
+    assert.equal(decoder.decode(big).length, 24 << 20);
+    assert.equal(decoder.decode(big).length, 24 << 20);
+    assert.throws(() => decoder.decode(big), (e) => e.csvseal === 'csvseal-output-limit');
+    __csvsealLift.budget = 64 << 20;
+    assert.throws(() => __csvsealLift.take(5_000_000 * 16), (e) => e.csvseal === 'csvseal-output-limit', 'list elements count');
+  } finally {
+    __csvsealLift.budget = Infinity;
+  }
+  assert.throws(() => boundLifts('const d = new TextDecoder("utf-16le");'), /does not bound/);
+  assert.throws(() => boundLifts('const b = (mem).buffer.slice(0, n);'), /does not bound/);
+  assert.throws(() => boundLifts('var r = [];\nfor (let i = 0; i < len3; i++) { r.push(i); }'), /does not bound/);
 });
