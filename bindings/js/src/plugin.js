@@ -28,10 +28,11 @@ export function checkComponent(component) {
 
 /** `component` as a URL: a relative path from the working directory in Node, from the page in browsers. */
 export function componentUrl(component) {
-  const base =
-    typeof process !== 'undefined' && typeof process.cwd === 'function'
-      ? new URL(`file://${process.cwd()}/`)
-      : (globalThis.location?.href ?? import.meta.url);
+  let base = globalThis.location?.href ?? import.meta.url;
+  if (typeof process !== 'undefined' && typeof process.cwd === 'function') {
+    base = new URL('file:///');
+    base.pathname = `${process.cwd()}/`; // the setter escapes what a path may hold ('#', '?', '%')
+  }
   return new URL(component, base);
 }
 
