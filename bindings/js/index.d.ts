@@ -67,9 +67,15 @@ export declare function canonicalJson(value: unknown): string;
 export interface CommonOptions {
   /** Bytes per call into the component: 65536 to 1048576 (default 1048576). */
   chunkSize?: number;
-  /** Cap on the component's linear memory, 1 MiB to 4 GiB (default 512 MiB). */
+  /** Cap on all of the component's linear memories together, 1 MiB to 4 GiB (default 512 MiB). */
   memoryLimitBytes?: number;
-  /** Another jco transpilation (`--instantiation async`) of an `engine` component. */
+  /** Most bytes one call may copy out of the component (strings, bytes, list elements), at least 1 MiB (default 64 MiB). */
+  maxOutputBytes?: number;
+  /**
+   * A plugin: the URL or path of a `.wasm` component implementing the `engine`
+   * world (never JS). It is transpiled by the package; in browsers the page
+   * must resolve `@bytecodealliance/jco-transpile/component` (bundler or import map).
+   */
   component?: string | URL;
   /** Called after every chunk with the bytes processed so far. */
   onProgress?: (bytes: number) => void;
@@ -143,7 +149,11 @@ export interface WorkerOptions {
   /** Silence from a busy Worker longer than this ends it (TimeoutError). Default 30000. */
   timeoutMs?: number;
   memoryLimitBytes?: number;
+  maxOutputBytes?: number;
+  /** A `.wasm` plugin, as in CommonOptions. */
   component?: string | URL;
+  /** Node only: the Worker's JS heap (resourceLimits), at least 16 MiB (default 512 MiB); past it, LimitError. */
+  heapLimitBytes?: number;
 }
 
 /** The same calls, in a Worker (browser Worker or Node worker_threads). */
@@ -163,12 +173,13 @@ export declare function createWorker(options?: WorkerOptions): Promise<CsvsealWo
 export declare const MIN_CHUNK: 65536;
 export declare const MAX_CHUNK: 1048576;
 export declare const DEFAULT_MEMORY_LIMIT: number;
+export declare const DEFAULT_MAX_OUTPUT: number;
 
 export interface Engine {
   readonly memoryLimitBytes: number;
 }
 /** The (cached) engine for a component; mostly internal. */
-export declare function loadEngine(options?: { module?: string | URL; memoryLimitBytes?: number }): Engine;
+export declare function loadEngine(options?: { component?: string | URL; memoryLimitBytes?: number }): Engine;
 
 export declare class CsvsealError extends Error {}
 /** An option has the wrong type or is out of range; nothing was read. */
@@ -177,17 +188,17 @@ export declare class OptionsError extends CsvsealError {}
 export declare class InputError extends CsvsealError {}
 /** The component refused the Table Schema (or a seal header). */
 export declare class SchemaError extends CsvsealError {}
-/** A resource limit stopped the component. */
+/** A resource limit stopped the component: its memory (or the Worker's heap), its time, or what one call returned. */
 export declare class LimitError extends CsvsealError {
-  limit: 'memory' | 'cpu';
-  constructor(limit: 'memory' | 'cpu', message: string);
+  limit: 'memory' | 'cpu' | 'output';
+  constructor(limit: 'memory' | 'cpu' | 'output', message: string);
 }
 /** A Worker call ran longer than `timeoutMs`; the Worker was terminated. */
 export declare class TimeoutError extends LimitError {
   limit: 'cpu';
   constructor(message: string);
 }
-/** The component trapped, or its Worker died. */
+/** The component trapped, a plugin was refused, or its Worker died. */
 export declare class SandboxError extends CsvsealError {}
 /** The caller's AbortSignal fired. */
 export declare class AbortError extends CsvsealError {}

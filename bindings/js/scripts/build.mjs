@@ -4,16 +4,19 @@
 // gen/ is never committed: it is jco's transpilation of
 // host/assets/csvseal_guest.wasm, so it cannot drift from it. Alongside it we
 // write gen/source.js (the component's SHA-256 and the jco version, which the
-// tests compare with the committed .wasm, so a stale gen/ fails loudly) and
-// the WIT option fields, so the wrapper can pass through option fields added
-// to the contract later while still rejecting typos.
+// tests compare with the committed .wasm, so a stale gen/ fails loudly), the
+// WIT option fields, so the wrapper can pass through option fields added to
+// the contract later while still rejecting typos, the core modules (their
+// memories are capped together) and the versioned interfaces a plugin must
+// export. The glue is rewritten so every lift is bounded (src/lift-bound.js).
 //
 //   node scripts/build.mjs [COMPONENT.wasm] [--out DIR] [--name NAME]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { boundLifts } from '../src/lift-bound.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -46,6 +49,12 @@ const generated = readFileSync(join(out, `${name}.js`), 'utf8');
 if (/^\s*import\s/m.test(generated)) {
   throw new Error(`${name}.js imports modules; the engine world must import nothing`);
 }
+// Every lift out of the component charged to a per-call budget, as for plugins.
+writeFileSync(join(out, `${name}.js`), boundLifts(generated));
+const coreModules = readdirSync(out).filter((f) => f.endsWith('.wasm')).sort();
+// The versioned interfaces a plugin must export to stand in for this component.
+const worldExports = [...new Set([...generated.matchAll(/'(csvseal:core\/[\w-]+@[\w.-]+)'/g)].map((m) => m[1]))].sort();
+if (worldExports.length === 0) throw new Error(`${name}.js exports no csvseal:core interface`);
 
 const sha256 = createHash('sha256').update(readFileSync(component)).digest('hex');
 const fields = witFields(readFileSync(join(out, 'interfaces/csvseal-core-types.d.ts'), 'utf8'));
@@ -54,7 +63,9 @@ writeFileSync(
   `// Written by scripts/build.mjs; do not edit.\n` +
     `export const componentSha256 = ${JSON.stringify(sha256)};\n` +
     `export const jcoVersion = ${JSON.stringify(jcoVersion)};\n` +
-    `export const witFields = ${JSON.stringify(fields, null, 2)};\n`,
+    `export const witFields = ${JSON.stringify(fields, null, 2)};\n` +
+    `export const coreModules = ${JSON.stringify(coreModules)};\n` +
+    `export const worldExports = ${JSON.stringify(worldExports)};\n`,
 );
 console.log(`gen: ${out} from ${component} (sha256 ${sha256.slice(0, 12)}…, jco ${jcoVersion})`);
 

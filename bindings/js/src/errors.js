@@ -19,7 +19,7 @@ export class InputError extends CsvsealError {}
 /** The component refused the Table Schema (or a seal header). */
 export class SchemaError extends CsvsealError {}
 
-/** A resource limit stopped the component: `limit` is "memory" or "cpu". */
+/** A resource limit stopped the component: `limit` is "memory", "cpu" or "output". */
 export class LimitError extends CsvsealError {
   constructor(limit, message) {
     super(message);

@@ -6,7 +6,7 @@ import { seal } from './run.js';
 export { verify, seal, rowChecksum } from './run.js';
 export { Report, canonicalJson } from './report.js';
 export { createWorker, CsvsealWorker } from './worker-client.js';
-export { loadEngine, DEFAULT_MEMORY_LIMIT } from './engine.js';
+export { loadEngine, DEFAULT_MEMORY_LIMIT, DEFAULT_MAX_OUTPUT } from './engine.js';
 export { MIN_CHUNK, MAX_CHUNK } from './chunks.js';
 export * from './errors.js';
 

@@ -3,14 +3,15 @@
 
 import { witFields } from '../gen/source.js';
 import { chunkSize } from './chunks.js';
-import { DEFAULT_MEMORY_LIMIT } from './engine.js';
+import { DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY_LIMIT } from './engine.js';
 import { OptionsError } from './errors.js';
+import { checkComponent } from './plugin.js';
 
 const U32_MAX = 2 ** 32 - 1;
 const U64_MAX = 2n ** 64n - 1n;
 
 /** Options of this wrapper (not of the component's records). */
-const HOST = ['chunkSize', 'memoryLimitBytes', 'component', 'onProgress', 'signal'];
+const HOST = ['chunkSize', 'memoryLimitBytes', 'maxOutputBytes', 'component', 'onProgress', 'signal'];
 const LIMITS = ['maxErrors', 'maxRecordBytes', 'maxColumns'];
 
 /** The wrapper's own settings: chunk size, engine, progress callback. */
@@ -18,9 +19,15 @@ export function hostOptions(o) {
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw new OptionsError('onProgress must be a function');
   }
+  const maxOutputBytes = o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  if (!Number.isSafeInteger(maxOutputBytes) || maxOutputBytes < 1 << 20) {
+    throw new OptionsError(`maxOutputBytes must be an integer of at least 1 MiB, got ${maxOutputBytes}`);
+  }
+  checkComponent(o.component);
   return {
     chunkSize: chunkSize(o.chunkSize),
     memoryLimitBytes: o.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT,
+    maxOutputBytes,
     component: o.component,
     onProgress: o.onProgress,
   };

@@ -9,7 +9,9 @@ import { Report, sealFailure, sealSummary } from './report.js';
 import { sink } from './sink.js';
 
 async function instance(host) {
-  return loadEngine({ module: host.component, memoryLimitBytes: host.memoryLimitBytes }).instance();
+  return loadEngine({ component: host.component, memoryLimitBytes: host.memoryLimitBytes }).instance({
+    maxOutputBytes: host.maxOutputBytes,
+  });
 }
 
 /** Options the component refused: the schema (or header) is at fault. */

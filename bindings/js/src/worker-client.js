@@ -3,20 +3,28 @@
 // timeout that terminates a runaway call and progress from the Worker.
 //
 // The main thread reads the input (any accepted type) into chunks and sends
-// them, at most two ahead of the component. The Worker answers every call
+// them, at most two ahead of the component and only while the sink has
+// taken all but about two chunks' worth of sealed output. The Worker answers every call
 // into the component with a progress message; while it owes one, silence
-// longer than `timeoutMs` means a call is stuck, and the Worker is
+// longer than `timeoutMs` means a call is stuck (loading the component has
+// its own, longer bound, LOAD_TIMEOUT_MS), and the Worker is
 // terminated (the only way to stop running wasm). The next call starts a
 // fresh Worker.
 
 import { chunks } from './chunks.js';
-import { AbortError, InputError, OptionsError, SandboxError, TimeoutError, fromWire } from './errors.js';
+import { AbortError, InputError, LimitError, OptionsError, SandboxError, TimeoutError, fromWire } from './errors.js';
 import { sealOptions, verifyOptions } from './options.js';
+import { checkComponent, componentUrl, transpilePlugin } from './plugin.js';
 import { Report } from './report.js';
 import { sink } from './sink.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 const IN_FLIGHT = 2;
+const IS_NODE = typeof process !== 'undefined' && Boolean(process.versions?.node);
+/** The Worker's JS heap in Node unless told otherwise: lifted results live there. */
+export const DEFAULT_HEAP_LIMIT = 512 << 20;
+/** Transpiling and compiling a plugin in the Worker: seconds, not a call into it. */
+const LOAD_TIMEOUT_MS = 60_000;
 
 /** Starts a Worker and loads the component in it. */
 export async function createWorker(options = {}) {
@@ -27,17 +35,24 @@ export async function createWorker(options = {}) {
 
 export class CsvsealWorker {
   #timeoutMs;
+  #heapLimitBytes;
   #defaults;
   #worker = null;
   #queue = Promise.resolve();
   #ids = 0;
+  #plugins = new Map();
 
-  constructor({ timeoutMs = 30_000, memoryLimitBytes, component } = {}) {
+  constructor({ timeoutMs = 30_000, memoryLimitBytes, maxOutputBytes, component, heapLimitBytes = DEFAULT_HEAP_LIMIT } = {}) {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       throw new OptionsError(`timeoutMs must be a positive number, got ${timeoutMs}`);
     }
+    if (!Number.isSafeInteger(heapLimitBytes) || heapLimitBytes < 16 << 20) {
+      throw new OptionsError(`heapLimitBytes must be an integer of at least 16 MiB, got ${heapLimitBytes}`);
+    }
+    checkComponent(component);
     this.#timeoutMs = timeoutMs;
-    this.#defaults = { memoryLimitBytes, component: component && String(component) };
+    this.#heapLimitBytes = heapLimitBytes;
+    this.#defaults = { memoryLimitBytes, maxOutputBytes, component: wireComponent(component) };
   }
 
   /** Loads and compiles the component in the Worker now. */
@@ -65,6 +80,17 @@ export class CsvsealWorker {
     this.#worker = null;
   }
 
+  /** In a browser: the plugin at `url` transpiled here, once, for the Worker (plugin.js says why). */
+  #transpiled(url) {
+    let p = this.#plugins.get(url);
+    if (!p) {
+      p = transpilePlugin(new URL(url));
+      p.catch(() => this.#plugins.delete(url));
+      this.#plugins.set(url, p);
+    }
+    return p;
+  }
+
   #merge(options) {
     const out = { ...options };
     for (const [k, v] of Object.entries(this.#defaults)) if (v !== undefined && out[k] === undefined) out[k] = v;
@@ -80,17 +106,20 @@ export class CsvsealWorker {
 
   async #run({ op, input, options, args }) {
     const { onProgress, output, signal, ...rest } = this.#merge(options);
-    const wire = { ...rest, component: rest.component && String(rest.component) };
+    const wire = { ...rest, component: wireComponent(rest.component) };
     const size = rest.chunkSize ?? 1 << 20;
     checkSignal(signal);
-    const worker = (this.#worker ??= await spawn());
+    const plugin = wire.component && !IS_NODE ? await this.#transpiled(wire.component) : undefined;
+    const worker = (this.#worker ??= await spawn(this.#heapLimitBytes));
     const id = ++this.#ids;
     const out = op === 'seal' ? sink(output) : null;
     let writes = Promise.resolve();
     let sent = 0;
     let done = 0;
+    let pendingOut = 0; // bytes the Worker sealed that the sink has not taken yet
     let ended = input === undefined;
     let settled = false;
+    let loading = true; // until the Worker has the component compiled
     let timer;
     let wakePump = () => {};
 
@@ -112,32 +141,49 @@ export class CsvsealWorker {
     };
     // Armed only while the Worker owes an answer: a chunk it has not
     // processed yet, or the result after the input ended.
+    // While loading, the bound is LOAD_TIMEOUT_MS (or timeoutMs if longer).
     const arm = () => {
       clearTimeout(timer);
-      if (!settled && (ended || sent > done)) {
-        timer = setTimeout(
-          () =>
-            kill(
-              new TimeoutError(
-                `a call into the component ran longer than ${this.#timeoutMs} ms (timeoutMs); its Worker was terminated`,
-              ),
-            ),
-          this.#timeoutMs,
-        );
+      if (settled) return;
+      if (loading) {
+        const ms = Math.max(this.#timeoutMs, LOAD_TIMEOUT_MS);
+        const message = `loading the component took longer than ${ms} ms; its Worker was terminated`;
+        timer = setTimeout(() => kill(new TimeoutError(message)), ms);
+      } else if (ended || sent > done) {
+        const message = `a call into the component ran longer than ${this.#timeoutMs} ms (timeoutMs); its Worker was terminated`;
+        timer = setTimeout(() => kill(new TimeoutError(message)), this.#timeoutMs);
       }
     };
     const onAbort = () => kill(new AbortError('aborted; the Worker was terminated', { cause: signal.reason }));
     signal?.addEventListener('abort', onAbort);
 
-    worker.onExit = (why) => kill(new SandboxError(`the Worker stopped unexpectedly: ${why}`));
+    worker.onExit = (why, outOfMemory) =>
+      kill(
+        outOfMemory
+          ? new LimitError('memory', `the Worker ran out of JS heap (heapLimitBytes: ${this.#heapLimitBytes}); it was ended`)
+          : new SandboxError(`the Worker stopped unexpectedly: ${why}`),
+      );
     worker.onMessage = (msg) => {
       if (msg.id !== id) return;
-      if (msg.type === 'progress') {
+      if (msg.type === 'loaded') {
+        loading = false;
+      } else if (msg.type === 'progress') {
         done = msg.bytes;
         onProgress?.(msg.bytes);
         wakePump();
       } else if (msg.type === 'output') {
-        writes = writes.then(() => out.write(msg.data));
+        // Counted until the sink has taken it: the pump waits on this too,
+        // so a slow sink slows the input instead of piling output up here.
+        const data = msg.data;
+        pendingOut += data.length;
+        writes = writes.then(async () => {
+          await out.write(data);
+          pendingOut -= data.length;
+          wakePump();
+        });
+        // A sink that fails ends the call now: the pump would otherwise wait
+        // on it for ever.
+        writes.catch((e) => settled || kill(e));
       } else if (msg.type === 'done') {
         finish(() =>
           resolve(
@@ -155,7 +201,7 @@ export class CsvsealWorker {
       arm();
     };
 
-    worker.post({ type: 'start', id, op, options: wire, args });
+    worker.post({ type: 'start', id, op, options: wire, args, plugin });
     arm();
     if (input !== undefined) {
       pump().catch((e) => kill(e instanceof InputError ? e : new InputError(String(e?.message ?? e), { cause: e })));
@@ -163,13 +209,14 @@ export class CsvsealWorker {
 
     async function pump() {
       for await (const chunk of chunks(input, size)) {
-        while (!settled && sent - done >= IN_FLIGHT * size) {
+        while (!settled && (sent - done >= IN_FLIGHT * size || pendingOut > IN_FLIGHT * size)) {
           await new Promise((r) => (wakePump = r));
         }
         if (settled) return;
         const copy = chunk.slice(); // the chunker reuses its buffer; ours goes to the Worker
-        worker.post({ type: 'chunk', id, data: copy }, [copy.buffer]);
+        // Counted before the transfer, which empties `copy` here.
         sent += copy.length;
+        worker.post({ type: 'chunk', id, data: copy }, [copy.buffer]);
         arm();
       }
       if (settled) return;
@@ -200,14 +247,23 @@ function withResolvers() {
   return { promise, resolve, reject };
 }
 
-/** A started Worker that has said it is ready, behind one small interface. */
-async function spawn() {
+/** A plugin's location as the Worker gets it: absolute, so it means the same there. */
+function wireComponent(component) {
+  return component === undefined ? undefined : componentUrl(component).href;
+}
+
+/**
+ * A started Worker that has said it is ready, behind one small interface.
+ * In Node its JS heap is bounded (`resourceLimits`): past it Node ends the
+ * Worker, not the process. Browsers offer no such bound.
+ */
+async function spawn(heapLimitBytes) {
   const handle = { onMessage: null, onExit: null };
   const ready = withResolvers();
   const message = (m) => (m.type === 'ready' ? ready.resolve() : handle.onMessage?.(m));
-  const exit = (why) => {
+  const exit = (why, outOfMemory = false) => {
     ready.reject(new SandboxError(`the Worker could not start: ${why}`));
-    handle.onExit?.(why);
+    handle.onExit?.(why, outOfMemory);
   };
   if (typeof Worker !== 'undefined') {
     const w = new Worker(WORKER_URL, { type: 'module' });
@@ -220,10 +276,12 @@ async function spawn() {
     handle.terminate = () => w.terminate();
   } else {
     const { Worker: NodeWorker } = await import('node:worker_threads');
-    const w = new NodeWorker(WORKER_URL);
+    const w = new NodeWorker(WORKER_URL, {
+      resourceLimits: { maxOldGenerationSizeMb: Math.floor(heapLimitBytes / 2 ** 20) },
+    });
     w.unref(); // an idle Worker does not keep the process alive
     w.on('message', message);
-    w.on('error', (e) => exit(e.message));
+    w.on('error', (e) => exit(e.message, e.code === 'ERR_WORKER_OUT_OF_MEMORY'));
     w.on('exit', (code) => exit(`exit code ${code}`));
     handle.post = (m, t) => w.postMessage(m, t);
     handle.terminate = () => {

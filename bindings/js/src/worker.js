@@ -4,6 +4,7 @@
 // heartbeat the main thread's timeout watches.
 
 import { toWire } from './errors.js';
+import { loadEngine, providePlugin } from './engine.js';
 import { rowChecksum, seal, verify } from './run.js';
 
 const port = await connect();
@@ -26,9 +27,14 @@ port.listen(async (msg) => {
 });
 port.post({ type: 'ready' });
 
-async function run({ id, op, options, args }, queue) {
+async function run({ id, op, options, args, plugin }, queue) {
   const onProgress = (bytes) => port.post({ type: 'progress', id, bytes });
   try {
+    if (plugin) providePlugin(options.component, plugin);
+    // Transpiling and compiling a plugin is not a call into it: the main
+    // thread gives it its own, longer timeout until we say it is done.
+    await loadEngine({ component: options.component, memoryLimitBytes: options.memoryLimitBytes }).load();
+    port.post({ type: 'loaded', id });
     let result;
     if (op === 'verify') {
       result = await verify(queue, { ...options, onProgress });

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { seal } from '../src/index.js';
 import { loadCases } from './cases.js';
 import { launchChromium } from './chromium.js';
-import { transpilePlugins } from './plugins.js';
+import { PLUGINS_DIR } from './plugins.js';
+import { pluginPage } from './plugin-page.js';
 import { serve } from './static-server.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -22,11 +23,11 @@ let server, browser, page;
 const requests = []; // every request the browser made, page and Worker alike
 const problems = []; // page errors and console errors
 
-let plugins;
+let plugins; // the page for plugins: an import map for the transpiler, which the package loads from node_modules/
 
 before(async () => {
-  plugins = transpilePlugins(['hostile-loop-forever']);
-  server = await serve(ROOT, { '/plugins/': plugins.dir });
+  plugins = pluginPage(ROOT);
+  server = await serve(ROOT, { '/plugins/': PLUGINS_DIR, '/plugin-page/': plugins.dir });
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   context.on('request', (r) => requests.push(r.url()));
@@ -157,24 +158,34 @@ test('dropping a CSV and its schema checks the CSV against the schema', async ()
   assert.equal(await page.evaluate(() => window.csvseal.json), c.expected);
 });
 
-test('in the tab, the Worker timeout ends a runaway component and the page stays usable', async () => {
-  const outcome = await page.evaluate(async (component) => {
-    const { createWorker } = await import('/src/index.js');
+test('in a tab, plugins are .wasm only; the Worker timeout ends a runaway one and the page stays usable', async () => {
+  const tab = await page.context().newPage();
+  tab.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  await tab.goto(`${server.origin}/plugin-page/index.html`);
+  const outcome = await tab.evaluate(async (component) => {
+    const { OptionsError, createWorker } = await import('/src/index.js');
+    // Transpiled JS is refused, in the page as in Node.
+    const refused = await createWorker({ component: '/plugins/engine.js' }).then(
+      () => 'accepted',
+      (e) => (e instanceof OptionsError ? 'refused' : `${e.name}: ${e.message}`),
+    );
     const worker = await createWorker({ timeoutMs: 1500, component });
     const started = performance.now();
     try {
       await worker.verify(new TextEncoder().encode('a\n1\n'));
-      return { name: 'resolved' };
+      return { refused, name: 'resolved' };
     } catch (e) {
-      return { name: e.name, limit: e.limit, ms: performance.now() - started };
+      return { refused, name: e.name, limit: e.limit, message: e.message, ms: performance.now() - started };
     } finally {
       worker.terminate();
     }
-  }, '/plugins/hostile-loop-forever/engine.js');
-  assert.equal(outcome.name, 'TimeoutError');
+  }, '/plugins/hostile-loop-forever.wasm');
+  await tab.close();
+  assert.equal(outcome.refused, 'refused');
+  assert.equal(outcome.name, 'TimeoutError', outcome.message);
   assert.equal(outcome.limit, 'cpu');
   assert.ok(outcome.ms >= 1400, 'not (much) before the timeout');
-  // The tab answers, and the page still checks files.
+  // The page still checks files.
   const c = cases.find((x) => x.name === 'valid-basic');
   const shown = await check(c);
   assert.equal(shown.json, c.expected);
@@ -191,6 +202,6 @@ test('an unreadable schema is shown as a typed error, not a crash', async () => 
 test('every request the browser made was for the page itself, on 127.0.0.1', () => {
   assert.ok(requests.length > 0);
   for (const url of requests) assert.ok(url.startsWith(`${server.origin}/`), url);
-  for (const line of server.log) assert.match(line, /^GET \/(web|src|gen|plugins)\//);
+  for (const line of server.log) assert.match(line, /^GET \/(web|src|gen|plugins|plugin-page|node_modules\/@bytecodealliance)\//);
   assert.deepEqual(problems, []);
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortError,
@@ -19,15 +19,9 @@ import {
   verify,
 } from '../src/index.js';
 import { loadCases } from './cases.js';
+import { pluginUrl } from './plugins.js';
 
 const validBasic = loadCases().find((c) => c.name === 'valid-basic');
-let plugins;
-
-before(async () => {
-  const { transpilePlugins } = await import('./plugins.js');
-  plugins = transpilePlugins(['hostile-loop-forever', 'hostile-grow-memory', 'hostile-trap-midway']);
-});
-after(() => plugins?.cleanup());
 
 /** OS threads of this process (Linux): a terminated Worker's thread is gone. */
 function threads() {
@@ -42,10 +36,12 @@ async function until(f, ms) {
 test('the Worker timeout terminates a call that loops forever', { skip: !existsSync('/proc/self/status') }, async () => {
   await readFile(new URL(import.meta.url)); // libuv's thread pool starts now, not mid-count
   const before = threads();
-  const worker = await createWorker({ timeoutMs: 1500, component: plugins.urls['hostile-loop-forever'] });
+  const worker = await createWorker({ timeoutMs: 1500 });
   assert.ok(threads() > before, 'the Worker runs on its own thread');
+  const component = pluginUrl('hostile-loop-forever');
+  await worker.rowChecksum(['a'], ['1'], { component }); // transpiled and compiled: the clock below is the call's
   const started = Date.now();
-  await assert.rejects(worker.verify(validBasic.input), (e) => {
+  await assert.rejects(worker.verify(validBasic.input, { component }), (e) => {
     assert.ok(e instanceof TimeoutError, `${e.name}: ${e.message}`);
     assert.ok(e instanceof LimitError);
     assert.equal(e.limit, 'cpu');
@@ -55,13 +51,13 @@ test('the Worker timeout terminates a call that loops forever', { skip: !existsS
   // The looping thread is really gone, not just abandoned.
   assert.ok(await until(() => threads() <= before, 10_000), `threads: ${threads()}, before the Worker: ${before}`);
   // The same CsvsealWorker starts a fresh Worker for the next call.
-  const report = await worker.verify(validBasic.input, { component: new URL('../gen/csvseal_guest.js', import.meta.url) });
+  const report = await worker.verify(validBasic.input);
   assert.equal(canonicalJson(report), validBasic.expected);
   worker.terminate();
 });
 
 test('an AbortSignal terminates a looping call in the Worker', async () => {
-  const worker = await createWorker({ timeoutMs: 60_000, component: plugins.urls['hostile-loop-forever'] });
+  const worker = await createWorker({ timeoutMs: 60_000, component: pluginUrl('hostile-loop-forever') });
   const controller = new AbortController();
   setTimeout(() => controller.abort(new Error('user cancelled')), 300);
   await assert.rejects(worker.verify(validBasic.input, { signal: controller.signal }), AbortError);
@@ -71,7 +67,7 @@ test('an AbortSignal terminates a looping call in the Worker', async () => {
 test('the memory cap stops a component that allocates without end', async () => {
   const limit = 64 << 20;
   await assert.rejects(
-    verify(validBasic.input, { component: plugins.urls['hostile-grow-memory'], memoryLimitBytes: limit }),
+    verify(validBasic.input, { component: pluginUrl('hostile-grow-memory'), memoryLimitBytes: limit }),
     (e) => {
       assert.ok(e instanceof LimitError, `${e.name}: ${e.message}`);
       assert.equal(e.limit, 'memory');
@@ -83,7 +79,7 @@ test('the memory cap stops a component that allocates without end', async () => 
     },
   );
   // In a Worker too, and the error crosses back typed.
-  const worker = await createWorker({ component: plugins.urls['hostile-grow-memory'], memoryLimitBytes: limit });
+  const worker = await createWorker({ component: pluginUrl('hostile-grow-memory'), memoryLimitBytes: limit });
   await assert.rejects(worker.verify(validBasic.input), (e) => e instanceof LimitError && e.limit === 'memory');
   worker.terminate();
   // The built-in engine is unaffected.
@@ -92,7 +88,7 @@ test('the memory cap stops a component that allocates without end', async () => 
 
 test('a component that traps is a SandboxError; no sealed file comes out, and a stream errors instead of ending', async () => {
   const input = new TextEncoder().encode('a,b\n1,2\n');
-  const component = plugins.urls['hostile-trap-midway'];
+  const component = pluginUrl('hostile-trap-midway');
   await assert.rejects(seal(input, { component }), SandboxError);
 
   const { writable, readable, summary } = sealStream({ component });

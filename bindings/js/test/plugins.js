@@ -1,25 +1,15 @@
-// Transpiles hostile plugins from tests/plugins/ (components of the same
-// `engine` world as csvseal's own) for tests that need a misbehaving engine.
+// Hostile plugins from tests/plugins/ (components of the same `engine`
+// world as csvseal's own, built from plugins/hostile) for tests that need a
+// misbehaving engine. The package takes them as .wasm and transpiles them
+// itself.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const build = fileURLToPath(new URL('../scripts/build.mjs', import.meta.url));
-const plugins = fileURLToPath(new URL('../../../tests/plugins/', import.meta.url));
+/** The directory holding them. */
+export const PLUGINS_DIR = resolve(fileURLToPath(new URL('../../../tests/plugins/', import.meta.url)));
 
-/** Transpiles each named plugin into DIR/NAME/engine.js; returns DIR, their module URLs and a cleanup. */
-export function transpilePlugins(names) {
-  const dir = mkdtempSync(join(tmpdir(), 'csvseal-js-plugins-'));
-  const urls = {};
-  for (const name of names) {
-    const out = join(dir, name);
-    execFileSync(process.execPath, [build, join(plugins, `${name}.wasm`), '--out', out, '--name', 'engine'], {
-      stdio: 'ignore',
-    });
-    urls[name] = pathToFileURL(join(out, 'engine.js')).href;
-  }
-  return { dir, urls, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+/** The file: URL of tests/plugins/NAME.wasm. */
+export function pluginUrl(name) {
+  return new URL(`../../../tests/plugins/${name}.wasm`, import.meta.url).href;
 }

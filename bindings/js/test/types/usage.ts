@@ -3,6 +3,7 @@
 import {
   type Report,
   type RowError,
+  LimitError,
   SealError,
   TimeoutError,
   canonicalJson,
@@ -26,17 +27,20 @@ export async function use(file: Blob, bytes: Uint8Array, stream: ReadableStream<
   void data?.length;
   const s = sealStream({ format: 'jsonl' });
   void s.readable;
-  const worker = await createWorker({ timeoutMs: 1000 });
+  const worker = await createWorker({ timeoutMs: 1000, heapLimitBytes: 256 << 20, component: 'plugin.wasm' });
   try {
-    await worker.verify(bytes);
+    await worker.verify(bytes, { maxOutputBytes: 32 << 20, component: new URL('file:///p/plugin.wasm') });
   } catch (e) {
     if (e instanceof TimeoutError) void e.limit;
+    if (e instanceof LimitError && e.limit === 'output') void e.message;
     if (e instanceof SealError) void e.errors[0]?.line;
   }
   // @ts-expect-error a string is not an input
   await verify('a,b\n');
   // @ts-expect-error max_errors is the JSON spelling, not the option
   await verify(bytes, { max_errors: 3 });
+  // @ts-expect-error a Worker's heap limit is a number of bytes
+  await createWorker({ heapLimitBytes: '1g' });
   // @ts-expect-error seal formats are csv and jsonl
   await seal(bytes, { format: 'xml' });
   return canonicalJson(report) + (await rowChecksum(['a'], ['1']));
