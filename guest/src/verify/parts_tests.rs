@@ -117,8 +117,12 @@ fn continuation(file: &[u8], header: usize, range: core::ops::Range<usize>) -> V
     v.finish()
 }
 
+/// Valid, warning at most row counts (which the host's merge adds up).
 fn clean(r: &VerifyReport) -> bool {
-    r.valid && r.warnings.is_empty()
+    r.valid
+        && r.warnings
+            .iter()
+            .all(|w| w.contains(" row(s) ") && w.contains(" (first: line "))
 }
 
 fn count(file: &[u8], byte: u8) -> u64 {
