@@ -100,11 +100,11 @@ pub fn recover_prefix(
     // after the listing of uploads: kept.
     if !dry_run {
         for m in markers.values() {
-            if now.duration_since(m.modified).unwrap_or_default() > older_than {
-                if let Err(e) = read::delete(&bucket, &m.key) {
-                    tracing::warn!(file = %bucket.url_of(&m.key).display(), cause = %e,
-                        "could not delete the marker of a finished upload");
-                }
+            if now.duration_since(m.modified).unwrap_or_default() > older_than
+                && let Err(e) = read::delete(&bucket, &m.key)
+            {
+                tracing::warn!(file = %bucket.url_of(&m.key).display(), cause = %e,
+                    "could not delete the marker of a finished upload");
             }
         }
     }
