@@ -26,6 +26,13 @@ const STAMP: &str = "2024-09-10T14:30:00Z";
 /// `csvseal SUBCOMMAND --endpoint ENDPOINT ARGS…` with the test identity
 /// and no other AWS_* settings.
 pub fn s3cmd(endpoint: &str, args: &[&str]) -> Command {
+    let mut cmd = s3cmd_no_endpoint(&[args[0]]);
+    cmd.args(["--endpoint", endpoint]).args(&args[1..]);
+    cmd
+}
+
+/// [`s3cmd`] without `--endpoint` (the environment may give one).
+fn s3cmd_no_endpoint(args: &[&str]) -> Command {
     let mut cmd = Command::new(csvseal_bin());
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("AWS_") {
@@ -39,9 +46,7 @@ pub fn s3cmd(endpoint: &str, args: &[&str]) -> Command {
             "CSVSEAL_CACHE_DIR",
             std::env::temp_dir().join(format!("csvseal-test-cache-{}", std::process::id())),
         )
-        .arg(args[0])
-        .args(["--endpoint", endpoint])
-        .args(&args[1..])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -178,8 +183,14 @@ fn the_same_sealed_file_locally_and_in_the_store_byte_for_byte() {
         let v = csvseal(&["verify", local.join(&name).to_str().unwrap()], None);
         assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
     }
-    // Nothing but the files and the probe object; no upload left behind.
+    // Nothing but the files and the probe object; no upload left behind,
+    // no upload marker (SeaweedFS keeps their emptied directory).
+    assert_eq!(
+        w.filer_list(&b, "sealed/.csvseal-uploads/"),
+        [] as [String; 0]
+    );
     let mut names = w.filer_list(&b, "sealed/");
+    names.retain(|n| n != ".csvseal-uploads");
     names.sort();
     assert_eq!(
         names,
@@ -485,6 +496,16 @@ fn credentials_never_appear_in_output_logs_json_or_metrics() {
             }
         }
     }
+    // At -vvv only csvseal's own events are logged, none of the HTTP
+    // stack's (which carry whole URLs and requests). (An error may name
+    // the URL: see the refused request below.)
+    let host = w.endpoint.trim_start_matches("http://");
+    if let Some(i) = seen.find(host) {
+        panic!(
+            "the endpoint's address was logged: …{}…",
+            &seen[i.saturating_sub(300)..(i + 100).min(seen.len())]
+        );
+    }
     // And a refused request: wrong secret (403), which is also never shown.
     let wrong = "WRONGsecretLEAKCHECK/42";
     let o = s3cmd(&w.endpoint, &["verify", &obj, "-vvv", "--json"])
@@ -495,6 +516,55 @@ fn credentials_never_appear_in_output_logs_json_or_metrics() {
     seen += &stdout(&o);
     seen += &stderr(&o);
     assert!(!seen.contains(wrong), "the wrong secret was printed");
+    // Credentials or a token in the endpoint URL itself, through the flag
+    // and through the environment: refused, and never shown.
+    let url_secret = "URLsecretLEAKCHECK";
+    for url in [
+        format!("http://user:{url_secret}@{host}"),
+        format!("http://{host}/?X-Amz-Signature={url_secret}"),
+    ] {
+        for via_env in [false, true] {
+            for args in [
+                vec!["verify", &obj, "-vvv", "--log-format", "json", "--json"],
+                write("s", &small, &[]).iter().map(String::as_str).collect(),
+            ] {
+                let mut cmd = if via_env {
+                    let mut c = s3cmd_no_endpoint(&args);
+                    c.env("AWS_ENDPOINT_URL", &url);
+                    c
+                } else {
+                    s3cmd(&url, &args)
+                };
+                let o = cmd.arg("-vvv").output().unwrap();
+                let out = stdout(&o) + &stderr(&o);
+                assert_eq!(o.status.code(), Some(2), "{url} env={via_env}: {out}");
+                assert!(
+                    out.contains("***") && out.contains("AWS_SECRET_ACCESS_KEY"),
+                    "{out}"
+                );
+                seen += &out;
+            }
+        }
+    }
+    // The credential providers' URLs too.
+    for var in [
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_METADATA_ENDPOINT",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        let o = s3cmd(&w.endpoint, &["verify", &obj, "-vvv", "--json"])
+            .env(var, format!("http://user:{url_secret}@{host}"))
+            .output()
+            .unwrap();
+        let out = stdout(&o) + &stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{var}: {out}");
+        assert!(out.contains(var) && out.contains("***@"), "{out}");
+        seen += &out;
+    }
+    assert!(
+        !seen.contains(url_secret),
+        "an endpoint's secret was printed"
+    );
     seen += &std::fs::read_to_string(&metrics).unwrap();
     assert!(seen.contains("committed"), "the runs did log (-vvv)");
     assert!(
@@ -668,9 +738,11 @@ fn replace_backs_up_the_version_replaced_and_detects_a_concurrent_change() {
     let elsewhere = format!("s3://{b}/elsewhere/");
     let o = write(100, &["--replace", "--backup-dir", &elsewhere]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let other = w.filer_list(&b, "elsewhere/");
-    assert_eq!(other.len(), 1, "{other:?}");
-    assert_eq!(rows_of(&format!("{elsewhere}{}", other[0])), 90);
+    let mut other = w.filer_list(&b, "elsewhere/");
+    other.sort();
+    assert_eq!(other.len(), 2, "{other:?}");
+    assert_eq!(other[0], ".csvseal-probe", "--backup-dir is probed");
+    assert_eq!(rows_of(&format!("{elsewhere}{}", other[1])), 90);
     assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
 }
 
@@ -816,4 +888,152 @@ fn a_commit_whose_reply_is_lost_is_recognised_as_the_writers_own() {
     }
     assert_eq!(p.tampered.load(std::sync::atomic::Ordering::SeqCst), 2);
     assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+}
+
+/// The text between `start` and `end` in `s`.
+fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
+    let from = s.find(start).unwrap_or_else(|| panic!("no {start} in {s}")) + start.len();
+    &s[from..from + s[from..].find(end).unwrap()]
+}
+
+#[test]
+fn recover_and_audit_leave_a_users_own_upload_alone() {
+    let w = weed::shared_open();
+    let b = bucket("users");
+    w.create_bucket(&b);
+    let to = format!("s3://{b}/u/");
+    let host = w.endpoint.trim_start_matches("http://");
+    // The user's own multipart upload of report.csv, in progress.
+    let (status, body) = weed::http_request(host, "POST", &format!("/{b}/u/report.csv?uploads"));
+    let body = String::from_utf8_lossy(&body).into_owned();
+    assert_eq!(status, 200, "{body}");
+    let users = between(&body, "<UploadId>", "</UploadId>").to_owned();
+    // And csvseal's, of a writer killed mid-upload.
+    let (mut child, mut stdin) = streaming_writer(&w.endpoint, &to, "stream", &[]);
+    let text = input(2 * LARGE, "users");
+    stdin
+        .write_all(&text.as_bytes()[..text.len() * 3 / 4])
+        .unwrap();
+    wait_for_upload(&w.endpoint, &to);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdin);
+    // A marker whose upload is gone (its writer could not delete it).
+    let stale = format!("/{b}/u/.csvseal-uploads/{}", "0".repeat(64));
+    assert_eq!(weed::http_request(host, "PUT", &stale).0, 200);
+    std::thread::sleep(Duration::from_millis(1200));
+
+    // Only csvseal's upload is a stale temp file, and only it is aborted.
+    let a = run(
+        &w.endpoint,
+        &["audit", "--dir", &to, "--max-temp-age", "1s", "--json"],
+    );
+    assert_eq!(json(&a)["temp_files"], 1, "{}", stdout(&a));
+    let r = run(
+        &w.endpoint,
+        &["recover", "--dir", &to, "--older-than", "1s", "--json"],
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let doc = json(&r);
+    let removed = doc["removed"].as_array().unwrap();
+    assert_eq!(removed.len(), 1, "{doc}");
+    assert!(
+        removed[0]
+            .as_str()
+            .unwrap()
+            .contains("stream_20240910_143000.csv"),
+        "{doc}"
+    );
+    assert!(!doc.to_string().contains("report.csv"), "{doc}");
+    let (_, listing) = weed::http_get(host, &format!("/{b}?uploads&prefix=u/"));
+    let listing = String::from_utf8_lossy(&listing);
+    assert!(
+        listing.contains(&users),
+        "the user's upload survives: {listing}"
+    );
+    assert!(!listing.contains("stream_"), "{listing}");
+    assert_eq!(w.filer_list(&b, "u/.csvseal-uploads/"), [] as [String; 0]);
+    let a = run(
+        &w.endpoint,
+        &["audit", "--dir", &to, "--max-temp-age", "1s", "--json"],
+    );
+    assert_eq!(a.status.code(), Some(0), "{}", stdout(&a));
+}
+
+#[test]
+fn a_backup_dir_that_ignores_conditional_writes_is_refused() {
+    let w = weed::shared_open();
+    let b = bucket("bkdir");
+    let other = bucket("bkother");
+    w.create_bucket(&b);
+    w.create_bucket(&other);
+    let tmp = TempDir::new().unwrap();
+    // Conditions are dropped in the backup bucket only.
+    let only: &'static str = Box::leak(format!("/{other}/").into_boxed_str());
+    let p = proxy::Proxy::start(&w.endpoint, proxy::Mode::IgnoreConditionsIn(only));
+    let to = format!("s3://{b}/t/");
+    let first = write_file(tmp.path(), "a.csv", &input(20, "first"));
+    let o = write_to(&p.endpoint, &to, "t", &first, &["--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let before = w.filer_get(&b, "t/t_20240910_143000.csv").unwrap();
+    let second = write_file(tmp.path(), "b.csv", &input(30, "second"));
+    let backups = format!("s3://{other}/bk/");
+    let o = write_to(
+        &p.endpoint,
+        &to,
+        "t",
+        &second,
+        &["--replace", "--backup-dir", &backups, "--json"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "store-unsupported", "{doc}");
+    assert!(
+        doc["error"]["message"].as_str().unwrap().contains(&backups),
+        "{doc}"
+    );
+    assert!(p.tampered.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    assert_eq!(
+        w.filer_get(&b, "t/t_20240910_143000.csv").unwrap(),
+        before,
+        "the target is untouched"
+    );
+    let made = w.filer_list(&other, "bk/");
+    assert!(made.iter().all(|n| !n.ends_with(".bak")), "{made:?}");
+}
+
+#[test]
+fn a_store_echoing_checksums_it_does_not_check_gets_the_object_read_back() {
+    let w = weed::shared_open();
+    let b = bucket("echo");
+    w.create_bucket(&b);
+    let tmp = TempDir::new().unwrap();
+    let inp = write_file(tmp.path(), "in.csv", &input(20, "echo"));
+    // The store keeps a corrupted copy and reports the checksum csvseal
+    // sent: the checksum proves nothing, the read-back finds it.
+    let p = proxy::Proxy::start(&w.endpoint, proxy::Mode::EchoUncheckedChecksums);
+    let o = write_to(
+        &p.endpoint,
+        &format!("s3://{b}/e/"),
+        "e",
+        &inp,
+        &["--json", "-vv"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "stored-mismatch", "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reading the committed object back gives other bytes"),
+        "{doc}"
+    );
+    assert!(
+        stderr(&o).contains("the store takes parts whose x-amz-checksum-sha256 is wrong"),
+        "{}",
+        stderr(&o)
+    );
+    // The store did echo: one corrupted body, at least one HEAD answered.
+    assert!(p.tampered.load(std::sync::atomic::Ordering::SeqCst) >= 2);
 }

@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 proxy in front of a real SeaweedFS that makes it
 //! misbehave the way other stores or networks do: ignore conditional
-//! writes, keep no checksums, corrupt a part in transit. (It rewrites
+//! writes (everywhere or in one bucket), keep no checksums, corrupt a
+//! part in transit, echo checksums without checking them. (It rewrites
 //! requests, so it fronts a server without authentication.)
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -21,6 +22,14 @@ pub enum Mode {
     /// CompleteMultipartUpload) but cuts the connection instead of
     /// returning the answer: a commit that happened, whose reply was lost.
     LoseFirstCommitReply,
+    /// [`Mode::IgnoreConditions`] only for requests whose path contains
+    /// this (e.g. `/bucket/`): one location of a store that ignores them.
+    IgnoreConditionsIn(&'static str),
+    /// A store that does not check the checksums it is sent and reports
+    /// them back: drops `x-amz-checksum-sha256` from uploads, flips a byte
+    /// in the first sealed file's PutObject, and answers a HeadObject of a
+    /// key with the checksum its upload claimed.
+    EchoUncheckedChecksums,
 }
 
 pub struct Proxy {
@@ -40,6 +49,7 @@ impl Proxy {
         let tampered = Arc::new(AtomicUsize::new(0));
         let corrupted = Arc::new(AtomicBool::new(false));
         let lost = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+        let claimed = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
         let (s, t) = (stop.clone(), tampered.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -48,8 +58,9 @@ impl Proxy {
                 }
                 let Ok(client) = conn else { continue };
                 let (up, t, c, l) = (upstream.clone(), t.clone(), corrupted.clone(), lost.clone());
+                let k = claimed.clone();
                 std::thread::spawn(move || {
-                    let _ = serve(client, &up, mode, &t, &c, &l);
+                    let _ = serve(client, &up, mode, &t, &c, &l, &k);
                 });
             }
         });
@@ -77,6 +88,7 @@ fn serve(
     tampered: &AtomicUsize,
     corrupted: &AtomicBool,
     lost: &std::sync::Mutex<std::collections::HashSet<String>>,
+    claimed: &std::sync::Mutex<std::collections::HashMap<String, String>>,
 ) -> std::io::Result<()> {
     let server = TcpStream::connect(upstream)?;
     // Responses flow back unchanged.
@@ -92,6 +104,8 @@ fn serve(
         if reader.read_line(&mut request_line)? == 0 {
             return Ok(());
         }
+        let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+        let target = path.split('?').next().unwrap_or("").to_owned();
         let mut headers = vec![];
         let mut length = 0usize;
         loop {
@@ -109,6 +123,20 @@ fn serve(
                     lower.starts_with("if-none-match:") || lower.starts_with("if-match:")
                 }
                 Mode::NoChecksums => lower.starts_with("x-amz-checksum-mode:"),
+                Mode::IgnoreConditionsIn(part) => {
+                    path.contains(part)
+                        && (lower.starts_with("if-none-match:") || lower.starts_with("if-match:"))
+                }
+                Mode::EchoUncheckedChecksums => {
+                    match lower.strip_prefix("x-amz-checksum-sha256:") {
+                        Some(_) => {
+                            let value = line.split_once(':').unwrap().1.trim().to_owned();
+                            claimed.lock().unwrap().insert(target.clone(), value);
+                            true
+                        }
+                        None => false,
+                    }
+                }
                 Mode::CorruptFirstPart | Mode::LoseFirstCommitReply => false,
             };
             if drop {
@@ -132,9 +160,51 @@ fn serve(
             body[i] ^= 0x01;
             tampered.fetch_add(1, Ordering::SeqCst);
         }
-        let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
-        let target = path.split('?').next().unwrap_or("").to_owned();
+        // A sealed file's whole-object PutObject (not the probe's, nor an
+        // upload's marker).
+        let is_put = request_line.starts_with("PUT ")
+            && !path.contains('?')
+            && !path.contains(".csvseal-probe")
+            && !path.contains(".csvseal-uploads");
+        if mode == Mode::EchoUncheckedChecksums
+            && is_put
+            && !body.is_empty()
+            && !corrupted.swap(true, Ordering::SeqCst)
+        {
+            let i = body.len() / 2;
+            body[i] ^= 0x01;
+            tampered.fetch_add(1, Ordering::SeqCst);
+        }
+        let remembered = claimed.lock().unwrap().get(&target).cloned();
+        if let (Mode::EchoUncheckedChecksums, true, Some(sum)) =
+            (mode, request_line.starts_with("HEAD "), remembered)
+        {
+            // Ask the store, then answer with the claimed checksum in
+            // place of any it has (a HEAD reply has no body).
+            let mut side = TcpStream::connect(upstream)?;
+            side.write_all(request_line.as_bytes())?;
+            for h in &headers {
+                side.write_all(h.as_bytes())?;
+            }
+            side.write_all(b"\r\n")?;
+            let mut head = vec![];
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                side.read_exact(&mut byte)?;
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head[..head.len() - 2]).into_owned();
+            let mut reply: String = head
+                .split_inclusive("\r\n")
+                .filter(|l| !l.to_ascii_lowercase().starts_with("x-amz-checksum-sha256:"))
+                .collect();
+            reply += &format!("x-amz-checksum-sha256: {sum}\r\n\r\n");
+            tampered.fetch_add(1, Ordering::SeqCst);
+            reader.get_mut().write_all(reply.as_bytes())?;
+            continue;
+        }
         let is_commit = !path.contains(".csvseal-probe")
+            && !path.contains(".csvseal-uploads")
             && ((request_line.starts_with("POST ") && path.contains("uploadId="))
                 || (request_line.starts_with("PUT ") && !path.contains('?')));
         if mode == Mode::LoseFirstCommitReply && is_commit && lost.lock().unwrap().insert(target) {

@@ -369,11 +369,17 @@ fn http_post_file(addr: &str, dir: &str, name: &str, content: &[u8]) -> u16 {
 
 /// A minimal HTTP/1.1 GET (Content-Length or chunked bodies).
 pub fn http_get(addr: &str, path: &str) -> (u16, Vec<u8>) {
+    http_request(addr, "GET", path)
+}
+
+/// A minimal HTTP/1.1 request without a body (unsigned: for a server
+/// without authentication).
+pub fn http_request(addr: &str, method: &str, path: &str) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = vec![];

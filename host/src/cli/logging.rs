@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::ValueEnum;
 use csvseal::Error;
 use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -48,14 +51,31 @@ pub fn init(format: LogFormat, level: LevelFilter, verbose: u8) {
         .with_writer(std::io::stderr)
         .with_max_level(level)
         .with_target(false);
+    let targets = targets(level);
     let result = match format {
         LogFormat::Text => builder
             .with_ansi(std::io::stderr().is_terminal())
+            .finish()
+            .with(targets)
             .try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .finish()
+            .with(targets)
+            .try_init(),
     };
     // Only fails if a subscriber is already set, which the CLI never does.
     let _ = result;
+}
+
+/// csvseal's own events at `level`; every other crate's at warnings at
+/// most: below that, the HTTP stack and `object_store` log whole URLs,
+/// requests and headers (an endpoint's `user:password@`, a token).
+fn targets(level: LevelFilter) -> Targets {
+    Targets::new()
+        .with_target("csvseal", level)
+        .with_default(level.min(LevelFilter::WARN))
 }
 
 /// The file and the step an error happened at.
@@ -138,5 +158,24 @@ mod tests {
         assert_eq!(level(3, 0), LevelFilter::TRACE);
         assert_eq!(level(0, 1), LevelFilter::ERROR);
         assert_eq!(level(0, 2), LevelFilter::OFF);
+    }
+
+    #[test]
+    fn other_crates_log_warnings_at_most() {
+        use tracing::Level;
+        let t = targets(LevelFilter::TRACE);
+        assert!(t.would_enable("csvseal::object::signed", &Level::TRACE));
+        assert!(t.would_enable("csvseal", &Level::DEBUG));
+        for other in [
+            "hyper_util::client",
+            "reqwest::connect",
+            "object_store::client",
+        ] {
+            assert!(!t.would_enable(other, &Level::INFO), "{other}");
+            assert!(t.would_enable(other, &Level::WARN), "{other}");
+        }
+        let quiet = targets(LevelFilter::ERROR);
+        assert!(!quiet.would_enable("hyper", &Level::WARN));
+        assert!(!quiet.would_enable("csvseal", &Level::WARN));
     }
 }

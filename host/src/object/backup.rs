@@ -7,7 +7,8 @@
 //! `If-Match` on the ETag the overwrite will be conditional on (so the
 //! backup is of exactly the version replaced), verified while it is copied,
 //! and committed like a sealed file: an upload, hashes checked, created with
-//! `If-None-Match: *`, the stored checksum confirmed.
+//! `If-None-Match: *`, the stored checksum confirmed. A `--backup-dir` is
+//! probed for conditional writes before the write starts, like the target.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::bucket::{Bucket, connect};
+use super::probe::ensure_conditional_writes;
 use super::read;
 use super::s3api::Condition;
 use super::upload::{PART_SIZE, Upload, new_write_id};
@@ -45,6 +47,31 @@ pub(crate) fn backup_prefix(target: &ObjectUrl, policy: &BackupPolicy) -> Result
     }
 }
 
+/// Refuses a `--backup-dir` on a store that ignores conditional writes,
+/// as the target's prefix is refused ([`ensure_conditional_writes`]): the
+/// backup is committed with `If-None-Match: *` too, and may be in another
+/// bucket. The default backup prefix is under the target's, probed already.
+pub(crate) fn ensure_backup_location(
+    bucket: &Arc<Bucket>,
+    target: &ObjectUrl,
+    policy: &BackupPolicy,
+) -> Result<()> {
+    if policy.dir.is_none() {
+        return Ok(());
+    }
+    let prefix = backup_prefix(target, policy)?;
+    ensure_conditional_writes(&*bucket_of(bucket, &prefix)?, &prefix.key)
+}
+
+/// The connection to `prefix`'s bucket.
+fn bucket_of(bucket: &Arc<Bucket>, prefix: &ObjectUrl) -> Result<Arc<Bucket>> {
+    if prefix.bucket == bucket.name {
+        Ok(bucket.clone())
+    } else {
+        connect(&prefix.bucket, &bucket.options)
+    }
+}
+
 /// Makes a verified backup of version `etag` of `target`; returns its URL.
 pub(crate) fn backup_object(
     bucket: &Arc<Bucket>,
@@ -54,11 +81,8 @@ pub(crate) fn backup_object(
     policy: &BackupPolicy,
 ) -> Result<ObjectUrl> {
     let prefix = backup_prefix(target, policy)?;
-    let into = if prefix.bucket == bucket.name {
-        bucket.clone()
-    } else {
-        connect(&prefix.bucket, &bucket.options)?
-    };
+    let into = bucket_of(bucket, &prefix)?;
+    ensure_backup_location(bucket, target, policy)?;
     let stamp = OffsetDateTime::now_utc()
         .format(format_description!(
             "[year][month][day]T[hour][minute][second].[subsecond digits:9]Z"

@@ -11,6 +11,7 @@
 //! credential provider; only [`super::signed`] borrows one to sign.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -66,6 +67,32 @@ pub struct Bucket {
     pub(crate) endpoint: String,
     pub(crate) region: String,
     pub(crate) options: ObjectOptions,
+    /// What the probe found: [`CHECKSUMS_UNKNOWN`], [`CHECKSUMS_CHECKED`]
+    /// or [`CHECKSUMS_UNCHECKED`] (which wins over the others).
+    checksums: AtomicU8,
+}
+
+const CHECKSUMS_UNKNOWN: u8 = 0;
+const CHECKSUMS_CHECKED: u8 = 1;
+const CHECKSUMS_UNCHECKED: u8 = 2;
+
+impl Bucket {
+    /// Records whether the store was seen to refuse a part whose checksum
+    /// is wrong. Once seen to take one, it stays unchecked for the run.
+    pub(crate) fn note_checksums_checked(&self, checked: bool) {
+        let v = if checked {
+            CHECKSUMS_CHECKED
+        } else {
+            CHECKSUMS_UNCHECKED
+        };
+        self.checksums.fetch_max(v, Ordering::Relaxed);
+    }
+
+    /// True only if the probe saw the store refuse a wrong checksum (and
+    /// never take one): then the checksum it reports is its own.
+    pub(crate) fn checksums_checked(&self) -> bool {
+        self.checksums.load(Ordering::Relaxed) == CHECKSUMS_CHECKED
+    }
 }
 
 /// Per-request time limit: a part of [`super::upload::PART_SIZE`] must
@@ -111,6 +138,27 @@ fn build(bucket: &str, options: &ObjectOptions) -> Result<Bucket> {
     let endpoint = builder
         .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
         .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint));
+    let from = if options.endpoint.is_some() {
+        "--endpoint"
+    } else {
+        "AWS_ENDPOINT_URL"
+    };
+    if let Some(e) = &endpoint {
+        check_url(from, e)?;
+    }
+    // The credential providers' URLs end up in their errors too.
+    for (key, name) in [
+        (AmazonS3ConfigKey::StsEndpoint, "AWS_ENDPOINT_URL_STS"),
+        (AmazonS3ConfigKey::MetadataEndpoint, "AWS_METADATA_ENDPOINT"),
+        (
+            AmazonS3ConfigKey::ContainerCredentialsFullUri,
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ),
+    ] {
+        if let Some(url) = builder.get_config_value(&key) {
+            check_url(name, &url)?;
+        }
+    }
     let region = builder
         .get_config_value(&AmazonS3ConfigKey::Region)
         .unwrap_or_else(|| "us-east-1".to_owned());
@@ -151,5 +199,67 @@ fn build(bucket: &str, options: &ObjectOptions) -> Result<Bucket> {
         endpoint,
         region,
         options: options.clone(),
+        checksums: AtomicU8::new(CHECKSUMS_UNKNOWN),
     })
+}
+
+/// Refuses a URL with credentials in it (`user:password@`) or a query or
+/// fragment (a signed URL's signature, a token): the HTTP stack puts the
+/// whole URL in its errors, so they would be printed and logged. The
+/// message shows the URL with those parts replaced by `***`.
+fn check_url(from: &str, url: &str) -> Result<()> {
+    let what = if url.contains('@') {
+        "credentials (user:password@)"
+    } else if url.contains(['?', '#']) {
+        "a query string or fragment"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Usage(format!(
+        "{from} {}: has {what} in it, which would be shown in errors and logs; \
+         an endpoint is scheme://host[:port][/path], and credentials go in \
+         AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN",
+        redacted(url)
+    )))
+}
+
+/// `url` with any `user:password@` and any query or fragment as `***`.
+fn redacted(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let (rest, cut) = match rest.find(['?', '#']) {
+        Some(i) => (&rest[..i], "?***"),
+        None => (rest, ""),
+    };
+    // Everything up to the last `@`, wherever it is: a malformed URL's
+    // password may hold a `/`.
+    match rest.rfind('@') {
+        Some(i) => format!("{scheme}***@{}{cut}", &rest[i + 1..]),
+        None => format!("{scheme}{rest}{cut}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_with_secrets_are_refused_and_shown_without_them() {
+        for (url, shown) in [
+            ("http://user:PASSW0RD@127.0.0.1:9", "http://***@127.0.0.1:9"),
+            ("http://us:SE/CR@ET@h/p", "http://***@h/p"),
+            ("https://h/p?X-Amz-Signature=PASSW0RD", "https://h/p?***"),
+            ("https://h#PASSW0RD", "https://h?***"),
+            ("u:PASSW0RD@h?t=PASSW0RD", "***@h?***"),
+        ] {
+            let e = check_url("--endpoint", url).unwrap_err().to_string();
+            assert!(!e.contains("PASSW0RD"), "{e}");
+            assert!(e.contains(shown), "{e}");
+        }
+        for url in ["http://127.0.0.1:8333", "https://s3.example.com/base/"] {
+            check_url("--endpoint", url).unwrap();
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Checking what is in object storage: `verify s3://…`, `verify --series
 //! s3://… BASE`, and `audit s3://…` (the audit's [`AuditSource`]).
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -8,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 
 use super::bucket::{Bucket, ObjectOptions, connect};
+use super::ledger;
 use super::read;
 use super::runtime::block_on;
 use crate::error::{Error, Result};
@@ -123,9 +125,17 @@ impl AuditSource for PrefixSource {
                 ino: etag_id(l.etag.as_deref()),
             });
         }
+        // csvseal's own uploads (its ledger names them), not a user's.
+        let ours: HashSet<String> = ledger::markers(&self.bucket, &self.prefix.key)?
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
         for u in block_on(self.bucket.list_uploads(&self.prefix.key))? {
             let name = &u.key[self.prefix.key.len().min(u.key.len())..];
-            if name.contains('/') || !name.ends_with(".csv") {
+            if name.contains('/')
+                || !name.ends_with(".csv")
+                || !ours.contains(&ledger::marker_name(&u.key, &u.upload_id))
+            {
                 continue;
             }
             out.push(Entry::Temp {

@@ -10,12 +10,13 @@
 //! Layering, bottom up: `runtime` (tokio, started only here) → `bucket`
 //! (connection, credentials from the environment) → `signed` (the one place
 //! that signs with a credential; retries) → `s3api` (the S3 operations) →
-//! `probe`, `upload`, `read` → the jobs: `write`, `backup`,
+//! `probe`, `ledger`, `upload`, `read` → the jobs: `write`, `backup`,
 //! `check` (verify, series, audit), `recover`.
 
 mod backup;
 mod bucket;
 mod check;
+mod ledger;
 mod probe;
 mod read;
 mod recover;

@@ -7,6 +7,11 @@
 //! prefix csvseal asks it to break each rule it relies on, on a probe
 //! object it owns (`{prefix}.csvseal-probe`, a few bytes, kept), and refuses
 //! to write if any rule is not enforced. The result is cached for the run.
+//!
+//! It also sends a part whose `x-amz-checksum-sha256` is not its bytes'.
+//! A store that takes it does not check the checksums it is sent, so the
+//! checksum it reports back may be an echo: such a store is not refused,
+//! but every write to it is confirmed by reading the object back.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
@@ -83,6 +88,17 @@ async fn probe(b: &Bucket, prefix: &str) -> Result<()> {
         }
         if let Committed::Done(_) = b.complete_upload(&key, &upload, &parts, &no_such).await? {
             return Err(unsupported("If-Match on CompleteMultipartUpload"));
+        }
+        // Not a refusal: whether the store's reported checksum proves
+        // anything (see `upload::confirm`).
+        let wrong: [u8; 32] = Sha256::digest(b"not the probe's bytes").into();
+        let taken = b
+            .part_taken_with_checksum(&key, &upload, 2, PROBE_BODY.into(), sha, wrong)
+            .await?;
+        b.note_checksums_checked(!taken);
+        if taken {
+            tracing::info!(file = %b.url_of(prefix).display(),
+                "the store takes parts whose x-amz-checksum-sha256 is wrong: its checksums prove nothing, objects are read back after each write");
         }
         Ok(())
     }

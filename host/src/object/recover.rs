@@ -6,12 +6,16 @@
 //! incomplete multipart upload started more than `older_than` ago is
 //! aborted; a younger one is kept and reported. Aborting the upload of a
 //! writer that is still running (one slower than `older_than`) makes that
-//! write fail; it never makes anything partial visible.
+//! write fail; it never makes anything partial visible. Only csvseal's own
+//! uploads are touched: those its ledger names ([`super::ledger`]), under
+//! the prefix and its default backup prefix, and the probe's.
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use super::bucket::{ObjectOptions, connect};
 use super::check::upload_age;
+use super::ledger;
 use super::probe::PROBE_NAME;
 use super::read;
 use super::runtime::block_on;
@@ -23,8 +27,8 @@ use crate::monitor::metrics::{ORIGIN_STALE, temp_sweep_failed, temp_swept};
 use crate::sandbox::Sandbox;
 use crate::verify::verify_reader;
 
-/// Aborts csvseal's incomplete uploads under `prefix` (and its default
-/// backup prefix) older than `older_than`, and verifies every `*.csv`
+/// Aborts csvseal's incomplete uploads directly under `prefix` (and its
+/// default backup prefix) older than `older_than`, and verifies every `*.csv`
 /// directly under `prefix`.
 pub fn recover_prefix(
     sandbox: &Sandbox,
@@ -41,16 +45,20 @@ pub fn recover_prefix(
     };
     let backups = format!("{}{DEFAULT_BACKUP_DIR}/", prefix.key);
     let now = SystemTime::now();
+    // csvseal's uploads of sealed files and backups are the ones its
+    // ledger names; the probe's key is csvseal's own.
+    let mut markers = HashMap::new();
+    for dir in [&prefix.key, &backups] {
+        for m in ledger::markers(&bucket, dir)? {
+            markers.insert(m.name.clone(), m);
+        }
+    }
     let mut uploads = block_on(bucket.list_uploads(&prefix.key))?;
     uploads.sort_by(|a, b| (&a.key, a.initiated).cmp(&(&b.key, b.initiated)));
     for u in uploads {
         let name = &u.key[prefix.key.len()..];
-        // Only what csvseal itself uploads: sealed files, backups, the probe.
-        let ours = (!name.contains('/') && (name.ends_with(".csv") || name == PROBE_NAME))
-            || (u.key.starts_with(&backups)
-                && !u.key[backups.len()..].contains('/')
-                && u.key.ends_with(".bak"));
-        if !ours {
+        let marker = markers.remove(&ledger::marker_name(&u.key, &u.upload_id));
+        if marker.is_none() && name != PROBE_NAME {
             continue;
         }
         let label = format!(
@@ -74,6 +82,9 @@ pub fn recover_prefix(
             Ok(()) => {
                 temp_swept(ORIGIN_STALE);
                 report.removed.push(label.into());
+                if marker.is_some() {
+                    ledger::forget(&bucket, &u.key, &u.upload_id);
+                }
             }
             Err(e) => {
                 temp_sweep_failed(ORIGIN_STALE);
@@ -81,6 +92,19 @@ pub fn recover_prefix(
                     path: label.into(),
                     error: format!("abort upload: {e}"),
                 });
+            }
+        }
+    }
+    // Markers left by a writer that finished but could not delete its
+    // marker (the upload is gone). A young one may be a write that started
+    // after the listing of uploads: kept.
+    if !dry_run {
+        for m in markers.values() {
+            if now.duration_since(m.modified).unwrap_or_default() > older_than
+                && let Err(e) = read::delete(&bucket, &m.key)
+            {
+                tracing::warn!(file = %bucket.url_of(&m.key).display(), cause = %e,
+                    "could not delete the marker of a finished upload");
             }
         }
     }

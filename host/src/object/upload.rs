@@ -11,7 +11,8 @@
 //! the end instead. The commit completes with `If-None-Match: *` (or
 //! `If-Match` when replacing), then confirms that what the store holds is
 //! what was verified: its reported checksum, else a re-read. Dropped
-//! without a commit, the upload is aborted.
+//! without a commit, the upload is aborted. Each multipart upload is
+//! recorded in [`super::ledger`] while it is open, for `recover`.
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use super::bucket::Bucket;
+use super::ledger;
 use super::read;
 use super::runtime::{block_on, spawn};
 use super::s3api::{Committed, Condition, b64};
@@ -99,6 +101,9 @@ impl Upload {
                 let id = block_on(self.bucket.create_upload(&self.key, &self.write_id))?;
                 tracing::debug!(file = %self.bucket.url_of(&self.key).display(), "multipart upload started");
                 self.upload_id = Some(id.clone());
+                // Without its marker `recover` would not know it as ours;
+                // a failure here aborts it (Drop).
+                block_on(ledger::record(&self.bucket, &self.key, &id, &self.write_id))?;
                 id
             }
         };
@@ -214,6 +219,9 @@ impl Upload {
         };
         // Committed: nothing to abort any more, whatever the check finds.
         self.committed = true;
+        if let Some(id) = &self.upload_id {
+            ledger::forget(&bucket, &key, id);
+        }
         let Some(head) = head.filter(|_| ours) else {
             return Err(Error::StoredMismatch {
                 path: bucket.url_of(&key),
@@ -275,7 +283,8 @@ impl Expected {
 }
 
 /// Checks the stored object against what was verified: by the store's
-/// checksum when it reports a comparable one, else by reading it back.
+/// checksum when it reports a comparable one and was seen by the probe to
+/// refuse a wrong one, else by reading it back.
 fn confirm(
     bucket: &Arc<Bucket>,
     key: &str,
@@ -288,7 +297,13 @@ fn confirm(
         detail,
     };
     match expected.judge(reported) {
-        Some(true) => return Ok(StoredCheck::Checksum),
+        // The store's own checksum only if it checks what it is sent: a
+        // store that does not may just echo the header of the upload.
+        Some(true) if bucket.checksums_checked() => return Ok(StoredCheck::Checksum),
+        Some(true) => {
+            tracing::debug!(file = %bucket.url_of(key).display(),
+                "the store was not seen to check the checksums it is sent; reading the object back");
+        }
         Some(false) => {
             return Err(mismatch(format!(
                 "the store's SHA-256 checksum is {}, the bytes verified give {}",
@@ -296,9 +311,10 @@ fn confirm(
                 expected.checksum()
             )));
         }
-        None => {}
+        None => {
+            tracing::debug!(file = %bucket.url_of(key).display(), "no stored checksum; reading the object back");
+        }
     }
-    tracing::debug!(file = %bucket.url_of(key).display(), "no stored checksum; reading the object back");
     let read = read::segment_digests(bucket, key, etag, PART_SIZE as u64).map_err(|e| match e {
         Error::TargetChanged { .. } => mismatch(
             "the object was replaced by another writer right after this write committed it".into(),
@@ -372,6 +388,7 @@ impl Drop for Upload {
                     crate::monitor::metrics::ORIGIN_ABANDONED_WRITE,
                 );
                 tracing::debug!(file = %url.display(), "multipart upload aborted");
+                ledger::forget(&self.bucket, &self.key, upload_id);
             }
             Err(e) => {
                 crate::monitor::metrics::temp_sweep_failed(

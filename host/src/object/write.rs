@@ -4,7 +4,7 @@
 //!
 //! 1. Refuse a store that ignores conditional writes ([`super::probe`]).
 //! 2. If the target exists: `target-exists`, or with `--replace` its ETag
-//!    is the condition of the commit.
+//!    is the condition of the commit (and a `--backup-dir` is probed too).
 //! 3. Stream input → sealer → a fresh built-in verifier on its own thread,
 //!    which gives the bytes it judged to the upload, a part per segment,
 //!    each with its SHA-256 for the store to check
@@ -87,7 +87,12 @@ fn write_inner(
                 path: target.to_path(),
             });
         }
-        (Some(h), Some(_)) => Condition::Match(h.etag.clone()),
+        (Some(h), Some(policy)) => {
+            // Before sealing: a backup location that cannot be written
+            // safely fails the write now, not after the upload.
+            backup::ensure_backup_location(bucket, &target, policy)?;
+            Condition::Match(h.etag.clone())
+        }
     };
 
     let own = builtin_judge(sandbox)?;
