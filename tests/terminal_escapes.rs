@@ -89,7 +89,10 @@ fn no_command_prints_control_bytes_from_a_file() {
             vec!["-vv", "verify", &sealed, evil_path, dup],
             None,
         ),
-        ("inspect", vec!["inspect", &sealed, evil_path, dup], None),
+        ("inspect", vec!["inspect", &sealed], None),
+        ("inspect (damaged)", vec!["inspect", evil_path], None),
+        ("inspect (bad header)", vec!["inspect", dup], None),
+        ("usage error", vec!["inspect", &sealed, evil_path], None),
         ("series", vec!["verify", "--series", d, EVIL], None),
         ("audit", vec!["audit", "--dir", d], None),
         (

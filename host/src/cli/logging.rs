@@ -3,11 +3,12 @@
 //! and the cause, when logs are asked for (`-v`, or `--log-format json`):
 //! by default a failure is the one human `csvseal: error:` line alone.
 
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::ValueEnum;
 use csvseal::Error;
+
+use super::terminal::{Escaping, JsonSafe};
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -48,17 +49,21 @@ pub fn init(format: LogFormat, level: LevelFilter, verbose: u8) {
     let wanted = verbose > 0 || format == LogFormat::Json;
     LOG_FAILURES.store(wanted && level >= LevelFilter::ERROR, Ordering::Relaxed);
     let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
         .with_max_level(level)
         .with_target(false);
     let targets = targets(level);
+    // Log fields carry text from files (names, messages): escaped like all
+    // human output (no colours then: they are escape sequences too), and
+    // JSON lines with the same characters as \uXXXX.
     let result = match format {
         LogFormat::Text => builder
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(|| Escaping(std::io::stderr()))
+            .with_ansi(false)
             .finish()
             .with(targets)
             .try_init(),
         LogFormat::Json => builder
+            .with_writer(|| JsonSafe(std::io::stderr()))
             .json()
             .flatten_event(true)
             .finish()

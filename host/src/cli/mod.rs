@@ -131,9 +131,16 @@ enum Command {
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        // A usage error quotes the arguments, which may be file names a
+        // glob expanded: escaped, as all human output (help stays styled).
+        Err(e) if e.use_stderr() => {
+            let text = e.render().to_string();
+            output::eprintln_safe(text.trim_end());
+            return EXIT_ERROR;
+        }
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            return EXIT_OK;
         }
     };
     let g = cli.global;

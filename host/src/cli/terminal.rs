@@ -85,6 +85,29 @@ impl<W: Write> Write for Escaping<W> {
     }
 }
 
+/// A writer that passes serialized JSON through [`json_safe`]. Each write
+/// must hold whole characters (a log line is written in one piece).
+pub struct JsonSafe<W: Write>(pub W);
+
+impl<W: Write> Write for JsonSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match std::str::from_utf8(buf) {
+            Ok(text) => self.0.write_all(json_safe(text).as_bytes()),
+            // Not text: nothing of ours; written as is rather than lost.
+            Err(_) => self.0.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
