@@ -23,6 +23,9 @@ fn raw_controls(text: &str) -> Vec<char> {
         .collect()
 }
 
+/// A command's name, its arguments, its standard input.
+type Run<'a> = (&'a str, Vec<&'a str>, Option<&'a [u8]>);
+
 fn assert_clean(what: &str, out: &std::process::Output) {
     for (stream, text) in [("stdout", stdout(out)), ("stderr", stderr(out))] {
         let raw = raw_controls(&text);
@@ -82,7 +85,7 @@ fn no_command_prints_control_bytes_from_a_file() {
     let rescued = dir.join("rescued");
 
     let rejected = format!("ts,{EVIL},{EVIL}\n1,2,3\n");
-    let runs: Vec<(&str, Vec<&str>, Option<&[u8]>)> = vec![
+    let runs: Vec<Run> = vec![
         ("verify", vec!["verify", &sealed, evil_path, dup], None),
         (
             "verify -v",
