@@ -38,6 +38,7 @@ use crate::report::{
     shown,
 };
 use crate::schema::{Checker, RowContext, Schema};
+use crate::values_digest::ValuesDigest;
 
 /// Problems with a list of input column names: (kind, column, message).
 fn header_problems(cols: &[String], limits: &Limits) -> Vec<(ErrorKind, Option<String>, String)> {
@@ -222,6 +223,9 @@ struct Core {
     batching: bool,
     /// The text of the last `file_seq` written.
     seq_digits: SeqDigits,
+    /// The values digest of the rows written, when asked for (WIT
+    /// `fidelity`).
+    values: Option<ValuesDigest>,
     /// CSV input in the output's dialect (`,` and `"`): a record read with
     /// no quote and no `\r` is written out as it was read, its fields being
     /// ones the output never quotes.
@@ -316,6 +320,7 @@ impl Sealer {
             batch: Batch::default(),
             batching: true,
             seq_digits: SeqDigits::new(),
+            values: None,
             copy_raw: csv && dialect.delimiter == b',' && dialect.quote == b'"',
         };
         if let Some(cols) = known_columns {
@@ -349,6 +354,19 @@ impl Sealer {
             core,
             result: None,
         })
+    }
+
+    /// Also digests the values of the rows written (see
+    /// [`crate::values_digest`]); call before the first [`Self::feed`].
+    pub fn with_values_digest(mut self) -> Self {
+        self.core.values = Some(ValuesDigest::new());
+        self
+    }
+
+    /// After [`Self::finish`], the values digest of the rows written, when
+    /// [`Self::with_values_digest`] asked for it (once).
+    pub fn take_values_digest(&mut self) -> Option<[u8; 32]> {
+        self.core.values.take().map(ValuesDigest::finish)
     }
 
     /// Consumes a chunk and returns the sealed bytes it completed (empty
@@ -669,6 +687,9 @@ impl Core {
                 field(i - 1).as_bytes()
             }
         };
+        if let Some(values) = &mut self.values {
+            values.row((0..=n).map(&out_field));
+        }
         if !self.batching {
             let hex = self.plan.compute(out_field);
             let hex_str = core::str::from_utf8(&hex).unwrap_or_default();

@@ -48,6 +48,7 @@ use crate::report::{
     ErrorKind, ErrorLog, Limits, RowError, SeqGap, VerifyOptions, VerifyReport, shown,
 };
 use crate::schema::{Checker, RowContext, Schema};
+use crate::values_digest::ValuesDigest;
 
 /// Parses a canonical `file_seq`: ASCII digits, no sign, no leading zero,
 /// 1..=u64::MAX.
@@ -114,6 +115,8 @@ struct Tally {
     gaps: Vec<SeqGap>,
     gap_cap: usize,
     gap_count: u64,
+    /// The values digest of the rows read, when asked for (WIT `fidelity`).
+    values: Option<ValuesDigest>,
 }
 
 /// A streaming verifier: [`Verifier::feed`] chunks, then [`Verifier::finish`].
@@ -161,6 +164,7 @@ impl Verifier {
                     gaps: Vec::new(),
                     gap_cap: max_errors as usize,
                     gap_count: 0,
+                    values: None,
                 },
             },
             report: None,
@@ -178,6 +182,19 @@ impl Verifier {
             verifier.continuation = true;
         }
         Ok(verifier)
+    }
+
+    /// Also digests the values of the rows read (see
+    /// [`crate::values_digest`]); call before the first [`Self::feed`].
+    pub fn with_values_digest(mut self) -> Self {
+        self.state.t.values = Some(ValuesDigest::new());
+        self
+    }
+
+    /// After [`Self::finish`], the values digest of the rows read, when
+    /// [`Self::with_values_digest`] asked for it (once).
+    pub fn take_values_digest(&mut self) -> Option<[u8; 32]> {
+        self.state.t.values.take().map(ValuesDigest::finish)
     }
 
     /// Consumes a chunk of the file. Ignored after [`Self::finish`].
@@ -477,6 +494,13 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
         return;
     }
 
+    if let Some(values) = &mut st.values {
+        values.row(
+            (0..record.len())
+                .filter(|&i| i != cols.checksum)
+                .map(|i| record.bytes(i)),
+        );
+    }
     let p = &mut st.batch.rows[st.batch.len];
     let seq_text = record.bytes(cols.seq);
     let seq = parse_seq(seq_text);

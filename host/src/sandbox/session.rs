@@ -7,7 +7,7 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use super::bindings;
-use super::convert::{convert_error, convert_report, errors_bytes, report_bytes};
+use super::convert::{convert_error, convert_report, convert_summary, errors_bytes, report_bytes};
 use super::limits::{State, check};
 use crate::error::{Error, Result};
 use crate::report::{RowError, SealSummary, VerifyReport};
@@ -15,7 +15,7 @@ use crate::report::{RowError, SealSummary, VerifyReport};
 /// One store with one instance of the component.
 pub(super) struct Instance {
     pub(super) store: Store<State>,
-    pub(super) bindings: bindings::Engine,
+    pub(super) bindings: bindings::Exports,
     pub(super) deadline_ticks: u64,
     pub(super) timeout: Duration,
     pub(super) max_output: u64,
@@ -23,7 +23,7 @@ pub(super) struct Instance {
 
 impl Instance {
     /// Refuses a call's result larger than the per-call output limit.
-    fn check_output(&self, bytes: u64, what: &str) -> Result<()> {
+    pub(super) fn check_output(&self, bytes: u64, what: &str) -> Result<()> {
         if bytes > self.max_output {
             return Err(Error::LimitExceeded {
                 limit: "output",
@@ -213,6 +213,16 @@ pub struct SealRejected {
     pub truncated: bool,
 }
 
+impl SealRejected {
+    pub(super) fn from_wit(f: bindings::exports::csvseal::core::types::SealFailure) -> Self {
+        SealRejected {
+            errors: f.errors.into_iter().map(convert_error).collect(),
+            count: f.error_count,
+            truncated: f.errors_truncated,
+        }
+    }
+}
+
 impl SealSession {
     /// Feeds input bytes; returns the sealed bytes they complete.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<u8>> {
@@ -267,21 +277,8 @@ impl SealSession {
         }
         let _ = self.resource.resource_drop(&mut self.inst.store);
         Ok(match out {
-            Ok((tail, s)) => Ok((
-                tail,
-                SealSummary {
-                    columns: s.columns,
-                    rows: s.rows,
-                    first_seq: s.first_seq,
-                    last_seq: s.last_seq,
-                    bytes: s.bytes,
-                },
-            )),
-            Err(f) => Err(SealRejected {
-                errors: f.errors.into_iter().map(convert_error).collect(),
-                count: f.error_count,
-                truncated: f.errors_truncated,
-            }),
+            Ok((tail, s)) => Ok((tail, convert_summary(s))),
+            Err(f) => Err(SealRejected::from_wit(f)),
         })
     }
 }
