@@ -210,6 +210,7 @@ impl Sandbox {
             inst,
             resource,
             bytes: 0,
+            newlines: 0,
         })
     }
 
@@ -228,6 +229,7 @@ impl Sandbox {
             inst,
             resource,
             bytes_in: 0,
+            newlines_in: 0,
             bytes_out: 0,
         })
     }

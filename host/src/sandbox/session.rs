@@ -138,11 +138,16 @@ pub struct VerifySession {
     pub(super) inst: Instance,
     pub(super) resource: ResourceAny,
     pub(super) bytes: u64,
+    /// `\n` bytes fed before the current chunk: where a limit was hit.
+    pub(super) newlines: u64,
 }
 
 impl VerifySession {
     /// Feeds the next chunk of the file (any size; 64 KiB–1 MiB is best).
+    /// A limit hit names the line the chunk starts on (the record being
+    /// read there, or continued, when the component ran out).
     pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        let at = self.bytes;
         self.bytes += chunk.len() as u64;
         self.inst.arm();
         let r = self
@@ -151,7 +156,19 @@ impl VerifySession {
             .csvseal_core_verify()
             .verifier()
             .call_feed(&mut self.inst.store, self.resource, chunk);
-        self.inst.check(r)
+        let line = self.newlines + 1;
+        self.inst.check(r).map_err(|e| match e {
+            Error::LimitExceeded { limit, message } => Error::LimitExceeded {
+                limit,
+                message: format!(
+                    "line {line}: {message} (reading the record there, or the one it continues, from byte {at})"
+                ),
+            },
+            e => e,
+        })?;
+        // Only for error messages; counting is cheap next to verifying.
+        self.newlines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        Ok(())
     }
 
     /// Ends the input and returns the report.
@@ -197,6 +214,8 @@ pub struct SealSession {
     pub(super) inst: Instance,
     pub(super) resource: ResourceAny,
     pub(super) bytes_in: u64,
+    /// `\n` bytes in the input fed so far: where a limit was hit.
+    pub(super) newlines_in: u64,
     pub(super) bytes_out: u64,
 }
 
@@ -225,6 +244,7 @@ impl SealRejected {
 
 impl SealSession {
     /// Feeds input bytes; returns the sealed bytes they complete.
+    /// A limit hit names the input line the chunk starts on.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<u8>> {
         self.inst.arm();
         let r = self.inst.bindings.csvseal_core_seal().sealer().call_feed(
@@ -232,7 +252,18 @@ impl SealSession {
             self.resource,
             chunk,
         );
-        let out = self.inst.check(r)?;
+        let (line, at) = (self.newlines_in + 1, self.bytes_in);
+        let out = self.inst.check(r).map_err(|e| match e {
+            Error::LimitExceeded { limit, message } => Error::LimitExceeded {
+                limit,
+                message: format!(
+                    "input line {line}: {message} (reading the record there, or the one it continues, from byte {at})"
+                ),
+            },
+            e => e,
+        })?;
+        // Only for error messages; counting is cheap next to sealing.
+        self.newlines_in += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
         self.bytes_in += chunk.len() as u64;
         self.count_output(out.len())?;
         Ok(out)
