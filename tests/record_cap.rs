@@ -105,3 +105,34 @@ fn records_just_under_a_small_cap_pass_within_the_bound() {
 fn records_just_under_the_default_cap_pass_within_the_bound() {
     records_just_under_the_cap(64, 4, false);
 }
+
+#[test]
+fn a_memory_limit_hit_names_the_file_and_the_line() {
+    // A record the cap allows but the memory limit does not: the error
+    // names where it is, for a whole file and one verified in parts.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long-row.csv");
+    let mut data = b"file_seq,x,checksum_sha256\r\n".to_vec();
+    data.extend_from_slice(b"1,a,0\r\n2,b,0\r\n3,");
+    data.resize(data.len() + (24 << 20), b'c');
+    data.extend_from_slice(b",0\r\n");
+    std::fs::write(&path, &data).unwrap();
+    for jobs in ["1", "2"] {
+        let args: [&OsStr; 5] = [
+            "verify".as_ref(),
+            "--jobs".as_ref(),
+            jobs.as_ref(),
+            "--memory-limit-mib".as_ref(),
+            "16".as_ref(),
+        ];
+        let mut args = args.to_vec();
+        args.push(path.as_os_str());
+        let (code, v, _) = run(&args, 64);
+        assert_eq!(code, Some(2), "{v}");
+        let error = &v["files"][0]["error"];
+        assert_eq!(error["kind"], "limit", "{v}");
+        let message = error["message"].as_str().unwrap();
+        let want = format!("{}: line 4:", path.display());
+        assert!(message.contains(&want), "{jobs} jobs: {message}");
+    }
+}
