@@ -6,27 +6,24 @@
 
 use wasmtime::component::ResourceAny;
 
-use super::Sandbox;
 use super::bindings::Exports;
 use super::bindings::exports::csvseal::core::fidelity;
+use super::bindings::exports::csvseal::core::types as wit;
 use super::convert::{convert_report, convert_summary, errors_bytes, report_bytes};
-use super::session::{Instance, SealOptions, SealRejected};
+use super::session::{Instance, SealRejected};
 use crate::error::{Error, Result};
 use crate::report::{SealSummary, VerifyReport};
 
 /// A values digest (see `wit/csvseal.wit`, interface `fidelity`).
 pub type ValuesDigest = [u8; 32];
 
-impl Sandbox {
-    /// Starts a verification of a whole file that also digests its values.
-    /// Only csvseal's own component provides it.
-    pub fn digesting_verifier(&self, schema_json: Option<&str>) -> Result<DigestingVerifySession> {
-        let mut inst = self.instantiate()?;
-        let options = self.wit_verify_options(schema_json);
+impl DigestingVerifySession {
+    /// Starts the session in `inst` (csvseal's own component only).
+    pub(super) fn start(mut inst: Instance, options: &wit::VerifyOptions) -> Result<Self> {
         inst.arm();
         let r = fidelity(&inst.bindings)?
             .digesting_verifier()
-            .call_create(&mut inst.store, &options);
+            .call_create(&mut inst.store, options);
         let resource = inst.check(r)?.map_err(Error::Usage)?;
         Ok(DigestingVerifySession {
             inst,
@@ -34,17 +31,15 @@ impl Sandbox {
             bytes: 0,
         })
     }
+}
 
-    /// Starts csvseal's own seal of an input, for its summary and the values
-    /// digest of the rows it would write (the sealed bytes stay inside).
-    /// Only csvseal's own component provides it.
-    pub fn input_digest(&self, options: &SealOptions) -> Result<InputDigestSession> {
-        let mut inst = self.instantiate()?;
-        let options = self.wit_seal_options(options);
+impl InputDigestSession {
+    /// Starts the session in `inst` (csvseal's own component only).
+    pub(super) fn start(mut inst: Instance, options: &wit::SealOptions) -> Result<Self> {
         inst.arm();
         let r = fidelity(&inst.bindings)?
             .input_digest()
-            .call_create(&mut inst.store, &options);
+            .call_create(&mut inst.store, options);
         let resource = inst.check(r)?.map_err(Error::Usage)?;
         Ok(InputDigestSession { inst, resource })
     }

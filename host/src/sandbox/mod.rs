@@ -234,6 +234,21 @@ impl Sandbox {
         })
     }
 
+    /// Starts a verification of a whole file that also digests its values
+    /// (WIT `fidelity`). Only csvseal's own component provides it.
+    pub fn digesting_verifier(&self, schema_json: Option<&str>) -> Result<DigestingVerifySession> {
+        let options = self.wit_verify_options(schema_json);
+        DigestingVerifySession::start(self.instantiate()?, &options)
+    }
+
+    /// Starts csvseal's own seal of an input, for its summary and the values
+    /// digest of the rows it would write (the sealed bytes stay inside; WIT
+    /// `fidelity`). Only csvseal's own component provides it.
+    pub fn input_digest(&self, options: &SealOptions) -> Result<InputDigestSession> {
+        let options = self.wit_seal_options(options);
+        InputDigestSession::start(self.instantiate()?, &options)
+    }
+
     /// The WIT form of `options`, with this sandbox's limits.
     fn wit_seal_options(&self, options: &SealOptions) -> wit::SealOptions {
         wit::SealOptions {
