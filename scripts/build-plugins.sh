@@ -60,7 +60,8 @@ build() { # package, output name, [features]
 }
 
 build csvseal-plugin-row-rule row-rule
-for b in loop-forever grow-memory flood-output trap-midway bad-checksums broken-sequence torn-row lenient lying-summary; do
+for b in loop-forever grow-memory flood-output trap-midway bad-checksums broken-sequence torn-row lenient lying-summary \
+         ignore-start-seq drop-row alter-value; do
   build csvseal-hostile "hostile-$b" "$b"
 done
 build csvseal-hostile-fs hostile-fs

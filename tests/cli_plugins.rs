@@ -68,6 +68,23 @@ fn hostile_plugins_fail_cleanly_and_commit_nothing() {
         ),
         ("hostile-grow-memory", &[][..], 2, "limit", Some("memory")),
         ("hostile-fs", &[][..], 2, "sandbox", None),
+        // Output that verifies, but not from the start asked, or not the
+        // input's rows.
+        (
+            "hostile-ignore-start-seq",
+            &["--start-seq", "1001"][..],
+            1,
+            "written-file-invalid",
+            None,
+        ),
+        ("hostile-drop-row", &[][..], 1, "written-file-invalid", None),
+        (
+            "hostile-alter-value",
+            &[][..],
+            1,
+            "written-file-invalid",
+            None,
+        ),
     ] {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("out");
@@ -84,6 +101,46 @@ fn hostile_plugins_fail_cleanly_and_commit_nothing() {
         assert_eq!(listing(&dir), Vec::<String>::new(), "{component}");
         assert!(peak < PEAK_KIB, "{component}: peak RSS {peak} KiB");
     }
+}
+
+#[test]
+fn a_continuation_through_a_plugin_starts_where_the_series_ends() {
+    let root = tempfile::tempdir().unwrap();
+    let d = root.path().to_str().unwrap();
+    let cont = |stamp: &str, component: &str| {
+        let p = plugin(component);
+        let args = [
+            "write",
+            "--json",
+            "--continue",
+            "--dir",
+            d,
+            "--name",
+            "s",
+            "--timestamp",
+            stamp,
+            "--component",
+            &p,
+        ];
+        let out = csvseal(&args, Some(TRADES.as_bytes()));
+        let v: Value = serde_json::from_str(&stdout(&out))
+            .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(&out), stderr(&out)));
+        (out.status.code(), v)
+    };
+    let (code, v) = cont("2024-09-10T14:00:00Z", "row-rule");
+    assert_eq!(code, Some(0), "{v}");
+    // A plugin that numbers from 1 again would overlap the series.
+    let (code, v) = cont("2024-09-10T14:10:00Z", "hostile-ignore-start-seq");
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["error"]["kind"], "written-file-invalid", "{v}");
+    let listed = listing(root.path());
+    assert_eq!(listed.iter().filter(|n| n.ends_with(".csv")).count(), 1);
+    // A faithful plugin continues at 4, and the series verifies.
+    let (code, v) = cont("2024-09-10T14:20:00Z", "row-rule");
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["first_seq"], 4, "{v}");
+    let out = csvseal(&["verify", "--series", d, "s"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
 #[test]

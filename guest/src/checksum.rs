@@ -73,6 +73,12 @@ impl ChecksumPlan {
     }
 }
 
+/// Rows larger than this (bytes) are hashed alone, straight from their
+/// fields, rather than joined and batched four at a time: a batch holds a
+/// copy of each row, and four copies of rows near the record cap would take
+/// four times the cap. Above this size the batch gains nothing anyway.
+pub const BATCH_MAX_ROW_BYTES: usize = 64 << 10;
+
 /// Lowercase hex SHA-256 of up to four messages (entries past
 /// `msgs.len()` are unspecified).
 ///

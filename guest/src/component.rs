@@ -17,9 +17,20 @@ use core::cell::RefCell;
 use crate::report as native;
 
 // wit-bindgen resolves `path` against CARGO_MANIFEST_DIR (guest/).
+// csvseal's own component exports the `builtin` world (the engine and
+// `fidelity`); a plugin exports `engine` alone. Both put the engine's
+// interfaces at the same paths, so the glue below serves both.
+#[cfg(not(feature = "component"))]
 wit_bindgen::generate!({
     path: "../wit",
     world: "engine",
+    export_macro_name: "export_engine",
+    pub_export_macro: true,
+});
+#[cfg(feature = "component")]
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "builtin",
     export_macro_name: "export_engine",
     pub_export_macro: true,
 });
@@ -191,6 +202,74 @@ pub fn row_error(e: native::RowError) -> wit::RowError {
         seq: e.seq,
         column: e.column,
         message: e.message,
+    }
+}
+
+#[cfg(feature = "component")]
+mod fidelity {
+    use alloc::vec::Vec;
+    use core::cell::RefCell;
+
+    use super::exports::csvseal::core::fidelity::{
+        DigestingVerifier, Guest, GuestDigestingVerifier, GuestInputDigest, InputDigest,
+    };
+    use super::{Engine, seal_options, seal_result, verify_options, verify_report, wit};
+
+    impl Guest for Engine {
+        type DigestingVerifier = DigestingVerifierResource;
+        type InputDigest = InputDigestResource;
+    }
+
+    /// The built-in verifier, digesting the values it reads.
+    pub struct DigestingVerifierResource(RefCell<crate::verify::Verifier>);
+
+    impl GuestDigestingVerifier for DigestingVerifierResource {
+        fn create(options: wit::VerifyOptions) -> Result<DigestingVerifier, alloc::string::String> {
+            let inner = crate::verify::Verifier::new(verify_options(options))?.with_values_digest();
+            Ok(DigestingVerifier::new(DigestingVerifierResource(
+                RefCell::new(inner),
+            )))
+        }
+
+        fn feed(&self, chunk: Vec<u8>) {
+            self.0.borrow_mut().feed(&chunk);
+        }
+
+        fn finish(&self) -> (wit::VerifyReport, Vec<u8>) {
+            let mut v = self.0.borrow_mut();
+            let report = verify_report(v.finish());
+            // Taken once: a second `finish` digests no rows, and says so.
+            let digest = v
+                .take_values_digest()
+                .map(|d| d.to_vec())
+                .unwrap_or_default();
+            (report, digest)
+        }
+    }
+
+    /// The built-in sealer, digesting the values it would write; its
+    /// sealed bytes are dropped here, never copied out.
+    pub struct InputDigestResource(RefCell<crate::seal::Sealer>);
+
+    impl GuestInputDigest for InputDigestResource {
+        fn create(options: wit::SealOptions) -> Result<InputDigest, alloc::string::String> {
+            let inner = crate::seal::Sealer::new(seal_options(options))?.with_values_digest();
+            Ok(InputDigest::new(InputDigestResource(RefCell::new(inner))))
+        }
+
+        fn feed(&self, chunk: Vec<u8>) {
+            drop(self.0.borrow_mut().feed(&chunk));
+        }
+
+        fn finish(&self) -> Result<(wit::SealSummary, Vec<u8>), wit::SealFailure> {
+            let mut s = self.0.borrow_mut();
+            let (_, summary) = seal_result(s.finish())?;
+            let digest = s
+                .take_values_digest()
+                .map(|d| d.to_vec())
+                .unwrap_or_default();
+            Ok((summary, digest))
+        }
     }
 }
 

@@ -96,6 +96,13 @@ impl<'a> Record<'a> {
         self.ends.is_empty()
     }
 
+    /// The record's size in bytes: its unquoted fields plus one byte
+    /// between each two (what a row's checksum input about comes to).
+    #[inline]
+    pub fn size(&self) -> usize {
+        self.text.len()
+    }
+
     /// The record as it was in the input when it held no quote and no
     /// `\r`: its fields joined by the delimiter, none holding either.
     #[inline]
@@ -592,6 +599,22 @@ impl CsvReader {
                 format!("record is larger than {max} bytes"),
             );
             return;
+        }
+        let need = self.buf.len() + bytes.len() + 1;
+        if need > self.buf.capacity() {
+            // Double as usual, but never past the cap (and the separator
+            // after the field): a record near the cap must not take twice
+            // the cap.
+            let cap = usize::try_from(self.cfg.max_record_bytes)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1);
+            let target = self
+                .buf
+                .capacity()
+                .saturating_mul(2)
+                .max(need)
+                .min(cap.max(need));
+            self.buf.reserve_exact(target - self.buf.len());
         }
         self.buf.extend_from_slice(bytes);
     }

@@ -55,8 +55,15 @@ impl PolicyWriter {
     /// [`Self::delimiter`]; after the last, [`Self::terminator`].
     #[inline]
     pub fn field(&mut self, field: &[u8]) {
-        // The most a field can take: two quotes and every byte doubled.
-        let room = room(&mut self.row, self.len, 2 + 2 * field.len());
+        // The most a field can take: two quotes and every byte doubled;
+        // for a large field, counted exactly (only quotes double), so that
+        // a field near the record cap does not take twice its size.
+        let most = if field.len() > LARGE_FIELD {
+            2 + field.len() + field.iter().filter(|&&b| b == b'"').count()
+        } else {
+            2 + 2 * field.len()
+        };
+        let room = room(&mut self.row, self.len, most);
         let (result, read, written) = self.inner.field(field, room);
         debug_assert!(result == WriteResult::InputEmpty && read == field.len());
         self.len += written;
@@ -106,12 +113,26 @@ impl PolicyWriter {
     }
 }
 
+/// Fields larger than this get exactly the room they need.
+const LARGE_FIELD: usize = 64 << 10;
+
+/// Past this size the row buffer grows by half, not double: it may hold a
+/// record near the cap.
+const DOUBLE_UP_TO: usize = 1 << 20;
+
 /// Room for `n` more bytes after `row[..len]`, initialized.
 #[inline]
 fn room(row: &mut Vec<u8>, len: usize, n: usize) -> &mut [u8] {
     let end = len + n;
     if row.len() < end {
-        row.resize(end.max(2 * row.len()), 0);
+        let grown = if row.len() < DOUBLE_UP_TO {
+            2 * row.len()
+        } else {
+            row.len() + row.len() / 2
+        };
+        let new_len = end.max(grown);
+        row.reserve_exact(new_len - row.len());
+        row.resize(new_len, 0);
     }
     &mut row[len..]
 }

@@ -29,7 +29,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::checksum::{CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
+use crate::checksum::{BATCH_MAX_ROW_BYTES, CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
 use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig, Record};
 use crate::csv_writer::{PolicyWriter, write_record};
 use crate::jsonl::{ColumnIndex, LineEvent, LineReader, parse_object, simple_row, to_row};
@@ -38,6 +38,7 @@ use crate::report::{
     shown,
 };
 use crate::schema::{Checker, RowContext, Schema};
+use crate::values_digest::ValuesDigest;
 
 /// Problems with a list of input column names: (kind, column, message).
 fn header_problems(cols: &[String], limits: &Limits) -> Vec<(ErrorKind, Option<String>, String)> {
@@ -222,6 +223,9 @@ struct Core {
     batching: bool,
     /// The text of the last `file_seq` written.
     seq_digits: SeqDigits,
+    /// The values digest of the rows written, when asked for (WIT
+    /// `fidelity`).
+    values: Option<ValuesDigest>,
     /// CSV input in the output's dialect (`,` and `"`): a record read with
     /// no quote and no `\r` is written out as it was read, its fields being
     /// ones the output never quotes.
@@ -316,6 +320,7 @@ impl Sealer {
             batch: Batch::default(),
             batching: true,
             seq_digits: SeqDigits::new(),
+            values: None,
             copy_raw: csv && dialect.delimiter == b',' && dialect.quote == b'"',
         };
         if let Some(cols) = known_columns {
@@ -349,6 +354,19 @@ impl Sealer {
             core,
             result: None,
         })
+    }
+
+    /// Also digests the values of the rows written (see
+    /// [`crate::values_digest`]); call before the first [`Self::feed`].
+    pub fn with_values_digest(mut self) -> Self {
+        self.core.values = Some(ValuesDigest::new());
+        self
+    }
+
+    /// After [`Self::finish`], the values digest of the rows written, when
+    /// [`Self::with_values_digest`] asked for it (once).
+    pub fn take_values_digest(&mut self) -> Option<[u8; 32]> {
+        self.core.values.take().map(ValuesDigest::finish)
     }
 
     /// Consumes a chunk and returns the sealed bytes it completed (empty
@@ -588,7 +606,8 @@ impl Core {
             let mut ranges = core::mem::take(&mut self.ranges);
             let simple = simple_row(text, &self.index, &mut ranges);
             if simple {
-                self.row(line, ranges.len(), |i| &text[ranges[i].clone()], None);
+                let size = text.len();
+                self.row(line, size, ranges.len(), |i| &text[ranges[i].clone()], None);
             }
             self.ranges = ranges;
             if simple {
@@ -609,7 +628,10 @@ impl Core {
         }
         match self.header {
             Header::Usable => match to_row(pairs, &self.index) {
-                Ok(values) => self.row(line, values.len(), |i| values[i].as_str(), None),
+                Ok(values) => {
+                    let size = text.len();
+                    self.row(line, size, values.len(), |i| values[i].as_str(), None)
+                }
                 Err(message) => {
                     let seq = self.next_row();
                     self.log
@@ -626,14 +648,22 @@ impl Core {
     #[inline]
     fn csv_row(&mut self, record: &Record<'_>) {
         let raw = record.raw_text().filter(|_| self.copy_raw);
-        self.row(record.line, record.len(), |i| record.get(i), raw);
+        self.row(
+            record.line,
+            record.size(),
+            record.len(),
+            |i| record.get(i),
+            raw,
+        );
     }
 
-    /// Seals one data row of `n` fields. `raw`, when given, is the fields
-    /// joined by `,`, none needing quotes in the output.
+    /// Seals one data row of `n` fields, about `size` bytes in all (the
+    /// record, or the JSON line, they came from). `raw`, when given, is the
+    /// fields joined by `,`, none needing quotes in the output.
     fn row<'a>(
         &mut self,
         line: u64,
+        size: usize,
         n: usize,
         field: impl Fn(usize) -> &'a str,
         raw: Option<&str>,
@@ -669,7 +699,12 @@ impl Core {
                 field(i - 1).as_bytes()
             }
         };
-        if !self.batching {
+        if let Some(values) = &mut self.values {
+            values.row((0..=n).map(&out_field));
+        }
+        // A large row is hashed alone, from its fields: a batch would hold
+        // a copy of it (see BATCH_MAX_ROW_BYTES).
+        if !self.batching || size > BATCH_MAX_ROW_BYTES {
             let hex = self.plan.compute(out_field);
             let hex_str = core::str::from_utf8(&hex).unwrap_or_default();
             if let Some(checker) = &mut self.checker {
@@ -854,6 +889,37 @@ mod tests {
             cuts.sort_unstable();
             assert_eq!(
                 seal_with(SealOptions::default(), input.as_bytes(), &cuts)
+                    .unwrap()
+                    .0,
+                whole
+            );
+        }
+    }
+
+    #[test]
+    fn large_rows_seal_alone_like_small_ones_and_verify() {
+        // Rows past the batch size are hashed alone; the output is the same
+        // as the policy's, quotes and all, under any chunking.
+        let big = "y".repeat(BATCH_MAX_ROW_BYTES + 10);
+        let input = format!("a,b\n1,{big}\n2,\"q\"\"{big}\"\n3,x\n4,{big}\n5,z\n");
+        let (whole, summary) = seal_with(SealOptions::default(), input.as_bytes(), &[]).unwrap();
+        let report = verify(&whole);
+        assert!(report.valid, "{:?}", report.errors);
+        assert_eq!(summary.rows, 5);
+        let text = String::from_utf8(whole.clone()).unwrap();
+        let mut rows = text.split("\r\n").skip(1);
+        let sum = rows.nth(1).unwrap().rsplit(',').next().unwrap();
+        assert_eq!(
+            sum,
+            crate::checksum::row_checksum(
+                &["file_seq".into(), "a".into(), "b".into()],
+                &["2".into(), "2".into(), format!("q\"{big}")]
+            )
+            .unwrap()
+        );
+        for cuts in [&[7usize][..], &[BATCH_MAX_ROW_BYTES, input.len() - 3]] {
+            assert_eq!(
+                seal_with(SealOptions::default(), input.as_bytes(), cuts)
                     .unwrap()
                     .0,
                 whole

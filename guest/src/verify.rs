@@ -42,13 +42,14 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::checksum::{CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
+use crate::checksum::{BATCH_MAX_ROW_BYTES, CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
 use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig, Record};
 use crate::policy_compat::PolicyHazards;
 use crate::report::{
     ErrorKind, ErrorLog, Limits, RowError, SeqGap, VerifyOptions, VerifyReport, shown,
 };
 use crate::schema::{Checker, RowContext, Schema};
+use crate::values_digest::ValuesDigest;
 
 /// Parses a canonical `file_seq`: ASCII digits, no sign, no leading zero,
 /// 1..=u64::MAX.
@@ -117,6 +118,8 @@ struct Tally {
     gap_count: u64,
     /// Rows the policy's own Python validator would reject.
     hazards: PolicyHazards,
+    /// The values digest of the rows read, when asked for (WIT `fidelity`).
+    values: Option<ValuesDigest>,
 }
 
 /// A streaming verifier: [`Verifier::feed`] chunks, then [`Verifier::finish`].
@@ -165,6 +168,7 @@ impl Verifier {
                     gap_cap: max_errors as usize,
                     gap_count: 0,
                     hazards: PolicyHazards::default(),
+                    values: None,
                 },
             },
             report: None,
@@ -182,6 +186,19 @@ impl Verifier {
             verifier.continuation = true;
         }
         Ok(verifier)
+    }
+
+    /// Also digests the values of the rows read (see
+    /// [`crate::values_digest`]); call before the first [`Self::feed`].
+    pub fn with_values_digest(mut self) -> Self {
+        self.state.t.values = Some(ValuesDigest::new());
+        self
+    }
+
+    /// After [`Self::finish`], the values digest of the rows read, when
+    /// [`Self::with_values_digest`] asked for it (once).
+    pub fn take_values_digest(&mut self) -> Option<[u8; 32]> {
+        self.state.t.values.take().map(ValuesDigest::finish)
     }
 
     /// Consumes a chunk of the file. Ignored after [`Self::finish`].
@@ -399,9 +416,13 @@ impl State {
 struct Pending {
     line: u64,
     seq: Option<u64>,
-    /// The checksum's input: the values in plan order joined with `|`.
+    /// The checksum's input: the values in plan order joined with `|`
+    /// (empty for a row hashed alone, see [`BATCH_MAX_ROW_BYTES`]).
     message: Vec<u8>,
-    /// The stored `checksum_sha256` field.
+    /// The checksum of a row hashed alone.
+    alone: Option<[u8; 64]>,
+    /// The stored `checksum_sha256` field (its start, when it is longer
+    /// than any checksum: enough to show).
     stored: Vec<u8>,
     /// Errors that precede the checksum's (sequence checks).
     before: Vec<RowError>,
@@ -430,6 +451,8 @@ impl Tally {
         let all = [a.message.as_slice(), &b.message, &c.message, &d.message];
         let sums = hex4(&all[..n]);
         for (p, sum) in batch.rows[..n].iter_mut().zip(&sums) {
+            let alone = p.alone.take();
+            let sum = alone.as_ref().unwrap_or(sum);
             for e in p.before.drain(..) {
                 self.log.push(e);
             }
@@ -483,6 +506,13 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
     }
     st.hazards.check(record);
 
+    if let Some(values) = &mut st.values {
+        values.row(
+            (0..record.len())
+                .filter(|&i| i != cols.checksum)
+                .map(|i| record.bytes(i)),
+        );
+    }
     let p = &mut st.batch.rows[st.batch.len];
     let seq_text = record.bytes(cols.seq);
     let seq = parse_seq(seq_text);
@@ -530,9 +560,22 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
         },
     }
 
-    cols.plan.join_into(|i| record.bytes(i), &mut p.message);
+    let alone = record.size() > BATCH_MAX_ROW_BYTES;
+    if alone {
+        p.message.clear();
+        p.alone = Some(cols.plan.compute(|i| record.bytes(i)));
+    } else {
+        cols.plan.join_into(|i| record.bytes(i), &mut p.message);
+    }
     p.stored.clear();
-    crate::short_bytes::extend(&mut p.stored, record.bytes(cols.checksum));
+    let stored = record.get(cols.checksum);
+    // A checksum is 64 bytes; keep at most 128 of a longer field, cut at a
+    // character boundary, so a huge field is not copied.
+    let mut keep = stored.len().min(128);
+    while !stored.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    crate::short_bytes::extend(&mut p.stored, &stored.as_bytes()[..keep]);
 
     if let Some(checker) = &mut cols.checker {
         let after = &mut p.after;
@@ -547,7 +590,7 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
     }
 
     st.batch.len += 1;
-    if st.batch.len == 4 {
+    if st.batch.len == 4 || alone {
         st.flush();
     }
 }
@@ -1091,6 +1134,46 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(r.rows, 9);
+    }
+
+    #[test]
+    fn rows_over_the_batch_size_are_hashed_alone_with_errors_in_order() {
+        // Large rows skip the four-row batch; small rows around them still
+        // batch, and every error comes out in line order.
+        let big = "b".repeat(BATCH_MAX_ROW_BYTES + 1);
+        let rows: Vec<[&str; 4]> = (0..9)
+            .map(|i| ["t", if i % 3 == 1 { &big } else { "id" }, "s", "1"])
+            .collect();
+        let rows: Vec<&[&str]> = rows.iter().map(|r| &r[..]).collect();
+        let file = String::from_utf8(sealed(COLS, &rows, &[1, 2, 3, 4, 5, 6, 7, 8, 9])).unwrap();
+        assert!(verify(file.as_bytes()).valid);
+        let mut lines: Vec<String> = file.split_inclusive("\r\n").map(String::from).collect();
+        lines[2] = lines[2].replacen(",bb", ",Xb", 1); // seq 2 (large): checksum
+        lines[3] = lines[3].replacen("3,", "1,", 1); // seq 3 -> 1: sequence and checksum
+        lines[5] = lines[5].replacen(",bb", ",bX", 1); // seq 5 (large): checksum
+        lines[9] = lines[9].replacen(",s,", ",S,", 1); // seq 9: checksum
+        let r = verify_with(lines.concat().as_bytes(), VerifyOptions::default(), &[1000]);
+        let got: Vec<(u64, ErrorKind)> = r.errors.iter().map(|e| (e.line, e.kind)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (3, ErrorKind::ChecksumMismatch),
+                (4, ErrorKind::SequenceViolation),
+                (4, ErrorKind::ChecksumMismatch),
+                (6, ErrorKind::ChecksumMismatch),
+                (10, ErrorKind::ChecksumMismatch),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_huge_checksum_field_is_not_copied_but_shown_cut() {
+        let mut file = b"file_seq,checksum_sha256\r\n1,".to_vec();
+        file.extend(core::iter::repeat_n(b'f', 200 << 10));
+        file.extend_from_slice(b"\r\n");
+        let r = verify(&file);
+        assert_eq!(r.errors[0].kind, ErrorKind::ChecksumMismatch);
+        assert!(r.errors[0].message.len() < 400, "{}", r.errors[0].message);
     }
 
     #[test]

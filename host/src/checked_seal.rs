@@ -6,6 +6,13 @@
 //! [`copy_checked`] does the same for bytes read rather than sealed (a
 //! verified copy).
 //!
+//! When the sealer is a plugin, its output is also held to the input:
+//! csvseal's own sealer reads the same input alongside (its output dropped
+//! inside the component) for the columns, rows, `file_seq`s and values
+//! digest the input gives, and the verifier digests the values of the rows
+//! it reads; all must agree, and the rows must start at the `file_seq`
+//! asked for. A write with the built-in sealer pays for neither digest.
+//!
 //! The sink is anything that keeps the bytes: a temp file for a local
 //! write, a multipart upload (one part per segment) for object storage.
 //! What the caller must do afterwards, before it commits, is make sure the
@@ -23,7 +30,10 @@ use bytes::Bytes;
 
 use crate::error::{Error, Result};
 use crate::report::{ErrorKind, RowError, SealSummary, VerifyReport};
-use crate::sandbox::{Sandbox, SealOptions, SealRejected, SealSession, VerifySession};
+use crate::sandbox::{
+    DigestingVerifySession, InputDigestSession, Sandbox, SealOptions, SealRejected, SealSession,
+    ValuesDigest, VerifySession,
+};
 use crate::segment_digest::{SegmentDigests, SegmentHasher};
 use crate::transcode::DecodeError;
 use crate::verify::{CHUNK_SIZE, Schema, read_full, schema_error};
@@ -67,11 +77,14 @@ const IN_FLIGHT: usize = 2;
 /// sealing is the heavier).
 ///
 /// Fails (and the caller must commit nothing) when reading, sealing or the
-/// sink fails, when the input is rejected ([`Error::InputRejected`]), when
-/// the verifier fails, and when its report is not valid or disagrees with
-/// the sealer's summary on rows, last seq or bytes
-/// ([`Error::WrittenFileInvalid`], naming `label`). Records the
-/// verification's metrics once the seal is complete.
+/// sink fails, when the input is rejected ([`Error::InputRejected`]; with a
+/// plugin, by it or by csvseal's own rules), when the verifier fails, and
+/// when its report is not valid, disagrees with the sealer's summary on
+/// rows, first or last seq or bytes, does not start at
+/// `options.first_seq`, or (with a plugin) does not carry the input's
+/// columns, rows, seqs and values ([`Error::WrittenFileInvalid`], naming
+/// `label`, the disagreement among its errors). Records the verification's
+/// metrics once the seal is complete.
 #[allow(clippy::too_many_arguments)]
 pub fn seal_checked(
     sealer: &Sandbox,
@@ -88,14 +101,25 @@ pub fn seal_checked(
     let sealing = sealer
         .sealer(options)
         .map_err(|e| schema_error(e, schema))?;
-    let judge = Judge::start(verifier, schema, sink, segment_bytes)?;
+    // A plugin's output is held to the input, judged by csvseal's own code.
+    let plugin = !sealer.is_builtin();
+    let shadow = if plugin {
+        Some(
+            verifier
+                .input_digest(options)
+                .map_err(|e| schema_error(e, schema))?,
+        )
+    } else {
+        None
+    };
+    let judge = Judge::start(verifier, schema, sink, segment_bytes, plugin)?;
     let (tx, rx) = sync_channel::<Bytes>(IN_FLIGHT);
     let (sealed, judged) = std::thread::scope(|scope| {
         let judge = std::thread::Builder::new()
             .name("csvseal-verify".into())
             .spawn_scoped(scope, move || judge.take_all(rx))
             .map_err(|e| Error::io(label, "start verifier thread", e))?;
-        let sealed = feed_all(sealing, input, input_label, &tx);
+        let sealed = feed_all(sealing, shadow, input, input_label, &tx);
         // Closing the channel ends the verifier's input.
         drop(tx);
         let judged = judge
@@ -103,8 +127,8 @@ pub fn seal_checked(
             .unwrap_or_else(|_| Err(Error::Sandbox("the verifier thread panicked".into())));
         Ok::<_, Error>((sealed, judged))
     })?;
-    let summary = match sealed {
-        Ok(Sealed::Done(summary)) => summary,
+    let (summary, expected) = match sealed {
+        Ok(Sealed::Done(summary, expected)) => (summary, expected),
         // The other side stopped taking bytes: its error is the cause.
         Ok(Sealed::VerifierGone) => {
             return Err(judged
@@ -113,18 +137,28 @@ pub fn seal_checked(
         }
         Err(e) => return Err(e),
     };
-    let (report, digests) = match judged {
-        Ok(j) => (Ok(j.report), j.digests),
-        Err(e) => (Err(e), SegmentHasher::new(segment_bytes).finish()),
+    let (report, digests, values) = match judged {
+        Ok(j) => (Ok(j.report), j.digests, j.values),
+        Err(e) => (Err(e), SegmentHasher::new(segment_bytes).finish(), None),
     };
     crate::monitor::metrics::verification(&report);
-    let verified = report?;
+    let mut verified = report?;
+    let unfaithful = unfaithful(&verified, options.first_seq, expected, values);
     let agrees = verified.valid
+        && unfaithful.is_empty()
         && verified.bytes == digests.len
         && verified.rows == summary.rows
+        && verified.first_seq == summary.first_seq
         && verified.last_seq == summary.last_seq
         && verified.bytes == summary.bytes;
     if !agrees {
+        // Bytes that verify but are not what was asked for: say how. (Bytes
+        // that do not verify are reported as the verifier found them.)
+        if verified.valid && !unfaithful.is_empty() {
+            verified.valid = false;
+            verified.error_count += unfaithful.len() as u64;
+            verified.errors.splice(0..0, unfaithful);
+        }
         return Err(Error::WrittenFileInvalid {
             path: label.to_owned(),
             report: Box::new(verified),
@@ -137,16 +171,90 @@ pub fn seal_checked(
     })
 }
 
+/// How the bytes judged differ from what was asked for (the first
+/// `file_seq`) and, with a plugin, from what csvseal's own sealer makes of
+/// the input (`expected`; `values` is the verifier's digest). Empty when
+/// they agree. Each is a whole-file error (line 0).
+fn unfaithful(
+    verified: &VerifyReport,
+    first_seq: u64,
+    expected: Option<(SealSummary, ValuesDigest)>,
+    values: Option<ValuesDigest>,
+) -> Vec<RowError> {
+    let mut found = Vec::new();
+    let mut push = |kind, column: Option<&str>, message: String| {
+        found.push(RowError {
+            kind,
+            line: 0,
+            seq: None,
+            column: column.map(str::to_owned),
+            message,
+        })
+    };
+    if let Some(first) = verified.first_seq.filter(|&s| s != first_seq) {
+        push(
+            ErrorKind::SequenceViolation,
+            Some("file_seq"),
+            format!("the rows start at file_seq {first}, the write asked for {first_seq}"),
+        );
+    }
+    let Some((want, want_values)) = expected else {
+        return found;
+    };
+    let show = |s: Option<u64>| s.map_or("none".to_owned(), |s| s.to_string());
+    if verified.columns != want.columns {
+        push(
+            ErrorKind::BadHeader,
+            None,
+            format!(
+                "the plugin wrote the columns {:?}; the input's are {:?}",
+                verified.columns, want.columns
+            ),
+        );
+    }
+    if (verified.rows, verified.first_seq, verified.last_seq)
+        != (want.rows, want.first_seq, want.last_seq)
+    {
+        push(
+            ErrorKind::SequenceViolation,
+            Some("file_seq"),
+            format!(
+                "the plugin wrote {} rows, file_seq {} to {}; the input gives {} rows, file_seq {} to {}",
+                verified.rows,
+                show(verified.first_seq),
+                show(verified.last_seq),
+                want.rows,
+                show(want.first_seq),
+                show(want.last_seq)
+            ),
+        );
+    }
+    if values != Some(want_values) {
+        push(
+            ErrorKind::Malformed,
+            None,
+            "the plugin's rows do not carry the input's values in order \
+             (a value altered, or a row dropped, added or moved)"
+                .to_owned(),
+        );
+    }
+    found
+}
+
 enum Sealed {
-    Done(SealSummary),
+    /// The plugin's summary, and with a plugin what csvseal's own sealer
+    /// makes of the input.
+    Done(SealSummary, Option<(SealSummary, ValuesDigest)>),
     /// The other thread ended before the seal did (the sink or the
     /// verifier failed).
     VerifierGone,
 }
 
-/// The sealing side: read, seal, hand each output chunk to the other side.
+/// The sealing side: read, seal, hand each output chunk to the other side;
+/// with a plugin, also give each chunk of input to `shadow`.
 fn feed_all(
     mut session: SealSession,
+    mut shadow: Option<InputDigestSession>,
     input: &mut dyn Read,
     input_label: &str,
     tx: &SyncSender<Bytes>,
@@ -157,28 +265,38 @@ fn feed_all(
         if n == 0 {
             break;
         }
+        if let Some(shadow) = &mut shadow {
+            shadow.feed(&buf[..n])?;
+        }
         let out = session.feed(&buf[..n])?;
         if !out.is_empty() && tx.send(out.into()).is_err() {
             return Ok(Sealed::VerifierGone);
         }
     }
-    match session.finish()? {
+    let summary = match session.finish()? {
         Ok((tail, summary)) => {
             if !tail.is_empty() && tx.send(tail.into()).is_err() {
                 return Ok(Sealed::VerifierGone);
             }
-            Ok(Sealed::Done(summary))
+            summary
         }
-        Err(SealRejected {
-            errors,
-            count,
-            truncated,
-        }) => Err(Error::InputRejected {
-            input: input_label.to_owned(),
-            errors,
-            count,
-            truncated,
-        }),
+        Err(rejected) => return Err(rejected_input(rejected, input_label)),
+    };
+    // csvseal's own rules still apply to the input a plugin accepted.
+    let expected = match shadow.map(InputDigestSession::finish).transpose()? {
+        Some(Err(rejected)) => return Err(rejected_input(rejected, input_label)),
+        Some(Ok(expected)) => Some(expected),
+        None => None,
+    };
+    Ok(Sealed::Done(summary, expected))
+}
+
+fn rejected_input(r: SealRejected, input_label: &str) -> Error {
+    Error::InputRejected {
+        input: input_label.to_owned(),
+        errors: r.errors,
+        count: r.count,
+        truncated: r.truncated,
     }
 }
 
@@ -194,7 +312,7 @@ pub fn copy_checked(
     segment_bytes: u64,
 ) -> Result<(VerifyReport, SegmentDigests)> {
     debug_assert!(verifier.is_builtin(), "a plugin must not judge a copy");
-    let mut judge = Judge::start(verifier, None, sink, segment_bytes)?;
+    let mut judge = Judge::start(verifier, None, sink, segment_bytes, false)?;
     loop {
         let mut buf = vec![0u8; CHUNK_SIZE];
         let n =
@@ -213,13 +331,21 @@ pub fn copy_checked(
 struct Judged {
     report: VerifyReport,
     digests: SegmentDigests,
+    /// The values digest of the rows, when asked for.
+    values: Option<ValuesDigest>,
+}
+
+/// The built-in verifier, digesting values or not.
+enum Judging {
+    Plain(VerifySession),
+    Digesting(DigestingVerifySession),
 }
 
 /// The checking side: every chunk, in order, is given to the sink (cut at
 /// segment ends), hashed and fed to the verifier. The three see the same
 /// immutable buffer.
 struct Judge<'a> {
-    session: VerifySession,
+    session: Judging,
     hasher: SegmentHasher,
     sink: &'a mut (dyn SealedSink + Send),
 }
@@ -230,9 +356,16 @@ impl<'a> Judge<'a> {
         schema: Option<&Schema>,
         sink: &'a mut (dyn SealedSink + Send),
         segment_bytes: u64,
+        digest_values: bool,
     ) -> Result<Self> {
+        let session = if digest_values {
+            let schema_json = schema.map(|s| s.json.as_str());
+            Judging::Digesting(verifier.digesting_verifier(schema_json)?)
+        } else {
+            Judging::Plain(crate::verify::start(verifier, schema)?)
+        };
         Ok(Judge {
-            session: crate::verify::start(verifier, schema)?,
+            session,
             hasher: SegmentHasher::new(segment_bytes),
             sink,
         })
@@ -249,7 +382,10 @@ impl<'a> Judge<'a> {
                 self.sink.end_segment(digest)?;
             }
         }
-        self.session.feed(&chunk)
+        match &mut self.session {
+            Judging::Plain(s) => s.feed(&chunk),
+            Judging::Digesting(s) => s.feed(&chunk),
+        }
     }
 
     /// Takes chunks until the sending side closes the channel.
@@ -261,12 +397,19 @@ impl<'a> Judge<'a> {
     }
 
     fn finish(self) -> Result<Judged> {
-        let report = self.session.finish()?;
+        let (report, values) = match self.session {
+            Judging::Plain(s) => (s.finish()?, None),
+            Judging::Digesting(s) => s.finish().map(|(r, v)| (r, Some(v)))?,
+        };
         let digests = self.hasher.finish();
         if let Some(last) = digests.shorter_last() {
             self.sink.end_segment(last)?;
         }
-        Ok(Judged { report, digests })
+        Ok(Judged {
+            report,
+            digests,
+            values,
+        })
     }
 }
 

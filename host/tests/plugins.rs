@@ -376,6 +376,69 @@ fn a_plugin_whose_summary_the_verifier_does_not_confirm_gets_nothing_committed()
 }
 
 #[test]
+fn a_plugin_that_seals_consistently_but_not_the_input_or_start_gets_nothing_committed() {
+    // Each writes bytes that verify, with a summary that matches them: only
+    // holding the output to the request and to the input catches it.
+    for (name, kind, says) in [
+        (
+            "hostile-ignore-start-seq",
+            ErrorKind::SequenceViolation,
+            "the rows start at file_seq 1, the write asked for 1001",
+        ),
+        (
+            "hostile-drop-row",
+            ErrorKind::SequenceViolation,
+            "the plugin wrote 1 rows, file_seq 1001 to 1001; the input gives 2 rows, file_seq 1001 to 1002",
+        ),
+        (
+            "hostile-alter-value",
+            ErrorKind::Malformed,
+            "do not carry the input's values",
+        ),
+    ] {
+        let sandbox = load(name, Limits::default());
+        let dir = tempfile::tempdir().unwrap();
+        let req = WriteRequest {
+            start_seq: 1001,
+            ..request(dir.path())
+        };
+        let err = write_sealed(&sandbox, &req, &mut TRADES.as_bytes(), "input")
+            .expect_err("the write must fail");
+        assert_eq!(listing(dir.path()), Vec::<String>::new(), "{name}: {err}");
+        let Error::WrittenFileInvalid { report, .. } = &err else {
+            panic!("{name}: expected written-file-invalid, got {err}");
+        };
+        assert!(!report.valid, "{name}");
+        let found = report
+            .errors
+            .iter()
+            .find(|e| e.message.contains(says))
+            .unwrap_or_else(|| panic!("{name}: {:?}", report.errors));
+        assert_eq!(found.kind, kind, "{name}");
+        // The built-in sealer, asked the same, writes from 1001.
+        let ok = Sandbox::builtin(Limits::default()).unwrap();
+        let c = write_sealed(&ok, &req, &mut TRADES.as_bytes(), "input").unwrap();
+        assert_eq!(c.verified.first_seq, Some(1001));
+    }
+}
+
+#[test]
+fn the_example_plugin_seals_the_input_from_the_start_asked() {
+    // The checks above refuse only what differs: a faithful plugin passes.
+    let sandbox = load("row-rule", Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let req = WriteRequest {
+        start_seq: 1001,
+        ..request(dir.path())
+    };
+    let c = write_sealed(&sandbox, &req, &mut TRADES.as_bytes(), "input").unwrap();
+    assert_eq!(
+        (c.verified.rows, c.verified.first_seq, c.verified.last_seq),
+        (2, Some(1001), Some(1002))
+    );
+}
+
+#[test]
 fn a_plugin_built_for_another_version_of_the_contract_is_refused_at_load() {
     // The same engine, its interfaces exported as the 0.1.0 contract (before
     // seal-options gained the input dialect): refused by name, not run.
@@ -384,7 +447,10 @@ fn a_plugin_built_for_another_version_of_the_contract_is_refused_at_load() {
         .map(|_| ())
         .expect_err("a 0.1.0 plugin must not load");
     let text = err.to_string();
-    assert!(text.contains("@0.2.0"), "{text}");
+    assert!(
+        text.contains("no exported instance named `csvseal:core/checksum@0.2.0`"),
+        "{text}"
+    );
     // The current version of the same bytes loads.
     Sandbox::from_component_bytes(&wrapped_builtin(0, 0, None), Limits::default()).unwrap();
 }

@@ -1,7 +1,7 @@
 //! The component's report types (WIT bindings) to the library's own.
 
 use super::bindings::exports::csvseal::core::types as wit;
-use crate::report::{ErrorKind, RowError, SeqGap, VerifyReport};
+use crate::report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
 
 /// Roughly the bytes a report's variable parts take, for the output limit.
 pub(super) fn report_bytes(r: &wit::VerifyReport) -> u64 {
@@ -62,5 +62,15 @@ pub(super) fn convert_report(r: wit::VerifyReport, bytes: u64) -> VerifyReport {
         errors_truncated: r.errors_truncated,
         warnings: r.warnings,
         bytes,
+    }
+}
+
+pub(super) fn convert_summary(s: wit::SealSummary) -> SealSummary {
+    SealSummary {
+        columns: s.columns,
+        rows: s.rows,
+        first_seq: s.first_seq,
+        last_seq: s.last_seq,
+        bytes: s.bytes,
     }
 }

@@ -11,7 +11,7 @@
 //! per-call CPU deadline (epoch interruption), so a hostile or buggy component
 //! can fail a call but never harm the host.
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
 use crate::error::{Error, Result};
@@ -21,6 +21,7 @@ mod builtin;
 mod cache;
 mod convert;
 mod engine_config;
+mod fidelity;
 mod limits;
 mod precompiled;
 #[cfg(test)]
@@ -28,6 +29,7 @@ mod precompiled_asset;
 mod session;
 
 pub use builtin::BUILTIN_COMPONENT;
+pub use fidelity::{DigestingVerifySession, InputDigestSession, ValuesDigest};
 pub use limits::Limits;
 pub(crate) use session::PartFacts;
 pub use session::{Dialect, InputFormat, SealOptions, SealRejected, SealSession, VerifySession};
@@ -40,7 +42,8 @@ use bindings::exports::csvseal::core::types as wit;
 /// A loaded, ready-to-instantiate logic component.
 pub struct Sandbox {
     engine: Engine,
-    pre: bindings::EnginePre<State>,
+    pre: InstancePre<State>,
+    exports: bindings::ExportIndices,
     limits: Limits,
     /// True for csvseal's own component (the one that verifies writes).
     builtin: bool,
@@ -88,12 +91,13 @@ impl Sandbox {
                 imports.join(", ")
             ))
         })?;
-        let pre = bindings::EnginePre::new(pre)
+        let exports = bindings::ExportIndices::new(&pre, builtin)
             .map_err(|e| Error::Sandbox(format!("not a csvseal engine component: {e:#}")))?;
         let ticker = EpochTicker::start(&engine);
         Ok(Sandbox {
             engine,
             pre,
+            exports,
             limits,
             builtin,
             _ticker: ticker,
@@ -112,7 +116,7 @@ impl Sandbox {
 
     /// The component's imports, as `name` strings (empty for csvseal's own).
     pub fn component_imports(&self) -> Vec<String> {
-        let ty = self.pre.instance_pre().component().component_type();
+        let ty = self.pre.component().component_type();
         ty.imports(&self.engine)
             .map(|(n, _)| n.to_string())
             .collect()
@@ -137,7 +141,10 @@ impl Sandbox {
         store.epoch_deadline_trap();
         let deadline_ticks = ticks(self.limits.call_timeout);
         store.set_epoch_deadline(deadline_ticks);
-        let bindings = self.pre.instantiate(&mut store);
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| self.exports.load(&mut store, &instance));
         let bindings = check(bindings, self.limits.call_timeout)?;
         Ok(Instance {
             store,
@@ -203,13 +210,48 @@ impl Sandbox {
             inst,
             resource,
             bytes: 0,
+            newlines: 0,
         })
     }
 
     /// Starts a streaming seal.
     pub fn sealer(&self, options: &SealOptions) -> Result<SealSession> {
         let mut inst = self.instantiate()?;
-        let wit_options = wit::SealOptions {
+        let wit_options = self.wit_seal_options(options);
+        inst.arm();
+        let r = inst
+            .bindings
+            .csvseal_core_seal()
+            .sealer()
+            .call_create(&mut inst.store, &wit_options);
+        let resource = inst.check(r)?.map_err(Error::Usage)?;
+        Ok(SealSession {
+            inst,
+            resource,
+            bytes_in: 0,
+            newlines_in: 0,
+            bytes_out: 0,
+        })
+    }
+
+    /// Starts a verification of a whole file that also digests its values
+    /// (WIT `fidelity`). Only csvseal's own component provides it.
+    pub fn digesting_verifier(&self, schema_json: Option<&str>) -> Result<DigestingVerifySession> {
+        let options = self.wit_verify_options(schema_json);
+        DigestingVerifySession::start(self.instantiate()?, &options)
+    }
+
+    /// Starts csvseal's own seal of an input, for its summary and the values
+    /// digest of the rows it would write (the sealed bytes stay inside; WIT
+    /// `fidelity`). Only csvseal's own component provides it.
+    pub fn input_digest(&self, options: &SealOptions) -> Result<InputDigestSession> {
+        let options = self.wit_seal_options(options);
+        InputDigestSession::start(self.instantiate()?, &options)
+    }
+
+    /// The WIT form of `options`, with this sandbox's limits.
+    fn wit_seal_options(&self, options: &SealOptions) -> wit::SealOptions {
+        wit::SealOptions {
             format: match options.format {
                 InputFormat::Csv => wit::InputFormat::Csv,
                 InputFormat::Jsonl => wit::InputFormat::Jsonl,
@@ -224,20 +266,16 @@ impl Sandbox {
             schema_json: options.schema_json.clone(),
             first_seq: options.first_seq,
             limits: self.limits.to_wit(),
-        };
-        inst.arm();
-        let r = inst
-            .bindings
-            .csvseal_core_seal()
-            .sealer()
-            .call_create(&mut inst.store, &wit_options);
-        let resource = inst.check(r)?.map_err(Error::Usage)?;
-        Ok(SealSession {
-            inst,
-            resource,
-            bytes_in: 0,
-            bytes_out: 0,
-        })
+        }
+    }
+
+    /// The WIT verify options for a whole file, with this sandbox's limits.
+    fn wit_verify_options(&self, schema_json: Option<&str>) -> wit::VerifyOptions {
+        wit::VerifyOptions {
+            schema_json: schema_json.map(str::to_owned),
+            limits: self.limits.to_wit(),
+            continue_after: None,
+        }
     }
 }
 

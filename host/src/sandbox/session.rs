@@ -7,7 +7,7 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use super::bindings;
-use super::convert::{convert_error, convert_report, errors_bytes, report_bytes};
+use super::convert::{convert_error, convert_report, convert_summary, errors_bytes, report_bytes};
 use super::limits::{State, check};
 use crate::error::{Error, Result};
 use crate::report::{RowError, SealSummary, VerifyReport};
@@ -15,7 +15,7 @@ use crate::report::{RowError, SealSummary, VerifyReport};
 /// One store with one instance of the component.
 pub(super) struct Instance {
     pub(super) store: Store<State>,
-    pub(super) bindings: bindings::Engine,
+    pub(super) bindings: bindings::Exports,
     pub(super) deadline_ticks: u64,
     pub(super) timeout: Duration,
     pub(super) max_output: u64,
@@ -23,7 +23,7 @@ pub(super) struct Instance {
 
 impl Instance {
     /// Refuses a call's result larger than the per-call output limit.
-    fn check_output(&self, bytes: u64, what: &str) -> Result<()> {
+    pub(super) fn check_output(&self, bytes: u64, what: &str) -> Result<()> {
         if bytes > self.max_output {
             return Err(Error::LimitExceeded {
                 limit: "output",
@@ -138,11 +138,16 @@ pub struct VerifySession {
     pub(super) inst: Instance,
     pub(super) resource: ResourceAny,
     pub(super) bytes: u64,
+    /// `\n` bytes fed before the current chunk: where a limit was hit.
+    pub(super) newlines: u64,
 }
 
 impl VerifySession {
     /// Feeds the next chunk of the file (any size; 64 KiB–1 MiB is best).
+    /// A limit hit names the line the chunk starts on (the record being
+    /// read there, or continued, when the component ran out).
     pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        let at = self.bytes;
         self.bytes += chunk.len() as u64;
         self.inst.arm();
         let r = self
@@ -151,7 +156,19 @@ impl VerifySession {
             .csvseal_core_verify()
             .verifier()
             .call_feed(&mut self.inst.store, self.resource, chunk);
-        self.inst.check(r)
+        let line = self.newlines + 1;
+        self.inst.check(r).map_err(|e| match e {
+            Error::LimitExceeded { limit, message } => Error::LimitExceeded {
+                limit,
+                message: format!(
+                    "line {line}: {message} (reading the record there, or the one it continues, from byte {at})"
+                ),
+            },
+            e => e,
+        })?;
+        // Only for error messages; counting is cheap next to verifying.
+        self.newlines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        Ok(())
     }
 
     /// Ends the input and returns the report.
@@ -197,6 +214,8 @@ pub struct SealSession {
     pub(super) inst: Instance,
     pub(super) resource: ResourceAny,
     pub(super) bytes_in: u64,
+    /// `\n` bytes in the input fed so far: where a limit was hit.
+    pub(super) newlines_in: u64,
     pub(super) bytes_out: u64,
 }
 
@@ -213,8 +232,19 @@ pub struct SealRejected {
     pub truncated: bool,
 }
 
+impl SealRejected {
+    pub(super) fn from_wit(f: bindings::exports::csvseal::core::types::SealFailure) -> Self {
+        SealRejected {
+            errors: f.errors.into_iter().map(convert_error).collect(),
+            count: f.error_count,
+            truncated: f.errors_truncated,
+        }
+    }
+}
+
 impl SealSession {
     /// Feeds input bytes; returns the sealed bytes they complete.
+    /// A limit hit names the input line the chunk starts on.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<u8>> {
         self.inst.arm();
         let r = self.inst.bindings.csvseal_core_seal().sealer().call_feed(
@@ -222,7 +252,18 @@ impl SealSession {
             self.resource,
             chunk,
         );
-        let out = self.inst.check(r)?;
+        let (line, at) = (self.newlines_in + 1, self.bytes_in);
+        let out = self.inst.check(r).map_err(|e| match e {
+            Error::LimitExceeded { limit, message } => Error::LimitExceeded {
+                limit,
+                message: format!(
+                    "input line {line}: {message} (reading the record there, or the one it continues, from byte {at})"
+                ),
+            },
+            e => e,
+        })?;
+        // Only for error messages; counting is cheap next to sealing.
+        self.newlines_in += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
         self.bytes_in += chunk.len() as u64;
         self.count_output(out.len())?;
         Ok(out)
@@ -267,21 +308,8 @@ impl SealSession {
         }
         let _ = self.resource.resource_drop(&mut self.inst.store);
         Ok(match out {
-            Ok((tail, s)) => Ok((
-                tail,
-                SealSummary {
-                    columns: s.columns,
-                    rows: s.rows,
-                    first_seq: s.first_seq,
-                    last_seq: s.last_seq,
-                    bytes: s.bytes,
-                },
-            )),
-            Err(f) => Err(SealRejected {
-                errors: f.errors.into_iter().map(convert_error).collect(),
-                count: f.error_count,
-                truncated: f.errors_truncated,
-            }),
+            Ok((tail, s)) => Ok((tail, convert_summary(s))),
+            Err(f) => Err(SealRejected::from_wit(f)),
         })
     }
 }

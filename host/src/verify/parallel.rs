@@ -304,7 +304,9 @@ fn whole(job: &FileJob<'_>) -> Result<VerifyReport> {
         if n == 0 {
             break;
         }
-        session.feed(&buf[..n])?;
+        session
+            .feed(&buf[..n])
+            .map_err(|e| super::stream::in_file(e, job.label))?;
         job.meter.add(n);
         at += n as u64;
     }

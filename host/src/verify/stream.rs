@@ -45,9 +45,21 @@ pub(super) fn stream_into(
         if n == 0 {
             break;
         }
-        session.feed(&buf[..n])?;
+        session.feed(&buf[..n]).map_err(|e| in_file(e, label))?;
     }
     session.finish()
+}
+
+/// A limit hit while verifying `label` names the file (the session names
+/// the line).
+pub(crate) fn in_file(e: Error, label: &Path) -> Error {
+    match e {
+        Error::LimitExceeded { limit, message } => Error::LimitExceeded {
+            limit,
+            message: format!("{}: {message}", label.display()),
+        },
+        e => e,
+    }
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.

@@ -16,6 +16,13 @@
 //!   say, series included).
 //! - `lying-summary`: seals correctly but claims one row more than it
 //!   wrote (the write must refuse a summary the verifier does not confirm).
+//! - `ignore-start-seq`: numbers the rows from 1, whatever `first-seq` the
+//!   host asked for, consistently (summary and checksums agree);
+//! - `drop-row`: drops the input's first data line before sealing the rest,
+//!   consistently;
+//! - `alter-value`: changes the first byte of the input's first data line
+//!   before sealing, consistently (the write must refuse all three: the
+//!   output is valid, but not the input's, or not from the start asked).
 //!
 //! Everything else is the built-in engine, so the only reason a call fails
 //! is the misbehaviour under test. Built by scripts/build-plugins.sh into
@@ -50,6 +57,33 @@ fn misbehave_on_feed() {
         let block = core::hint::black_box(alloc::vec![1u8; 1 << 20]);
         core::mem::forget(block);
     }
+}
+
+/// The input a sealer reads, from the `chunk` given (the first call's
+/// chunk is `first`): the first data line dropped or altered. The hostile
+/// inputs are small enough that line 2 is in the first chunk.
+#[allow(unused_variables)]
+fn doctor_input(chunk: Vec<u8>, first: bool) -> Vec<u8> {
+    #[cfg(any(feature = "drop-row", feature = "alter-value"))]
+    if first {
+        let mut chunk = chunk;
+        let mut ends = chunk
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i + 1);
+        if let (Some(start), Some(end)) = (ends.next(), ends.next()) {
+            #[cfg(feature = "drop-row")]
+            chunk.drain(start..end);
+            #[cfg(feature = "alter-value")]
+            {
+                chunk[start] = if chunk[start] == b'X' { b'Y' } else { b'X' };
+                let _ = end;
+            }
+        }
+        return chunk;
+    }
+    chunk
 }
 
 /// What the sealer returns from a call that produced `out`.
@@ -147,19 +181,28 @@ impl GuestVerifier for HostileVerifier {
 struct HostileSealer {
     inner: RefCell<seal::Sealer>,
     header_done: RefCell<bool>,
+    fed: RefCell<bool>,
 }
 
 impl GuestSealer for HostileSealer {
-    fn create(options: wit::SealOptions) -> Result<Sealer, String> {
+    #[allow(unused_mut)]
+    fn create(mut options: wit::SealOptions) -> Result<Sealer, String> {
+        #[cfg(feature = "ignore-start-seq")]
+        {
+            options.first_seq = 1;
+        }
         let inner = seal::Sealer::new(api::seal_options(options))?;
         Ok(Sealer::new(HostileSealer {
             inner: RefCell::new(inner),
             header_done: RefCell::new(false),
+            fed: RefCell::new(false),
         }))
     }
 
     fn feed(&self, chunk: Vec<u8>) -> Vec<u8> {
         misbehave_on_feed();
+        let first = !self.fed.replace(true);
+        let chunk = doctor_input(chunk, first);
         let out = self.inner.borrow_mut().feed(&chunk);
         tamper(out, &mut self.header_done.borrow_mut())
     }
