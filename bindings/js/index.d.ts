@@ -129,8 +129,10 @@ export declare function verify(input: Input, options?: VerifyOptions): Promise<R
 
 /**
  * Seals rows: adds `file_seq` and `checksum_sha256`. Rejects with SealError
- * (every row error) when the input cannot be sealed; bytes already sent to
- * `output` are then not a sealed file. No file is written: atomic commits
+ * (every row error) when the input cannot be sealed, and, with a plugin
+ * (`component`), with OutputCheckError when its output fails csvseal's own
+ * check, which comes after the last byte is sent to `output`; bytes already
+ * sent to `output` are then not a sealed file. No file is written: atomic commits
  * are the CLI's and the Python package's job.
  */
 export declare function seal(input: Input, options?: SealOptions): Promise<SealResult>;
@@ -207,4 +209,15 @@ export declare class SealError extends CsvsealError {
   errors: RowError[];
   error_count: number;
   errors_truncated: boolean;
+}
+/**
+ * A plugin's sealed output failed csvseal's own check: it does not verify,
+ * does not start at `firstSeq`, does not carry the input's columns, rows,
+ * `file_seq`s and values, or its summary is not its output. Nothing it
+ * emitted is a sealed file; bytes already sent to `output` are unchecked.
+ */
+export declare class OutputCheckError extends CsvsealError {
+  failed: { check: 'valid' | 'first_seq' | 'columns' | 'rows' | 'values' | 'summary'; message: string }[];
+  /** The built-in verifier's report on the plugin's output. */
+  report: Report;
 }

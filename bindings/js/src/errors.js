@@ -2,6 +2,8 @@
 // them. Bad *content* is never an error: verify returns a report for it.
 // Every class survives a trip through a Worker (see toWire/fromWire).
 
+import { Report } from './report.js';
+
 /** Base class of every error csvseal throws. */
 export class CsvsealError extends Error {
   constructor(message, options) {
@@ -55,6 +57,23 @@ export class SealError extends CsvsealError {
   }
 }
 
+/**
+ * A plugin's sealed output failed csvseal's own check (as the CLI's
+ * "written file invalid"): it does not verify, does not start at the
+ * `firstSeq` asked for, or does not carry the input's columns, rows,
+ * `file_seq`s and values. Nothing it emitted is a sealed file: discard it.
+ * `failed` lists each check that failed as `{ check, message }` (`check`
+ * is "valid", "first_seq", "columns", "rows", "values" or "summary");
+ * `report` is the built-in verifier's report on the plugin's output.
+ */
+export class OutputCheckError extends CsvsealError {
+  constructor(failed, report) {
+    super(`the plugin's sealed output failed csvseal's check: ${failed.map((f) => `${f.check}: ${f.message}`).join('; ')}`);
+    this.failed = failed;
+    this.report = report;
+  }
+}
+
 const classes = {
   CsvsealError,
   OptionsError,
@@ -65,6 +84,7 @@ const classes = {
   SandboxError,
   AbortError,
   SealError,
+  OutputCheckError,
 };
 
 /** A structured-cloneable form of an error, for postMessage. */
@@ -79,6 +99,8 @@ export function fromWire(w) {
   switch (w.name) {
     case 'SealError':
       return new SealError(w);
+    case 'OutputCheckError':
+      return new OutputCheckError(w.failed, Report.from(w.report));
     case 'LimitError':
       e = new LimitError(w.limit, w.message);
       break;

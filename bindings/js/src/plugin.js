@@ -60,7 +60,7 @@ export async function transpilePlugin(url) {
       instantiation: { tag: 'async' },
       noTypescript: true,
       noNodejsCompat: true,
-      noComponentErrorWrapping: true,
+      noComponentErrorWrapping: false, // errors carry `.payload`, as in the built-in glue
       base64Cutoff: 0,
       map: [],
     });

@@ -2,6 +2,7 @@
 // thread. index.js exposes them directly; worker.js runs them in a Worker.
 
 import { chunks } from './chunks.js';
+import { startFidelity } from './fidelity.js';
 import { loadEngine } from './engine.js';
 import { AbortError, OptionsError, SchemaError, SealError } from './errors.js';
 import { sealOptions, verifyOptions } from './options.js';
@@ -21,6 +22,16 @@ function create(call, make) {
   } catch (e) {
     if (e?.payload !== undefined) throw new SchemaError(String(e.payload));
     if (e instanceof TypeError) throw new OptionsError(`the component refused the options: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The built-in checkers of a plugin seal; options they refuse are the schema's fault, as in create. */
+async function startCheck(host, wit) {
+  try {
+    return await startFidelity(host, wit);
+  } catch (e) {
+    if (e?.payload !== undefined) throw new SchemaError(String(e.payload));
     throw e;
   }
 }
@@ -50,18 +61,26 @@ export async function verify(input, options = {}) {
 /**
  * Seals `input`: sealed bytes go to `options.output` as they are made, or
  * are collected into `data`. Resolves to `{ summary, data? }`; rejects with
- * SealError (every row error) when the input cannot be sealed.
+ * SealError (every row error) when the input cannot be sealed, and, with a
+ * plugin, with OutputCheckError when its output fails csvseal's check
+ * (fidelity.js).
  */
 export async function seal(input, options = {}) {
   const { host, wit } = sealOptions(options);
   const { exports, call } = await instance(host);
   const sealer = create(call, () => exports.seal.Sealer.create(wit));
+  // A plugin's output is held to the request and the input by csvseal's
+  // own component; a plain seal pays for none of it.
+  const check = host.component === undefined ? null : await startCheck(host, wit);
   const out = sink(host.output);
   try {
     let bytes = 0;
     for await (const chunk of chunks(input, host.chunkSize)) {
       checkAbort(options.signal);
-      await out.write(call(() => sealer.feed(chunk)));
+      check?.input(chunk);
+      const sealed = call(() => sealer.feed(chunk));
+      check?.output(sealed);
+      await out.write(sealed);
       bytes += chunk.length;
       host.onProgress?.(bytes);
     }
@@ -71,7 +90,11 @@ export async function seal(input, options = {}) {
     } catch (e) {
       throw e?.payload === undefined ? e : new SealError(sealFailure(e.payload));
     }
+    check?.output(last);
     await out.write(last);
+    // The verdict comes before the stream's clean end: a failed check
+    // aborts it instead (bytes already written are not a sealed file).
+    check?.finish(summary);
     await out.close();
     return { summary: sealSummary(summary), data: out.data() };
   } catch (e) {

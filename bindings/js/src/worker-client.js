@@ -119,6 +119,7 @@ export class CsvsealWorker {
     let pendingOut = 0; // bytes the Worker sealed that the sink has not taken yet
     let ended = input === undefined;
     let settled = false;
+    let failed = false; // once the call fails, no more output reaches the sink
     let loading = true; // until the Worker has the component compiled
     let timer;
     let wakePump = () => {};
@@ -133,11 +134,16 @@ export class CsvsealWorker {
       wakePump();
       f();
     };
+    const fail = (error) =>
+      finish(() => {
+        failed = true;
+        reject(error);
+      });
     // Ends the Worker (stopping whatever it runs) and fails the call.
     const kill = (error) => {
       if (this.#worker === worker) this.#worker = null;
       worker.terminate();
-      finish(() => reject(error));
+      fail(error);
     };
     // Armed only while the Worker owes an answer: a chunk it has not
     // processed yet, or the result after the input ended.
@@ -177,6 +183,7 @@ export class CsvsealWorker {
         const data = msg.data;
         pendingOut += data.length;
         writes = writes.then(async () => {
+          if (failed) return;
           await out.write(data);
           pendingOut -= data.length;
           wakePump();
@@ -195,8 +202,7 @@ export class CsvsealWorker {
           ),
         );
       } else if (msg.type === 'error') {
-        const error = fromWire(msg.error);
-        finish(() => reject(error));
+        fail(fromWire(msg.error));
       }
       arm();
     };

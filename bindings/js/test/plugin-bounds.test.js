@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { LimitError, OptionsError, SandboxError, createWorker, seal, verify } from '../src/index.js';
+import { LimitError, OptionsError, OutputCheckError, SandboxError, createWorker, seal, verify } from '../src/index.js';
 import { __csvsealLift } from '../gen/csvseal_guest.js';
 import { boundLifts } from '../src/lift-bound.js';
 import { capMemories } from '../src/memory-cap.js';
@@ -110,10 +110,16 @@ test('a plugin returning more than maxOutputBytes from one call is stopped, in t
   const worker = await createWorker({ component });
   await assert.rejects(worker.seal(input), isOutputLimit);
   worker.terminate();
-  // The bound is the caller's: raised past 100 MiB, the flood gets through
-  // (and is no sealed file, which the CLI's own verifier would catch).
-  const { data } = await seal(input, { component, maxOutputBytes: 256 << 20 });
-  assert.ok(data.length >= 100 << 20);
+  // The bound is the caller's: raised past 100 MiB, the flood gets out of
+  // the plugin, and csvseal's own check (fidelity.js) refuses it: it is no
+  // sealed file.
+  const given = [];
+  await assert.rejects(seal(input, { component, maxOutputBytes: 256 << 20, output: (b) => given.push(b.length) }), (e) => {
+    assert.ok(e instanceof OutputCheckError, `${e.name}: ${e.message}`);
+    assert.ok(e.failed.some((f) => f.check === 'valid'));
+    return true;
+  });
+  assert.ok(given.reduce((a, b) => a + b, 0) >= 100 << 20);
   await assert.rejects(verify(input, { maxOutputBytes: 1000 }), OptionsError);
 });
 
