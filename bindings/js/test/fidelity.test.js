@@ -116,3 +116,31 @@ test('a plugin that refuses the input is a SealError, as csvseal\'s own sealer\'
     return true;
   });
 });
+
+test('in a Worker, no byte reaches output once the call has rejected', async () => {
+  // Many chunks of output and a slow sink: some are still queued for the
+  // sink when the verdict arrives; they are dropped, not delivered late.
+  const rows = Array.from({ length: 40_000 }, (_, i) => `SYMB${String.fromCharCode(65 + (i % 26))}X,${i}`).join('\n');
+  const big = new TextEncoder().encode(`symbol,qty\n${rows}\n`);
+  const worker = await createWorker();
+  let given = 0;
+  let settled = false;
+  let late = 0;
+  const output = async (b) => {
+    if (settled) late += b.length;
+    given += b.length;
+    await new Promise((r) => setTimeout(r, 30));
+  };
+  try {
+    await assert.rejects(
+      worker.seal(big, { component: pluginUrl('hostile-drop-row'), firstSeq, chunkSize: 64 << 10, output }),
+      rejectedFor('rows'),
+    );
+    settled = true;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(given > 0);
+    assert.equal(late, 0, 'bytes were handed to output after the rejection');
+  } finally {
+    worker.terminate();
+  }
+});
