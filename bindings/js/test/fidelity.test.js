@@ -144,3 +144,15 @@ test('in a Worker, no byte reaches output once the call has rejected', async () 
     worker.terminate();
   }
 });
+
+test('a plugin whose summary is not its output is rejected (summary), in this thread and in a Worker', async () => {
+  // hostile-lying-summary seals correctly but claims one row more.
+  const component = pluginUrl('hostile-lying-summary');
+  await assert.rejects(seal(input, { component, firstSeq }), rejectedFor('summary'));
+  const worker = await createWorker();
+  try {
+    await assert.rejects(worker.seal(input, { component, firstSeq }), rejectedFor('summary'));
+  } finally {
+    worker.terminate();
+  }
+});
