@@ -54,7 +54,9 @@ impl PolicyHazards {
         self.check_slow(record);
     }
 
+    // Out of line: inlined, it swells the per-row hot path.
     #[cold]
+    #[inline(never)]
     fn check_slow(&mut self, record: &Record<'_>) {
         let fields = || (0..record.len()).map(|i| record.get(i));
         if record.raw_text().is_none() && fields().any(|f| f.contains('\r')) {

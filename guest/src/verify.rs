@@ -261,6 +261,7 @@ impl State {
                 Header::Pending => self.on_header(&record),
                 Header::Usable(cols) => {
                     self.t.rows += 1;
+                    self.t.hazards.check(&record);
                     check_row(cols, &record, &mut self.t);
                 }
                 Header::Unusable => self.t.rows += 1,
@@ -504,7 +505,6 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
         });
         return;
     }
-    st.hazards.check(record);
 
     if let Some(values) = &mut st.values {
         values.row(

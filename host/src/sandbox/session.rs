@@ -166,8 +166,9 @@ impl VerifySession {
             },
             e => e,
         })?;
-        // Only for error messages; counting is cheap next to verifying.
-        self.newlines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        // Only for error messages: memchr keeps it a small fraction of the
+        // verification (a byte-by-byte count was 12% of all instructions).
+        self.newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
         Ok(())
     }
 
@@ -262,8 +263,8 @@ impl SealSession {
             },
             e => e,
         })?;
-        // Only for error messages; counting is cheap next to sealing.
-        self.newlines_in += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        // Only for error messages (see VerifySession::feed).
+        self.newlines_in += memchr::memchr_iter(b'\n', chunk).count() as u64;
         self.bytes_in += chunk.len() as u64;
         self.count_output(out.len())?;
         Ok(out)
