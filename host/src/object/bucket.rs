@@ -229,16 +229,17 @@ fn redacted(url: &str) -> String {
         Some(i) => url.split_at(i + 3),
         None => ("", url),
     };
+    // Everything up to the last `@`, wherever it is: a password may hold
+    // a `/`, `?` or `#` (so this comes before the query is cut).
+    let (user, rest) = match rest.rfind('@') {
+        Some(i) => ("***@", &rest[i + 1..]),
+        None => ("", rest),
+    };
     let (rest, cut) = match rest.find(['?', '#']) {
         Some(i) => (&rest[..i], "?***"),
         None => (rest, ""),
     };
-    // Everything up to the last `@`, wherever it is: a malformed URL's
-    // password may hold a `/`.
-    match rest.rfind('@') {
-        Some(i) => format!("{scheme}***@{}{cut}", &rest[i + 1..]),
-        None => format!("{scheme}{rest}{cut}"),
-    }
+    format!("{scheme}{user}{rest}{cut}")
 }
 
 #[cfg(test)]
@@ -253,6 +254,8 @@ mod tests {
             ("https://h/p?X-Amz-Signature=PASSW0RD", "https://h/p?***"),
             ("https://h#PASSW0RD", "https://h?***"),
             ("u:PASSW0RD@h?t=PASSW0RD", "***@h?***"),
+            ("http://u:PA?SSW0RD@h", "http://***@h"),
+            ("http://u:PA#SSW0RD@h/p", "http://***@h/p"),
         ] {
             let e = check_url("--endpoint", url).unwrap_err().to_string();
             assert!(!e.contains("PASSW0RD"), "{e}");
