@@ -30,14 +30,20 @@ enum Betrayal {
     ShortWrite,
     /// Writes the chunk twice.
     RepeatChunk,
+    /// Writes every chunk faithfully, but right after the temp file's fsync
+    /// another process puts an exact copy of it under its name: same bytes,
+    /// another inode, which that process could change after any check.
+    SwapAfterSync,
 }
 
 /// The real file system, except that write number `nth` (1-based) is
-/// betrayed.
+/// betrayed (or, for [`Betrayal::SwapAfterSync`], the temp in `dir` is
+/// swapped after its fsync).
 struct Betraying {
     how: Betrayal,
     nth: usize,
     writes: AtomicUsize,
+    dir: std::path::PathBuf,
 }
 
 impl FileOps for Betraying {
@@ -45,7 +51,9 @@ impl FileOps for Betraying {
         RealFs.create_new(dir, name)
     }
     fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
-        if self.writes.fetch_add(1, Ordering::SeqCst) + 1 != self.nth {
+        if self.writes.fetch_add(1, Ordering::SeqCst) + 1 != self.nth
+            || matches!(self.how, Betrayal::SwapAfterSync)
+        {
             return RealFs.write_all(file, bytes);
         }
         match self.how {
@@ -64,10 +72,21 @@ impl FileOps for Betraying {
                 RealFs.write_all(file, bytes)?;
                 RealFs.write_all(file, bytes)
             }
+            Betrayal::SwapAfterSync => unreachable!("never betrays a write"),
         }
     }
     fn sync_file(&self, file: &File) -> io::Result<()> {
-        RealFs.sync_file(file)
+        RealFs.sync_file(file)?;
+        if !matches!(self.how, Betrayal::SwapAfterSync) {
+            return Ok(());
+        }
+        let temp = entries(&self.dir)
+            .into_iter()
+            .find(|n| n.ends_with(".csv.tmp"))
+            .expect("the temp file");
+        let copy = self.dir.join("copy");
+        std::fs::copy(self.dir.join(&temp), &copy)?;
+        std::fs::rename(&copy, self.dir.join(&temp))
     }
     fn rename_noreplace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
         RealFs.rename_noreplace(dir, from, to)
@@ -108,6 +127,7 @@ fn betrayed_write(sb: &Sandbox, how: Betrayal, nth: usize) -> Error {
         how,
         nth,
         writes: AtomicUsize::new(0),
+        dir: dir.path().to_owned(),
     };
     let result = write_sealed_with(
         &ops,
@@ -158,6 +178,7 @@ fn a_seam_that_writes_other_bytes_than_it_was_given_commits_nothing() {
                     assert!(read_back_bytes < verified_bytes, "{case}")
                 }
                 Betrayal::RepeatChunk => assert!(read_back_bytes > verified_bytes, "{case}"),
+                Betrayal::SwapAfterSync => unreachable!("not in this loop"),
             }
             assert_eq!(err.exit_code(), 1, "{case}");
         }
@@ -174,6 +195,7 @@ fn an_honest_seam_commits_what_was_verified() {
         how: Betrayal::FlipByte,
         nth: usize::MAX,
         writes: AtomicUsize::new(0),
+        dir: dir.path().to_owned(),
     };
     let c = write_sealed_with(
         &ops,
@@ -193,52 +215,14 @@ fn an_honest_seam_commits_what_was_verified() {
     );
 }
 
-/// The real file system, except that right after the temp file's fsync
-/// another process puts an exact copy of it under its name: same bytes,
-/// another inode, which that process could change after any check of it.
-struct SwapsTheTemp {
-    dir: std::path::PathBuf,
-}
-
-impl FileOps for SwapsTheTemp {
-    fn create_new(&self, dir: &Dir, name: &str) -> io::Result<File> {
-        RealFs.create_new(dir, name)
-    }
-    fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
-        RealFs.write_all(file, bytes)
-    }
-    fn sync_file(&self, file: &File) -> io::Result<()> {
-        RealFs.sync_file(file)?;
-        let temp = entries(&self.dir)
-            .into_iter()
-            .find(|n| n.ends_with(".csv.tmp"))
-            .expect("the temp file");
-        let copy = self.dir.join("copy");
-        std::fs::copy(self.dir.join(&temp), &copy)?;
-        std::fs::rename(&copy, self.dir.join(&temp))
-    }
-    fn rename_noreplace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
-        RealFs.rename_noreplace(dir, from, to)
-    }
-    fn hard_link(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
-        RealFs.hard_link(dir, from, to)
-    }
-    fn rename_replace(&self, dir: &Dir, from: &str, to: &str) -> io::Result<()> {
-        RealFs.rename_replace(dir, from, to)
-    }
-    fn sync_dir(&self, dir: &Dir) -> io::Result<()> {
-        RealFs.sync_dir(dir)
-    }
-    fn remove(&self, dir: &Dir, name: &str) -> io::Result<()> {
-        RealFs.remove(dir, name)
-    }
-}
-
 #[test]
 fn the_read_back_is_of_the_locked_temp_not_whatever_has_its_name() {
     let sb = Sandbox::builtin(Limits::default()).unwrap();
     let dir = TempDir::new().unwrap();
-    let ops = SwapsTheTemp {
+    let ops = Betraying {
+        how: Betrayal::SwapAfterSync,
+        nth: 0,
+        writes: AtomicUsize::new(0),
         dir: dir.path().to_owned(),
     };
     let err = write_sealed_with(
