@@ -40,6 +40,7 @@ pub mod plugin;
 pub mod report;
 pub mod sandbox;
 pub mod segment_digest;
+pub mod signing;
 pub mod store;
 pub mod transcode;
 pub mod verify;

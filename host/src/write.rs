@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 use crate::report::{SealSummary, VerifyReport};
 use crate::sandbox::{Dialect, InputFormat, Sandbox, SealOptions};
 use crate::segment_digest::{Mismatch, SEGMENT_BYTES};
+use crate::signing::commit::{check_signable, commit_signature, undo_signature};
+use crate::signing::minisig::{Prehash, sign_prehashed};
+use crate::signing::{Signed, Signer, Statement};
 use crate::store::atomic_file::TempFile;
 use crate::store::file_ops::{FileOps, RealFs};
 use crate::store::naming;
@@ -75,6 +78,8 @@ pub struct Committed {
     /// file, read back after its fsync, matched byte for byte before the
     /// rename.
     pub verified: VerifyReport,
+    /// The signature committed beside it, when the write was signed.
+    pub signed: Option<Signed>,
 }
 
 /// Seals `input` into a new file in `req.dir`, atomically.
@@ -114,6 +119,9 @@ pub struct WriteControl {
     /// Abandon the write with [`Error::Timeout`] (temp removed, target
     /// untouched) if it is still running at this instant.
     pub deadline: Option<Instant>,
+    /// Sign the file: its `.minisig` is committed before it (see
+    /// [`crate::signing::commit`]).
+    pub sign: Option<Signer>,
 }
 
 /// [`write_sealed`], abandoned with [`Error::Timeout`] (temp file removed,
@@ -264,20 +272,28 @@ fn write_inner(
             path: req.dir.join(final_name),
         });
     }
+    if control.sign.is_some() {
+        check_signable(final_name)?;
+    }
     let own = builtin_judge(sandbox)?;
     let verifier = own.as_ref().unwrap_or(sandbox);
     let temp_path = temp.path();
     tracing::debug!(temp = %temp_path.display(), "sealing into temp file, verifying as it goes");
+    let mut sink = Prehashing {
+        temp: &mut temp,
+        prehash: control.sign.as_ref().map(|_| Prehash::new()),
+    };
     let checked = seal_request(
         sandbox,
         verifier,
         req,
         input,
         input_label,
-        &mut temp,
+        &mut sink,
         SEGMENT_BYTES,
         &temp_path,
     )?;
+    let prehash = sink.prehash.map(Prehash::finish);
     check_deadline(deadline, temp_path.clone(), "fsync temp file")?;
     temp.sync()?;
 
@@ -320,15 +336,84 @@ fn write_inner(
         summary, verified, ..
     } = checked;
 
-    let path = match replacing {
-        Some(_) => temp.commit_replacing(final_name)?,
-        None => temp.commit(final_name)?,
+    // The signature is committed first: no CSV is ever visible without it.
+    let signature = match (&control.sign, prehash) {
+        (Some(signer), Some(prehash)) => {
+            let text = signature_text(signer, final_name, &verified, prehash)?;
+            let (path, replaced) = commit_signature(ops, &dir, &req.dir, final_name, &text)?;
+            let signed = Signed {
+                path,
+                key_id: signer.key.id(),
+            };
+            Some((signed, replaced))
+        }
+        _ => None,
+    };
+    let committed = match replacing {
+        Some(_) => temp.commit_replacing(final_name),
+        None => temp.commit(final_name),
+    };
+    let path = match committed {
+        Ok(path) => path,
+        Err(e) => {
+            // Renamed but not yet durable: the file stands, and so does its signature.
+            if let (Some((_, replaced)), false) =
+                (&signature, matches!(e, Error::CommittedNotDurable { .. }))
+            {
+                undo_signature(ops, &dir, &req.dir, final_name, replaced.as_deref());
+            }
+            return Err(e);
+        }
     };
     Ok(Committed {
         path,
         summary,
         verified,
+        signed: signature.map(|(signed, _)| signed),
     })
+}
+
+/// The `.minisig` text for the file `final_name`, as the built-in verifier
+/// judged it, whose bytes have the BLAKE2b-512 `prehash`.
+pub(crate) fn signature_text(
+    signer: &Signer,
+    final_name: &str,
+    verified: &VerifyReport,
+    prehash: [u8; 64],
+) -> Result<String> {
+    let statement = Statement {
+        file_name: final_name.to_owned(),
+        rows: verified.rows,
+        first_seq: verified.first_seq,
+        last_seq: verified.last_seq,
+        blake2b: prehash,
+        previous: signer.previous.clone(),
+    };
+    Ok(sign_prehashed(
+        &signer.key,
+        &prehash,
+        &statement.trusted_comment()?,
+    ))
+}
+
+/// The temp file as a sealed sink that also takes the prehash a signature
+/// needs of the bytes written (only when the write is signed).
+struct Prehashing<'t, 'd> {
+    temp: &'t mut TempFile<'d>,
+    prehash: Option<Prehash>,
+}
+
+impl SealedSink for Prehashing<'_, '_> {
+    fn write_sealed(&mut self, bytes: Bytes) -> Result<()> {
+        if let Some(h) = &mut self.prehash {
+            h.update(&bytes);
+        }
+        self.temp.write_sealed(bytes)
+    }
+
+    fn end_segment(&mut self, digest: &[u8; 32]) -> Result<()> {
+        self.temp.end_segment(digest)
+    }
 }
 
 /// Whatever seals a file, csvseal's own verifier judges it: a plugin cannot

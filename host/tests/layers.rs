@@ -35,6 +35,7 @@ const FLOORS: &[(&str, &[&str])] = &[
         &[
             "verify",
             "write",
+            "signing",
             "checked_seal",
             "backup",
             "plugin",

@@ -226,6 +226,7 @@ fn write(
             .map(seconds)
             .transpose()?
             .and_then(|t| Instant::now().checked_add(t)),
+        sign: None,
     };
     let job = Job {
         req: &req,

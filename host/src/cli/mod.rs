@@ -25,6 +25,7 @@ mod completions;
 mod duration;
 mod hints;
 mod inspect;
+mod keygen;
 mod logging;
 mod metrics_file;
 mod object;
@@ -102,6 +103,9 @@ enum Command {
     /// Describe a file: header, rows, file_seq range, gaps, size, SHA-256.
     #[command(after_help = inspect::EXAMPLES)]
     Inspect(inspect::InspectArgs),
+    /// Make a signing key pair in minisign's formats.
+    #[command(after_help = keygen::EXAMPLES)]
+    Keygen(keygen::KeygenArgs),
     /// Remove temp files whose writer is gone; re-verify every final file.
     #[command(after_help = recover::EXAMPLES)]
     Recover(recover::RecoverArgs),
@@ -154,6 +158,7 @@ pub fn run() -> i32 {
         Command::Write(args) => write::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Keygen(args) => keygen::run(args),
         Command::Recover(args) => recover::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Restore(args) => restore::run(args),

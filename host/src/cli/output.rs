@@ -26,6 +26,10 @@ pub fn write_ok(c: &Committed, json: bool) -> bool {
             "bytes": c.summary.bytes,
             "columns": c.summary.columns,
             "warnings": c.verified.warnings,
+            "signature": c.signed.as_ref().map(|s| json!({
+                "path": s.path,
+                "key_id": s.key_id.to_string(),
+            })),
         }))
     } else {
         for w in &c.verified.warnings {

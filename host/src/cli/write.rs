@@ -106,6 +106,16 @@ pub struct WriteArgs {
     /// With --replace: keep only the newest N backups of the target.
     #[arg(long, requires = "replace", value_parser = clap::value_parser!(u64).range(1..))]
     keep: Option<u64>,
+    /// Sign the file with this minisign secret key (see `csvseal keygen`):
+    /// NAME.csv.minisig is committed before NAME.csv. With --continue the
+    /// signature links the file to the series' previous one.
+    #[arg(
+        long,
+        env = "CSVSEAL_SIGN_KEY",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
+    sign_key: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
@@ -190,6 +200,12 @@ fn try_write(args: WriteArgs) -> csvseal::Result<csvseal::Committed> {
             keep: args.keep.map(|k| k as usize),
         }),
         deadline,
+        sign: args
+            .sign_key
+            .as_deref()
+            .map(csvseal::signing::SecretKey::load)
+            .transpose()?
+            .map(csvseal::signing::Signer::new),
     };
     let ops = &csvseal::store::file_ops::RealFs;
     let location = csvseal::location::Location::from_path(&args.dir)?;

@@ -26,6 +26,8 @@ use crate::error::{Error, Result};
 use crate::plugin::{builtin_for, verify_checked};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
+use crate::signing::Link;
+use crate::signing::minisig::PrehashReader;
 use crate::store::file_ops::FileOps;
 use crate::store::temp_lock::try_lock_exclusive;
 use crate::verify::{Schema, verify_reader};
@@ -71,7 +73,11 @@ pub fn members(dir: &Dir, dir_path: &Path, base: &str) -> Result<Vec<String>> {
 /// a streamed verification of the whole file by `builtin` (which must be
 /// csvseal's own component). A file that does not verify is
 /// [`Error::SourceInvalid`]: nothing may continue from it.
-pub fn last_committed_seq(builtin: &Sandbox, file: &mut File, path: &Path) -> Result<Option<u64>> {
+pub fn last_committed_seq(
+    builtin: &Sandbox,
+    file: &mut dyn Read,
+    path: &Path,
+) -> Result<Option<u64>> {
     debug_assert!(builtin.is_builtin());
     let r = verify_reader(builtin, None, file, path)?;
     if !r.valid {
@@ -135,6 +141,7 @@ pub fn write_continue(
     let names = members(&dir, &req.dir, &req.base_name)?;
     let new_name = crate::store::naming::final_name(&req.base_name, req.timestamp)?;
     let mut req = req.clone();
+    let mut control = control.clone();
     let mut from = None;
     if let Some(last) = names.last() {
         let path = req.dir.join(last);
@@ -143,9 +150,18 @@ pub fn write_continue(
                 "{new_name}: the series' last file is {last}; a continuation must be named later (check --timestamp)"
             )));
         }
-        let mut file = dir.open(last).map_err(|e| Error::io(&path, "open", e))?;
+        let file = dir.open(last).map_err(|e| Error::io(&path, "open", e))?;
         let builtin = builtin_for(sandbox)?;
+        // A signed continuation names the file it follows by its digest,
+        // taken in the same pass that verifies it.
+        let mut file = PrehashReader::new(file);
         let seq = last_committed_seq(builtin.as_ref().unwrap_or(sandbox), &mut file, &path)?;
+        if let Some(signer) = &mut control.sign {
+            signer.previous = Some(Link {
+                file_name: last.clone(),
+                blake2b: file.finish(),
+            });
+        }
         if let Some(seq) = seq {
             req.start_seq = seq.checked_add(1).ok_or_else(|| {
                 Error::Usage(format!("{}: file_seq is at its maximum", path.display()))
@@ -153,7 +169,7 @@ pub fn write_continue(
         }
         from = Some(path);
     }
-    let committed = write_sealed_with(ops, control, sandbox, &req, input, input_label)?;
+    let committed = write_sealed_with(ops, &control, sandbox, &req, input, input_label)?;
     Ok((committed, from))
 }
 

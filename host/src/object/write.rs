@@ -69,6 +69,13 @@ fn write_inner(
     let input = &mut DeadlineReader::new(input, deadline);
     let input = &mut *crate::write::decoded(input, req.encoding);
     crate::write::check_request(req)?;
+    if control.sign.is_some() {
+        return Err(Error::Usage(
+            "signing is not supported for object storage yet: write locally with --sign-key, \
+             or sign after the upload"
+                .into(),
+        ));
+    }
     let prefix = prefix.as_prefix();
     let final_name = naming::final_name(&req.base_name, req.timestamp)?;
     let target = prefix.join(&final_name);
@@ -123,6 +130,7 @@ fn write_inner(
         path: target.to_path(),
         summary: checked.summary,
         verified: checked.verified,
+        signed: None,
     })
 }
 
