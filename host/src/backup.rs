@@ -24,10 +24,11 @@ use time::macros::format_description;
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
+use crate::signing::commit::SIGNATURE_LIMIT;
 use crate::store::atomic_file::TempFile;
-use crate::store::by_path::{open_or_create_dir, split_path};
+use crate::store::by_path::{Links, is_not_found, open_or_create_dir, read_small_text, split_path};
 use crate::store::file_ops::FileOps;
-use crate::store::naming::{TEMP_SUFFIX, temp_name};
+use crate::store::naming::{SIGNATURE_SUFFIX, TEMP_SUFFIX, signature_name, temp_name};
 use crate::store::temp_lock::lock_exclusive;
 use crate::verify::{CHUNK_SIZE, read_full, start};
 
@@ -42,11 +43,34 @@ const SUFFIX: &str = ".bak";
 /// (`{name}.{stamp}.bak.tmp`) and the manifest's. `recover` sweeps these and
 /// no other name there.
 pub(crate) fn is_backup_temp(name: &str) -> bool {
+    let backup = |b: &str| b.strip_suffix(SUFFIX).is_some_and(|b| !b.is_empty());
     name == temp_name(MANIFEST)
         || name
             .strip_suffix(TEMP_SUFFIX)
-            .and_then(|b| b.strip_suffix(SUFFIX))
-            .is_some_and(|b| !b.is_empty())
+            .is_some_and(|b| backup(b) || b.strip_suffix(SIGNATURE_SUFFIX).is_some_and(backup))
+}
+
+/// Copies `name`'s signature, if it has one, beside its backup `bname`
+/// (as `{bname}.minisig`), durably, before the backup is listed.
+fn backup_signature(
+    ops: &dyn FileOps,
+    dir_path: &Path,
+    bdir: &Dir,
+    bdir_path: &Path,
+    name: &str,
+    bname: &str,
+) -> Result<()> {
+    let src = dir_path.join(signature_name(name));
+    let text = match read_small_text(&src, "read signature", SIGNATURE_LIMIT, Links::Refuse) {
+        Ok(text) => text,
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let sig = signature_name(bname);
+    let mut temp = TempFile::acquire(ops, bdir, bdir_path, &temp_name(&sig), None)?;
+    temp.write_all(text.as_bytes())?;
+    temp.sync()?;
+    temp.commit(&sig).map(|_| ())
 }
 
 /// One backup, as the manifest lists it.
@@ -220,6 +244,8 @@ pub fn backup_in(
         .map_err(|e| Error::io(&src_path, "open", e))?;
     let mut temp = TempFile::acquire(ops, &bdir, &bdir_path, &temp_name(&bname), None)?;
     let (report, sha) = copy_verified(sandbox, &mut src, &src_path, &mut temp)?;
+    // The signature first: a listed backup always has its signature.
+    backup_signature(ops, dir_path, &bdir, &bdir_path, name, &bname)?;
     let path = temp.commit(&bname).map_err(unconfirmed_backup)?;
 
     let _lock = lock_backup_dir(&bdir, &bdir_path)?;
@@ -242,6 +268,7 @@ pub fn backup_in(
     // Listed no more, so removing them now is safe even if we die midway.
     for n in &pruned {
         let _ = ops.remove(&bdir, n);
+        let _ = ops.remove(&bdir, &signature_name(n));
     }
     if !pruned.is_empty() {
         let _ = ops.sync_dir(&bdir);

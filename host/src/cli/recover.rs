@@ -86,6 +86,13 @@ fn print_text(r: &RecoverReport) -> std::io::Result<()> {
     for p in &r.removed {
         writeln!(out, "{verb} stale temp file: {}", p.display())?;
     }
+    for p in &r.orphan_signatures {
+        writeln!(
+            out,
+            "{verb} orphan signature (its CSV was never committed): {}",
+            p.display()
+        )?;
+    }
     for k in &r.kept {
         writeln!(out, "kept {}: {}", k.path.display(), k.reason)?;
     }

@@ -14,8 +14,11 @@ use crate::backup::{DEFAULT_BACKUP_DIR, is_backup_temp};
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
+use crate::store::atomic_file::TempFile;
 use crate::store::file_ops::FileOps;
-use crate::store::naming::{FINAL_SUFFIX, is_final_temp};
+use crate::store::naming::{
+    FINAL_SUFFIX, is_final_temp, is_signature_temp, signed_file_of, temp_name,
+};
 use crate::store::temp_lock::{Sweep, sweep_if_stale};
 use crate::verify::verify_reader;
 
@@ -56,6 +59,9 @@ pub struct RecoverReport {
     pub invalid: Vec<Invalid>,
     /// Files that could not be examined.
     pub unreadable: Vec<Unreadable>,
+    /// Signatures whose CSV was never committed (a writer died between the
+    /// two renames), removed (in a dry run: that would be removed).
+    pub orphan_signatures: Vec<PathBuf>,
 }
 
 impl RecoverReport {
@@ -107,23 +113,96 @@ pub fn recover_dir(
             }
         }
     }
-    for name in sorted_names(&dir, dir_path)? {
-        let path = dir_path.join(&name);
-        if is_final_temp(&name) {
-            sweep_one(ops, &dir, dir_path, &name, &mut report);
+    let names = sorted_names(&dir, dir_path)?;
+    for name in &names {
+        let (name, path) = (name.as_str(), dir_path.join(name));
+        if is_final_temp(name) || is_signature_temp(name) {
+            sweep_one(ops, &dir, dir_path, name, &mut report);
         } else if name.ends_with(FINAL_SUFFIX) {
             match dir.symlink_metadata(&name) {
                 Ok(m) if m.is_file() => {}
                 _ => continue,
             }
             let verified = dir
-                .open(&name)
+                .open(name)
                 .map_err(|e| Error::io(&path, "open", e))
                 .and_then(|mut f| verify_reader(sandbox, None, &mut f, &path));
             report.record(path, verified);
         }
     }
+    for name in &names {
+        if let Some(csv) = signed_file_of(name) {
+            sweep_orphan_signature(ops, &dir, dir_path, name, csv, &mut report);
+        }
+    }
     Ok(report)
+}
+
+/// Removes the signature `name` if its CSV `csv` does not exist. Decided
+/// under the CSV temp's lock, which a writer holds from before it commits
+/// the signature until after it commits the CSV: so a signature about to be
+/// joined by its CSV is never taken for an orphan.
+fn sweep_orphan_signature(
+    ops: &dyn FileOps,
+    dir: &Dir,
+    dir_path: &Path,
+    name: &str,
+    csv: &str,
+    report: &mut RecoverReport,
+) {
+    let path = dir_path.join(name);
+    if dir.symlink_metadata(csv).is_ok() || !dir.symlink_metadata(name).is_ok_and(|m| m.is_file()) {
+        return;
+    }
+    let temp = temp_name(csv);
+    if report.dry_run {
+        match dir.symlink_metadata(&temp) {
+            Ok(_) => report.kept.push(Kept {
+                path,
+                reason: format!("its CSV's temp {temp} exists: a writer may be committing it"),
+            }),
+            Err(_) => report.orphan_signatures.push(path),
+        }
+        return;
+    }
+    let lock = match TempFile::acquire(ops, dir, dir_path, &temp, None) {
+        Ok(lock) => lock,
+        Err(Error::Busy { .. }) => {
+            report.kept.push(Kept {
+                path,
+                reason: "a live writer holds its CSV's temp: it may be committing it".into(),
+            });
+            return;
+        }
+        Err(e) => {
+            report.unreadable.push(Unreadable {
+                path,
+                error: format!("lock its CSV's temp: {e}"),
+            });
+            return;
+        }
+    };
+    // Under the lock: the CSV may have been committed just before we took it.
+    let removed = if dir.symlink_metadata(csv).is_ok() {
+        Ok(false)
+    } else {
+        ops.remove(dir, name)
+            .and_then(|()| ops.sync_dir(dir))
+            .map(|()| true)
+    };
+    let released = lock.discard();
+    match (removed, released) {
+        (Ok(true), _) => report.orphan_signatures.push(path),
+        (Ok(false), Ok(())) => {}
+        (Err(e), _) => report.unreadable.push(Unreadable {
+            path,
+            error: format!("remove orphan signature: {e}"),
+        }),
+        (Ok(false), Err(e)) => report.unreadable.push(Unreadable {
+            path: dir_path.join(&temp),
+            error: e.to_string(),
+        }),
+    }
 }
 
 /// Sweeps one temp name, recording the outcome.

@@ -19,7 +19,7 @@ use crate::sandbox::Sandbox;
 use crate::store::atomic_file::TempFile;
 use crate::store::by_path::split_path;
 use crate::store::file_ops::FileOps;
-use crate::store::naming::{check_file_name, temp_name};
+use crate::store::naming::{check_file_name, signature_name, temp_name};
 
 /// What `restore` did.
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +90,16 @@ pub fn restore_file(
                 std::io::Error::other("the backup changed while it was being restored"),
             ));
         }
+        // The backup's signature (or none) goes back first, as a write
+        // commits one: the restored file never stands beside the signature
+        // of the version it replaces.
+        restore_signature(
+            ops,
+            &dir,
+            &dir_path,
+            &name,
+            &bdir_path.join(signature_name(&bname)),
+        )?;
         let path = temp.commit_replacing(&name)?;
         return Ok(Restored {
             path,
@@ -105,4 +115,36 @@ pub fn restore_file(
         path: file.to_owned(),
         tried: skipped.len(),
     })
+}
+
+/// Puts the signature backed up with a file (at `backup_sig`) beside
+/// `name`, or, when the backup has none, removes `name`'s current one,
+/// which belongs to the version being replaced. The caller holds `name`'s
+/// temp lock.
+fn restore_signature(
+    ops: &dyn FileOps,
+    dir: &Dir,
+    dir_path: &Path,
+    name: &str,
+    backup_sig: &Path,
+) -> Result<()> {
+    use crate::signing::commit::{SIGNATURE_LIMIT, commit_signature};
+    use crate::store::by_path::{Links, is_not_found, read_small_text};
+    match read_small_text(
+        backup_sig,
+        "read backed-up signature",
+        SIGNATURE_LIMIT,
+        Links::Refuse,
+    ) {
+        Ok(text) => commit_signature(ops, dir, dir_path, name, &text).map(|_| ()),
+        Err(e) if is_not_found(&e) => {
+            let sig = signature_name(name);
+            match ops.remove(dir, &sig).and_then(|()| ops.sync_dir(dir)) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io(dir_path.join(sig), "remove signature", e)),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }

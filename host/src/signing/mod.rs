@@ -16,13 +16,7 @@ use std::sync::Arc;
 pub use keys::{KeyId, PublicKey, SecretKey, keygen};
 pub use statement::{Link, Statement};
 
-/// The signature file's name for the sealed file `csv_name`.
-pub fn signature_name(csv_name: &str) -> String {
-    format!("{csv_name}{SIGNATURE_SUFFIX}")
-}
-
-/// What a signature file's name adds to its CSV's.
-pub const SIGNATURE_SUFFIX: &str = ".minisig";
+pub use crate::store::naming::{SIGNATURE_SUFFIX, signature_name};
 
 /// How a write signs what it commits.
 #[derive(Debug, Clone)]

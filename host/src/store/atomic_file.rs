@@ -143,6 +143,15 @@ impl<'d> TempFile<'d> {
         Ok(f)
     }
 
+    /// Removes the temp file, still locked, without counting it as an
+    /// abandoned write: for a temp taken only as the target's lock.
+    pub fn discard(mut self) -> Result<()> {
+        let path = self.path();
+        let removed = self.ops.remove(self.dir, &self.name);
+        self.name.clear();
+        removed.map_err(|e| Error::io(path, "remove temp file", e))
+    }
+
     /// Renames the temp file to `final_name` unless that name exists, then
     /// fsyncs the directory so the new name is durable.
     pub fn commit(self, final_name: &str) -> Result<PathBuf> {

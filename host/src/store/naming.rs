@@ -26,6 +26,33 @@ pub fn is_final_temp(name: &str) -> bool {
         .is_some_and(|stem| !stem.is_empty())
 }
 
+/// True for the name of a signature's temp as csvseal makes it
+/// (`{name}.csv.minisig.tmp`).
+pub fn is_signature_temp(name: &str) -> bool {
+    name.strip_suffix(TEMP_SUFFIX)
+        .and_then(|f| f.strip_suffix(SIGNATURE_SUFFIX))
+        .is_some_and(|csv| is_final_name(csv))
+}
+
+/// The CSV a signature file `{name}.csv.minisig` belongs to, if `name` is one.
+pub fn signed_file_of(name: &str) -> Option<&str> {
+    name.strip_suffix(SIGNATURE_SUFFIX)
+        .filter(|csv| is_final_name(csv))
+}
+
+/// What a signature file's name adds to its CSV's.
+pub const SIGNATURE_SUFFIX: &str = ".minisig";
+
+/// The signature file's name for the file `name` (`{name}.minisig`).
+pub fn signature_name(name: &str) -> String {
+    format!("{name}{SIGNATURE_SUFFIX}")
+}
+
+fn is_final_name(name: &str) -> bool {
+    name.strip_suffix(FINAL_SUFFIX)
+        .is_some_and(|stem| !stem.is_empty())
+}
+
 /// Checks that `base` is a plain file-name stem: no path separators, no
 /// `..`, no NUL or control characters, not empty, not hidden, not too long.
 pub fn check_base_name(base: &str) -> Result<()> {

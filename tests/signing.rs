@@ -1,0 +1,254 @@
+//! Signed files through the real binary: `keygen`, `write --sign-key`
+//! (plain, `--continue`, `--replace`), `restore` and `recover` with
+//! signatures, checked against Debian's `minisign` where it matters that
+//! people can check them without csvseal.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use tempfile::TempDir;
+
+/// A key pair made by `csvseal keygen` in `dir`: (secret, public).
+pub fn keypair(dir: &Path, name: &str) -> (String, String) {
+    let s = dir
+        .join(format!("{name}.key"))
+        .to_string_lossy()
+        .into_owned();
+    let p = dir
+        .join(format!("{name}.pub"))
+        .to_string_lossy()
+        .into_owned();
+    let out = csvseal(&["keygen", "--secret-key", &s, "--public-key", &p], None);
+    assert_eq!(out.status.code(), Some(0), "keygen: {}", stderr(&out));
+    (s, p)
+}
+
+/// Debian's minisign, which CI installs; skipped only outside CI.
+fn minisign() -> Option<Command> {
+    let found = Command::new("minisign").arg("-v").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "minisign is not installed (scripts/install-deps.sh installs it)"
+        );
+        eprintln!("skipped: minisign not installed");
+        return None;
+    }
+    Some(Command::new("minisign"))
+}
+
+fn minisign_verifies(file: &str, public: &str) -> (bool, String) {
+    let Some(mut cmd) = minisign() else {
+        return (true, String::new());
+    };
+    let out = cmd.args(["-Vm", file, "-p", public]).output().unwrap();
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    (out.status.success(), text)
+}
+
+fn signed_write(dir: &Path, stamp: &str, input: &str, key: &str, extra: &[&str]) -> String {
+    let d = dir.to_string_lossy().into_owned();
+    let mut args = vec![
+        "write",
+        "--dir",
+        &d,
+        "--name",
+        "t",
+        "--timestamp",
+        stamp,
+        "--sign-key",
+        key,
+    ];
+    args.extend_from_slice(extra);
+    let out = csvseal(&args, Some(input.as_bytes()));
+    assert_eq!(out.status.code(), Some(0), "write: {}", stderr(&out));
+    stdout(&out).trim_end().to_owned()
+}
+
+fn trusted_comment(sig: &str) -> String {
+    let text = std::fs::read_to_string(sig).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("trusted comment: "))
+        .unwrap()
+        .to_owned()
+}
+
+fn b2sum(file: &str) -> String {
+    let out = Command::new("b2sum").arg(file).output().unwrap();
+    stdout(&out).split_whitespace().next().unwrap().to_owned()
+}
+
+#[test]
+fn a_signed_write_verifies_with_debian_minisign_and_states_the_file() {
+    let keys = TempDir::new().unwrap();
+    let (secret, public) = keypair(keys.path(), "k");
+    let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the secret key is private");
+    let out = TempDir::new().unwrap();
+    let path = signed_write(out.path(), "2024-09-10T14:30:00Z", TRADES, &secret, &[]);
+    let sig = format!("{path}.minisig");
+    let (ok, text) = minisign_verifies(&path, &public);
+    assert!(ok, "minisign -Vm: {text}");
+    let comment = trusted_comment(&sig);
+    assert_eq!(
+        comment,
+        format!(
+            "csvseal-signature:1\tfile:t_20240910_143000.csv\trows:3\tfirst_seq:1\tlast_seq:3\tblake2b:{}\tprev:none",
+            b2sum(&path)
+        )
+    );
+    // One byte changed: minisign refuses it.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() - 70;
+    bytes[at] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    if minisign().is_some() {
+        let (ok, text) = minisign_verifies(&path, &public);
+        assert!(!ok, "a changed file must not verify: {text}");
+    }
+}
+
+#[test]
+fn continue_links_each_file_to_the_one_before() {
+    let keys = TempDir::new().unwrap();
+    let (secret, public) = keypair(keys.path(), "k");
+    let out = TempDir::new().unwrap();
+    let first = signed_write(out.path(), "2024-09-10T14:30:00Z", TRADES, &secret, &[]);
+    let second = signed_write(
+        out.path(),
+        "2024-09-11T14:30:00Z",
+        TRADES,
+        &secret,
+        &["--continue"],
+    );
+    let comment = trusted_comment(&format!("{second}.minisig"));
+    assert!(comment.contains("\tfirst_seq:4\tlast_seq:6\t"), "{comment}");
+    assert!(
+        comment.ends_with(&format!("\tprev:t_20240910_143000.csv/{}", b2sum(&first))),
+        "{comment}"
+    );
+    let (ok, text) = minisign_verifies(&second, &public);
+    assert!(ok, "{text}");
+}
+
+#[test]
+fn replace_backs_up_both_files_and_restore_brings_both_back() {
+    let keys = TempDir::new().unwrap();
+    let (secret, public) = keypair(keys.path(), "k");
+    let out = TempDir::new().unwrap();
+    let stamp = "2024-09-10T14:30:00Z";
+    let path = signed_write(out.path(), stamp, TRADES, &secret, &[]);
+    let old_csv = std::fs::read(&path).unwrap();
+    let old_sig = std::fs::read(format!("{path}.minisig")).unwrap();
+    let newer = "timestamp,trade_id,symbol,profit_loss\n2024-09-10T15:00:00Z,T9,EURUSD,1.0\n";
+    signed_write(out.path(), stamp, newer, &secret, &["--replace"]);
+    let (ok, text) = minisign_verifies(&path, &public);
+    assert!(ok, "the new pair matches: {text}");
+    let backups = out.path().join(".csvseal-backup");
+    let names = listing(&backups);
+    let bak = names
+        .iter()
+        .find(|n| n.ends_with(".bak"))
+        .expect("a backup");
+    assert!(names.contains(&format!("{bak}.minisig")), "{names:?}");
+    assert_eq!(
+        std::fs::read(backups.join(format!("{bak}.minisig"))).unwrap(),
+        old_sig
+    );
+
+    let restored = csvseal(&["restore", "--force", &path], None);
+    assert_eq!(restored.status.code(), Some(0), "{}", stderr(&restored));
+    assert_eq!(std::fs::read(&path).unwrap(), old_csv);
+    assert_eq!(std::fs::read(format!("{path}.minisig")).unwrap(), old_sig);
+    let (ok, text) = minisign_verifies(&path, &public);
+    assert!(ok, "the restored pair matches: {text}");
+}
+
+#[test]
+fn recover_removes_an_orphan_signature_but_never_a_live_or_joined_one() {
+    let keys = TempDir::new().unwrap();
+    let (secret, _) = keypair(keys.path(), "k");
+    let out = TempDir::new().unwrap();
+    let path = signed_write(out.path(), "2024-09-10T14:30:00Z", TRADES, &secret, &[]);
+    let sig = format!("{path}.minisig");
+    // An orphan: a writer died between the two renames.
+    let orphan = out.path().join("t_20240911_000000.csv.minisig");
+    std::fs::copy(&sig, &orphan).unwrap();
+    // A signature temp a dead writer left, and a user's look-alike.
+    put(out.path(), "t_20240912_000000.csv.minisig.tmp", b"x");
+    put(out.path(), "notes.minisig", b"mine");
+    let dir = out.path().to_string_lossy().into_owned();
+    let r = csvseal(&["recover", "--json", "--dir", &dir], None);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let doc: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(
+        doc["orphan_signatures"].as_array().unwrap().len(),
+        1,
+        "{doc}"
+    );
+    let names = listing(out.path());
+    assert!(
+        !names.contains(&"t_20240911_000000.csv.minisig".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"t_20240912_000000.csv.minisig.tmp".to_owned()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"notes.minisig".to_owned()), "{names:?}");
+    assert!(Path::new(&sig).exists(), "a joined signature stays");
+
+    // A live writer holds the CSV's temp: its signature is not an orphan yet.
+    std::fs::copy(&sig, &orphan).unwrap();
+    let temp = out.path().join("t_20240911_000000.csv.tmp");
+    let held = std::fs::File::create(&temp).unwrap();
+    rustix_flock(&held);
+    let r = csvseal(&["recover", "--json", "--dir", &dir], None);
+    let doc: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert!(
+        doc["orphan_signatures"].as_array().unwrap().is_empty(),
+        "{doc}"
+    );
+    assert!(orphan.exists(), "a signature whose writer lives is kept");
+    drop(held);
+}
+
+/// Takes the exclusive flock a live writer holds on its temp.
+fn rustix_flock(f: &std::fs::File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(rc, 0);
+}
+
+#[test]
+fn a_secret_key_others_can_read_is_refused_and_no_key_is_ever_printed() {
+    let keys = TempDir::new().unwrap();
+    let (secret, _) = keypair(keys.path(), "k");
+    let key_line = std::fs::read_to_string(&secret)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = TempDir::new().unwrap();
+    let d = out.path().to_string_lossy().into_owned();
+    let r = csvseal(
+        &["write", "--dir", &d, "--name", "t", "--sign-key", &secret],
+        Some(TRADES.as_bytes()),
+    );
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert!(stderr(&r).contains("chmod 600"), "{}", stderr(&r));
+    assert!(listing(out.path()).is_empty(), "nothing written");
+    for text in [stdout(&r), stderr(&r)] {
+        assert!(
+            !text.contains(&key_line[..40]),
+            "key material printed: {text}"
+        );
+    }
+}
