@@ -69,11 +69,20 @@ pub fn commit_signature(
     let mut temp = TempFile::acquire(ops, dir, dir_path, &temp_name(&name), None)?;
     temp.write_all(text.as_bytes())?;
     temp.sync()?;
-    let committed = match previous {
-        Some(_) => temp.commit_replacing(&name)?,
-        None => temp.commit(&name)?,
+    let committed = match &previous {
+        Some(_) => temp.commit_replacing(&name),
+        None => temp.commit(&name),
     };
-    Ok((committed, previous))
+    match committed {
+        Ok(path) => Ok((path, previous)),
+        // Renamed, but the rename may not survive a power cut: the write
+        // fails before its CSV is committed, so the signature is undone.
+        Err(Error::CommittedNotDurable { path, op, source }) => {
+            undo_signature(ops, dir, dir_path, csv_name, previous.as_deref());
+            Err(Error::io(path, op, source))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Undoes [`commit_signature`] after the CSV's own commit failed: the
