@@ -70,7 +70,7 @@ fn rows_csv(rows: usize, tag: &str) -> String {
     s
 }
 
-fn write_cmd(dir: &Path, input: &Path, replace: bool) -> Command {
+fn write_cmd(dir: &Path, input: &Path, replace: bool, key: Option<&Path>) -> Command {
     let mut cmd = Command::new(csvseal_bin());
     cmd.args(["write", "--dir"])
         .arg(dir)
@@ -83,7 +83,32 @@ fn write_cmd(dir: &Path, input: &Path, replace: bool) -> Command {
     if replace {
         cmd.arg("--replace");
     }
+    if let Some(key) = key {
+        cmd.arg("--sign-key").arg(key);
+    }
     cmd
+}
+
+/// The BLAKE2b-512 (hex) a signature file states for its CSV.
+fn stated_digest(sig: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(sig).ok()?;
+    let comment = text
+        .lines()
+        .find_map(|l| l.strip_prefix("trusted comment: "))?;
+    comment
+        .split('\t')
+        .find_map(|f| f.strip_prefix("blake2b:"))
+        .map(str::to_owned)
+}
+
+/// BLAKE2b-512 (hex) of a file, by coreutils' b2sum.
+fn b2sum(path: &Path) -> String {
+    let out = Command::new("b2sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 /// Every `.tmp` under `dir` and its backup directory.
@@ -103,10 +128,33 @@ fn temps(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn kill_case(rows: usize, replace: bool) {
+    kill_case_with(rows, replace, false);
+}
+
+/// With `signed`, every write signs with a fresh key, and after every kill
+/// no new CSV stands without its own signature, and recover leaves no
+/// orphan signature.
+fn kill_case_with(rows: usize, replace: bool, signed: bool) {
     let seed = seed();
     let mut rng = Rng(seed);
-    let case = format!("rows={rows} replace={replace} seed={seed}");
+    let case = format!("rows={rows} replace={replace} signed={signed} seed={seed}");
     let work = TempDir::new().unwrap();
+    let key_path = work.path().join("k.key");
+    if signed {
+        let p = work.path().join("k.pub");
+        let out = csvseal(
+            &[
+                "keygen",
+                "--secret-key",
+                key_path.to_str().unwrap(),
+                "--public-key",
+                p.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{case}: keygen");
+    }
+    let key = signed.then_some(key_path.as_path());
     let input = work.path().join("input.csv");
     std::fs::write(&input, rows_csv(rows, "NEW")).unwrap();
 
@@ -116,7 +164,9 @@ fn kill_case(rows: usize, replace: bool) {
         let d = TempDir::new().unwrap();
         let old_input = work.path().join("old.csv");
         std::fs::write(&old_input, rows_csv(rows.min(1000), "OLD")).unwrap();
-        let s = write_cmd(d.path(), &old_input, false).status().unwrap();
+        let s = write_cmd(d.path(), &old_input, false, None)
+            .status()
+            .unwrap();
         assert!(s.success(), "{case}");
         std::fs::read(d.path().join(TARGET)).unwrap()
     };
@@ -129,7 +179,7 @@ fn kill_case(rows: usize, replace: bool) {
                 std::fs::write(d.path().join(TARGET), &old_bytes).unwrap();
             }
             let t = Instant::now();
-            let s = write_cmd(d.path(), &input, replace).status().unwrap();
+            let s = write_cmd(d.path(), &input, replace, key).status().unwrap();
             assert!(s.success(), "{case}");
             (std::fs::read(d.path().join(TARGET)).unwrap(), t.elapsed())
         })
@@ -158,7 +208,7 @@ fn kill_case(rows: usize, replace: bool) {
             std::fs::write(&target, &old_bytes).unwrap();
         }
         let old_ino = inode(&target);
-        let mut child = write_cmd(dir.path(), &input, replace).spawn().unwrap();
+        let mut child = write_cmd(dir.path(), &input, replace, key).spawn().unwrap();
         let delay = match aim {
             None => {
                 let d = rng.below(window);
@@ -186,15 +236,25 @@ fn kill_case(rows: usize, replace: bool) {
                 status.code().is_none(),
                 "{it}: failed without a kill: {status}"
             );
-            match now {
-                Some(b) if b == new_bytes => Phase::AfterRename,
-                Some(b) if replace && b == old_bytes => Phase::before_or_during(temp_left),
+            match &now {
+                Some(b) if *b == new_bytes => Phase::AfterRename,
+                Some(b) if replace && *b == old_bytes => Phase::before_or_during(temp_left),
                 None if !replace => Phase::before_or_during(temp_left),
                 Some(b) => panic!("{it}: target is neither old nor new ({} bytes)", b.len()),
                 None => panic!("{it}: the old target vanished"),
             }
         };
         seen.record(phase, delay);
+        let sig = dir.path().join(format!("{TARGET}.minisig"));
+        if signed && now.as_deref() == Some(&new_bytes[..]) {
+            // No CSV is ever visible without its signature.
+            let stated = std::fs::read(&sig).ok().and_then(|s| stated_digest(&s));
+            assert_eq!(
+                stated,
+                Some(b2sum(&target)),
+                "{it}: the new CSV without its signature"
+            );
+        }
         // Any backup made is wholly the old file.
         if let Ok(rd) = std::fs::read_dir(dir.path().join(".csvseal-backup")) {
             for e in rd {
@@ -213,8 +273,11 @@ fn kill_case(rows: usize, replace: bool) {
             "{it}: {:?}",
             temps(dir.path())
         );
+        if signed && !target.exists() {
+            assert!(!sig.exists(), "{it}: recover left an orphan signature");
+        }
         // And the next write of this target works (nothing stuck busy).
-        let again = write_cmd(dir.path(), &input, true).status().unwrap();
+        let again = write_cmd(dir.path(), &input, true, key).status().unwrap();
         assert!(again.success(), "{it}: retry failed");
         assert_eq!(std::fs::read(&target).unwrap(), new_bytes, "{it}");
     }
@@ -321,4 +384,14 @@ fn kill_100k_write() {
 #[test]
 fn kill_100k_replace() {
     kill_case(100_000, true);
+}
+
+#[test]
+fn kill_small_signed_write() {
+    kill_case_with(10, false, true);
+}
+
+#[test]
+fn kill_100k_signed_replace() {
+    kill_case_with(100_000, true, true);
 }

@@ -36,7 +36,12 @@ impl Recorder {
         }
     }
 
-    fn call<T>(&self, op: &'static str, name: &str, real: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    fn call<T>(
+        &self,
+        op: &'static str,
+        name: &str,
+        real: impl FnOnce() -> io::Result<T>,
+    ) -> io::Result<T> {
         let mut log = self.log.lock().unwrap();
         log.push((op, name.to_owned()));
         if self.fail_at == Some(log.len()) {
@@ -88,15 +93,30 @@ fn signed(key: &std::sync::Arc<SecretKey>) -> WriteControl {
     }
 }
 
-fn write(ops: &dyn FileOps, sb: &Sandbox, dir: &Path, key: &std::sync::Arc<SecretKey>) -> csvseal::Result<csvseal::Committed> {
+fn write(
+    ops: &dyn FileOps,
+    sb: &Sandbox,
+    dir: &Path,
+    key: &std::sync::Arc<SecretKey>,
+) -> csvseal::Result<csvseal::Committed> {
     let input = b"symbol,qty\nEURUSD,1\nGBPUSD,2\n";
-    write_sealed_with(ops, &signed(key), sb, &request(dir), &mut &input[..], "input")
+    write_sealed_with(
+        ops,
+        &signed(key),
+        sb,
+        &request(dir),
+        &mut &input[..],
+        "input",
+    )
 }
 
 /// The signature's stated BLAKE2b-512, which must be the CSV's.
 fn stated_digest(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join(SIG)).unwrap();
-    let comment = text.lines().find_map(|l| l.strip_prefix("trusted comment: ")).unwrap();
+    let comment = text
+        .lines()
+        .find_map(|l| l.strip_prefix("trusted comment: "))
+        .unwrap();
     comment
         .split('\t')
         .find_map(|f| f.strip_prefix("blake2b:"))
@@ -132,13 +152,20 @@ fn the_signature_is_durable_before_the_csv_is_renamed() {
     };
     let sig_rename = at("rename", SIG);
     let csv_rename = at("rename", TARGET);
+    assert!(
+        sig_rename < csv_rename,
+        "the signature is renamed first: {log:?}"
+    );
     assert!(at("create", &format!("{SIG}.tmp")) < sig_rename, "{log:?}");
     assert!(
-        log[..sig_rename].iter().rposition(|(o, _)| *o == "fsync") > Some(at("create", &format!("{SIG}.tmp"))),
+        log[..sig_rename].iter().rposition(|(o, _)| *o == "fsync")
+            > Some(at("create", &format!("{SIG}.tmp"))),
         "the signature is fsynced before its rename: {log:?}"
     );
     assert!(
-        log[sig_rename..csv_rename].iter().any(|(o, _)| *o == "fsync-dir"),
+        log[sig_rename..csv_rename]
+            .iter()
+            .any(|(o, _)| *o == "fsync-dir"),
         "the directory is fsynced between the two renames: {log:?}"
     );
     assert_eq!(log.last().unwrap().0, "fsync-dir", "{log:?}");
@@ -161,16 +188,32 @@ fn every_call_of_a_signed_write_failed_in_turn() {
         let rec = Recorder::new(Some(n));
         let result = write(&rec, &sb, dir.path(), &key);
         let listing = names(dir.path());
-        let case = format!("call {n} of {calls} fails ({:?}): {result:?}, left {listing:?}", rec.log().last());
+        let case = format!(
+            "call {n} of {calls} fails ({:?}): {result:?}, left {listing:?}",
+            rec.log().last()
+        );
         assert!(result.is_err(), "{case}");
-        assert!(!listing.iter().any(|f| f.ends_with(".tmp")), "no temp is left: {case}");
+        assert!(
+            !listing.iter().any(|f| f.ends_with(".tmp")),
+            "no temp is left: {case}"
+        );
         if listing.iter().any(|f| f == TARGET) {
             // Only the CSV's own directory fsync may fail after its rename.
-            assert!(listing.contains(&SIG.to_owned()), "a CSV without its signature: {case}");
-            assert_eq!(stated_digest(dir.path()), digest(&dir.path().join(TARGET)), "{case}");
+            assert!(
+                listing.contains(&SIG.to_owned()),
+                "a CSV without its signature: {case}"
+            );
+            assert_eq!(
+                stated_digest(dir.path()),
+                digest(&dir.path().join(TARGET)),
+                "{case}"
+            );
             assert_eq!(result.unwrap_err().exit_code(), 5, "{case}");
         } else {
-            assert!(listing.is_empty(), "nothing, not an orphan signature: {case}");
+            assert!(
+                listing.is_empty(),
+                "nothing, not an orphan signature: {case}"
+            );
         }
     }
 }
