@@ -35,6 +35,7 @@ mod recover;
 mod restore;
 mod salvage;
 mod series;
+mod sign;
 mod terminal;
 mod verify;
 mod write;
@@ -118,6 +119,9 @@ enum Command {
     /// Keep the longest valid prefix of a damaged file, as a new sealed file.
     #[command(after_help = salvage::EXAMPLES)]
     Salvage(salvage::SalvageArgs),
+    /// Verify sealed files in full, then sign them (adopt an archive).
+    #[command(after_help = sign::EXAMPLES)]
+    Sign(sign::SignArgs),
     /// Check a directory and raise alerts: integrity failures, sequence
     /// gaps, temp files not cleaned up, write timeouts.
     #[command(after_help = audit::EXAMPLES)]
@@ -159,6 +163,7 @@ pub fn run() -> i32 {
         Command::Verify(args) => verify::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Sign(args) => sign::run(args),
         Command::Recover(args) => recover::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Restore(args) => restore::run(args),

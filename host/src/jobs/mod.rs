@@ -9,9 +9,11 @@
 //! - [`salvage`]: keep the longest valid prefix of a damaged file.
 //! - [`series`]: continue a series' `file_seq`; verify a series.
 //! - [`audit`]: check a directory and raise alerts, with state across runs.
+//! - [`sign`]: verify unsigned sealed files and sign them (an archive adopted).
 
 pub mod audit;
 pub mod recover;
 pub mod restore;
 pub mod salvage;
 pub mod series;
+pub mod sign;

@@ -119,7 +119,7 @@ pub fn recover_dir(
         if is_final_temp(name) || is_signature_temp(name) {
             sweep_one(ops, &dir, dir_path, name, &mut report);
         } else if name.ends_with(FINAL_SUFFIX) {
-            match dir.symlink_metadata(&name) {
+            match dir.symlink_metadata(name) {
                 Ok(m) if m.is_file() => {}
                 _ => continue,
             }

@@ -31,7 +31,7 @@ pub fn is_final_temp(name: &str) -> bool {
 pub fn is_signature_temp(name: &str) -> bool {
     name.strip_suffix(TEMP_SUFFIX)
         .and_then(|f| f.strip_suffix(SIGNATURE_SUFFIX))
-        .is_some_and(|csv| is_final_name(csv))
+        .is_some_and(is_final_name)
 }
 
 /// The CSV a signature file `{name}.csv.minisig` belongs to, if `name` is one.
