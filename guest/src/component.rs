@@ -1,4 +1,5 @@
-//! The component glue (wasm32 only): the `engine` world's exports, as thin
+//! The component glue (wasm32 only): the `engine` world's exports (and, in
+//! csvseal's own component, `fidelity` and `signature`), as thin
 //! conversions between the generated WIT types and the native ones in
 //! [`crate::report`].
 //!
@@ -269,6 +270,105 @@ mod fidelity {
                 .map(|d| d.to_vec())
                 .unwrap_or_default();
             Ok((summary, digest))
+        }
+    }
+}
+
+#[cfg(feature = "component")]
+mod signature {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+    use core::cell::RefCell;
+
+    use super::Engine;
+    use super::exports::csvseal::core::signature::{
+        self as wit, Guest, GuestSignatureCheck, SignatureCheck,
+    };
+    use crate::signature as native;
+
+    impl Guest for Engine {
+        type SignatureCheck = SignatureCheckResource;
+
+        fn public_key_ids(keys: String) -> Result<Vec<String>, String> {
+            native::public_key_ids(&keys)
+        }
+
+        fn check_link(
+            claims: wit::SignedClaims,
+            previous: Option<wit::ChainLink>,
+        ) -> Result<(), String> {
+            native::check_link(&claims_in(claims), previous.map(link_in).as_ref())
+        }
+    }
+
+    /// A signature check over the bytes fed.
+    pub struct SignatureCheckResource(RefCell<native::SignatureCheck>);
+
+    impl GuestSignatureCheck for SignatureCheckResource {
+        fn create(signature: String, keys: Vec<String>) -> Result<SignatureCheck, String> {
+            let inner = native::SignatureCheck::new(&signature, &keys)?;
+            Ok(SignatureCheck::new(SignatureCheckResource(RefCell::new(
+                inner,
+            ))))
+        }
+
+        fn feed(&self, chunk: Vec<u8>) {
+            self.0.borrow_mut().feed(&chunk);
+        }
+
+        fn finish(&self, facts: Option<wit::FileFacts>) -> wit::SignatureReport {
+            let facts = facts.map(|f| native::FileFacts {
+                file_name: f.file_name,
+                rows: f.rows,
+                first_seq: f.first_seq,
+                last_seq: f.last_seq,
+            });
+            let r = self.0.borrow_mut().finish(facts.as_ref());
+            wit::SignatureReport {
+                status: match r.status {
+                    native::SignatureStatus::Valid => wit::SignatureStatus::Valid,
+                    native::SignatureStatus::Malformed => wit::SignatureStatus::Malformed,
+                    native::SignatureStatus::UnknownKey => wit::SignatureStatus::UnknownKey,
+                    native::SignatureStatus::Invalid => wit::SignatureStatus::Invalid,
+                },
+                key_id: r.key_id,
+                trusted_comment: r.trusted_comment,
+                claims: r.claims.map(claims_out),
+                blake2b: r.blake2b,
+                message: r.message,
+            }
+        }
+    }
+
+    fn link_in(l: wit::ChainLink) -> native::ChainLink {
+        native::ChainLink {
+            file_name: l.file_name,
+            blake2b: l.blake2b,
+        }
+    }
+
+    fn claims_in(c: wit::SignedClaims) -> native::SignedClaims {
+        native::SignedClaims {
+            file_name: c.file_name,
+            rows: c.rows,
+            first_seq: c.first_seq,
+            last_seq: c.last_seq,
+            blake2b: c.blake2b,
+            previous: c.previous.map(link_in),
+        }
+    }
+
+    fn claims_out(c: native::SignedClaims) -> wit::SignedClaims {
+        wit::SignedClaims {
+            file_name: c.file_name,
+            rows: c.rows,
+            first_seq: c.first_seq,
+            last_seq: c.last_seq,
+            blake2b: c.blake2b,
+            previous: c.previous.map(|l| wit::ChainLink {
+                file_name: l.file_name,
+                blake2b: l.blake2b,
+            }),
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod schema;
 pub mod seal;
 pub mod sha256x4;
 mod short_bytes;
+pub mod signature;
 pub mod values_digest;
 pub mod verify;
 

@@ -1,8 +1,9 @@
 //! The host side of the `csvseal:core` contract, generated from `wit/`.
 //!
-//! Generated for the `builtin` world (the engine and `fidelity`); a plugin
-//! exports the `engine` world alone, so the interfaces are looked up one by
-//! one, `fidelity` only in csvseal's own component.
+//! Generated for the `builtin` world (the engine, `fidelity` and
+//! `signature`); a plugin exports the `engine` world alone, so the
+//! interfaces are looked up one by one, `fidelity` and `signature` only in
+//! csvseal's own component.
 
 use wasmtime::AsContextMut;
 use wasmtime::component::{Instance, InstancePre};
@@ -12,7 +13,7 @@ wasmtime::component::bindgen!({
     world: "builtin",
 });
 
-use exports::csvseal::core::{checksum, fidelity, seal, verify};
+use exports::csvseal::core::{checksum, fidelity, seal, signature, verify};
 
 /// Where a component's exports are, found once per loaded component.
 pub(super) struct ExportIndices {
@@ -21,10 +22,13 @@ pub(super) struct ExportIndices {
     seal: seal::GuestIndices,
     /// Only for csvseal's own component.
     fidelity: Option<fidelity::GuestIndices>,
+    /// Only for csvseal's own component.
+    signature: Option<signature::GuestIndices>,
 }
 
 impl ExportIndices {
-    /// Finds the engine's exports in `pre`, and `fidelity`'s when `builtin`.
+    /// Finds the engine's exports in `pre`, and `fidelity`'s and
+    /// `signature`'s when `builtin`.
     pub(super) fn new<T>(pre: &InstancePre<T>, builtin: bool) -> wasmtime::Result<Self> {
         Ok(ExportIndices {
             checksum: checksum::GuestIndices::new(pre)?,
@@ -32,6 +36,9 @@ impl ExportIndices {
             seal: seal::GuestIndices::new(pre)?,
             fidelity: builtin
                 .then(|| fidelity::GuestIndices::new(pre))
+                .transpose()?,
+            signature: builtin
+                .then(|| signature::GuestIndices::new(pre))
                 .transpose()?,
         })
     }
@@ -51,6 +58,11 @@ impl ExportIndices {
                 .as_ref()
                 .map(|f| f.load(&mut store, instance))
                 .transpose()?,
+            signature: self
+                .signature
+                .as_ref()
+                .map(|s| s.load(&mut store, instance))
+                .transpose()?,
         })
     }
 }
@@ -61,6 +73,7 @@ pub(super) struct Exports {
     verify: verify::Guest,
     seal: seal::Guest,
     fidelity: Option<fidelity::Guest>,
+    signature: Option<signature::Guest>,
 }
 
 impl Exports {
@@ -79,5 +92,10 @@ impl Exports {
     /// `fidelity`, exported by csvseal's own component only.
     pub(super) fn csvseal_core_fidelity(&self) -> Option<&fidelity::Guest> {
         self.fidelity.as_ref()
+    }
+
+    /// `signature`, exported by csvseal's own component only.
+    pub(super) fn csvseal_core_signature(&self) -> Option<&signature::Guest> {
+        self.signature.as_ref()
     }
 }

@@ -27,12 +27,16 @@ mod precompiled;
 #[cfg(test)]
 mod precompiled_asset;
 mod session;
+mod signature;
 
 pub use builtin::BUILTIN_COMPONENT;
 pub use fidelity::{DigestingVerifySession, InputDigestSession, ValuesDigest};
 pub use limits::Limits;
 pub(crate) use session::PartFacts;
 pub use session::{Dialect, InputFormat, SealOptions, SealRejected, SealSession, VerifySession};
+pub use signature::{
+    ChainLink, FileFacts, SignatureCheckSession, SignatureReport, SignatureStatus, SignedClaims,
+};
 
 use limits::{EpochTicker, MemoryLimiter, State, check, ticks};
 use session::Instance;
@@ -247,6 +251,35 @@ impl Sandbox {
     pub fn input_digest(&self, options: &SealOptions) -> Result<InputDigestSession> {
         let options = self.wit_seal_options(options);
         InputDigestSession::start(self.instantiate()?, &options)
+    }
+
+    /// The IDs of the keys in a public key file or keyring (WIT
+    /// `signature`). An unreadable text is a usage error naming the line.
+    pub fn public_key_ids(&self, keys: &str) -> Result<Vec<String>> {
+        signature::public_key_ids(self.instantiate()?, keys)
+    }
+
+    /// Starts checking `signature` (a `.minisig` text) under `keys` (public
+    /// key or keyring texts) in csvseal's own component. Fails (usage
+    /// error) only when a key text is unreadable or there is no key: a bad
+    /// signature is reported by [`SignatureCheckSession::finish`].
+    pub fn signature_check(
+        &self,
+        signature: &str,
+        keys: &[String],
+    ) -> Result<SignatureCheckSession> {
+        SignatureCheckSession::start(self.instantiate()?, signature, keys)
+    }
+
+    /// Checks `claims`' chain link against the file before it in its series
+    /// (None: `claims` should be a series' first file). The inner error
+    /// names both files.
+    pub fn check_link(
+        &self,
+        claims: &SignedClaims,
+        previous: Option<&ChainLink>,
+    ) -> Result<std::result::Result<(), String>> {
+        signature::check_link(self.instantiate()?, claims, previous)
     }
 
     /// The WIT form of `options`, with this sandbox's limits.
