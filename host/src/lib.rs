@@ -48,11 +48,12 @@ pub mod write;
 
 pub use error::{Error, Result};
 pub use plugin::verify_file_checked;
-pub use report::{ErrorKind, RowError, SealSummary, SeqGap, VerifyReport};
-pub use sandbox::{BUILTIN_COMPONENT, Dialect, InputFormat, Limits, Sandbox, SealOptions};
-pub use sandbox::{
-    ChainLink, FileFacts, SignatureCheckSession, SignatureReport, SignatureStatus, SignedClaims,
+pub use report::{
+    ChainLink, ErrorKind, FileFacts, RowError, SealSummary, SeqGap, SignatureReport,
+    SignatureStatus, SignedClaims, VerifyReport,
 };
+pub use sandbox::SignatureCheckSession;
+pub use sandbox::{BUILTIN_COMPONENT, Dialect, InputFormat, Limits, Sandbox, SealOptions};
 pub use time;
 pub use transcode::InputEncoding;
 pub use verify::{

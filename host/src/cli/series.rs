@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use csvseal::jobs::series::verify_series;
-use csvseal::{Sandbox, Schema};
+use csvseal::{Error, Sandbox, Schema};
 use serde_json::json;
 
 use super::args::{EXIT_ERROR, EXIT_INVALID, EXIT_OK};
@@ -15,17 +15,22 @@ use super::terminal::Escaping;
 pub fn verify(
     sandbox: &Sandbox,
     schema: Option<&Schema>,
+    keys: Option<&csvseal::verify::TrustedKeys>,
     dir: &str,
     base: &str,
     json: bool,
 ) -> i32 {
     let report = match csvseal::location::Location::parse(dir).and_then(|l| match l {
+        csvseal::location::Location::Object(_) if keys.is_some() => Err(Error::Usage(
+            "--key is not supported for object storage yet: check signatures on a local copy"
+                .into(),
+        )),
         csvseal::location::Location::Object(url) => {
             let options = super::object::options();
             csvseal::object::verify_series_at(sandbox, schema, &url, base, &options)
         }
         csvseal::location::Location::Local(_) => {
-            verify_series(sandbox, schema, Path::new(dir), base)
+            verify_series(sandbox, schema, keys, Path::new(dir), base)
         }
     }) {
         Ok(r) => r,

@@ -47,6 +47,12 @@ pub struct VerifyArgs {
     /// each file with one instance.
     #[arg(long, value_name = "N")]
     jobs: Option<NonZeroUsize>,
+    /// Check each file's signature (FILE.minisig) against this minisign
+    /// public key or keyring; repeat for several (key rotation). A missing,
+    /// invalid or unknown signature makes the file invalid. With --series,
+    /// the chain of signed links between the files is walked too.
+    #[arg(long = "key", value_name = "PUBLIC_KEY")]
+    keys: Vec<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
@@ -64,9 +70,15 @@ pub fn run(args: VerifyArgs) -> i32 {
         } else {
             Some(Sandbox::builtin(args.limits.to_limits())?)
         };
-        Ok::<_, Error>((schema, sandbox, builtin))
+        let keys = if args.keys.is_empty() {
+            None
+        } else {
+            let own = builtin.as_ref().unwrap_or(&sandbox);
+            Some(csvseal::verify::TrustedKeys::read(own, &args.keys)?)
+        };
+        Ok::<_, Error>((schema, sandbox, builtin, keys))
     })();
-    let (schema, sandbox, builtin) = match setup {
+    let (schema, sandbox, builtin, keys) = match setup {
         Ok(s) => s,
         Err(e) => {
             output::failed("verify", e, args.json);
@@ -74,7 +86,14 @@ pub fn run(args: VerifyArgs) -> i32 {
         }
     };
     if let Some(series) = &args.series {
-        return super::series::verify(&sandbox, schema.as_ref(), &series[0], &series[1], args.json);
+        return super::series::verify(
+            &sandbox,
+            schema.as_ref(),
+            keys.as_ref(),
+            &series[0],
+            &series[1],
+            args.json,
+        );
     }
     // 0: the library's default, worked out only when a file is large. With
     // a plugin, one file at a time (its verdict is combined with the
@@ -90,14 +109,23 @@ pub fn run(args: VerifyArgs) -> i32 {
     let memory = sandbox.limits().memory_bytes;
     let reports = in_order(&args.files, jobs, memory, |path, jobs, memory| {
         let options = (jobs, memory);
-        verify_one(
-            &sandbox,
-            builtin.as_ref(),
-            schema.as_ref(),
-            path,
-            bars,
-            options,
-        )
+        let verify = || {
+            verify_one(
+                &sandbox,
+                builtin.as_ref(),
+                schema.as_ref(),
+                path,
+                bars,
+                options,
+            )
+        };
+        match &keys {
+            Some(keys) => {
+                let own = builtin.as_ref().unwrap_or(&sandbox);
+                csvseal::verify::verify_signed(own, keys, path, verify)
+            }
+            None => verify(),
+        }
     });
     let results: Vec<_> = args
         .files

@@ -24,13 +24,13 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::plugin::{builtin_for, verify_checked};
-use crate::report::VerifyReport;
+use crate::report::{ChainLink, ErrorKind, SignatureStatus, VerifyReport};
 use crate::sandbox::Sandbox;
 use crate::signing::Link;
 use crate::signing::minisig::PrehashReader;
 use crate::store::file_ops::FileOps;
 use crate::store::temp_lock::try_lock_exclusive;
-use crate::verify::{Schema, verify_reader};
+use crate::verify::{Schema, TrustedKeys, verify_reader, verify_signed};
 use crate::write::{Committed, WriteControl, WriteRequest, write_sealed_with};
 
 /// Whether `name` is `{base}_YYYYMMDD_HHMMSS.csv`.
@@ -198,10 +198,12 @@ pub struct SeriesReport {
     pub gaps: Vec<Seam>,
 }
 
-/// Verifies every file of a series and the seams between them.
+/// Verifies every file of a series and the seams between them; with
+/// `keys`, every file's signature and the chain of signed links too.
 pub fn verify_series(
     sandbox: &Sandbox,
     schema: Option<&Schema>,
+    keys: Option<&TrustedKeys>,
     dir_path: &Path,
     base: &str,
 ) -> Result<SeriesReport> {
@@ -210,16 +212,76 @@ pub fn verify_series(
         .map_err(|e| Error::io(dir_path, "open directory", e))?;
     // With a plugin, csvseal's own verifier runs too and has the final say.
     let builtin = builtin_for(sandbox)?;
+    let own = builtin.as_ref().unwrap_or(sandbox);
     let files = members(&dir, dir_path, base)?.into_iter().map(|name| {
         let path = dir_path.join(&name);
-        let r = verify_checked(sandbox, builtin.as_ref(), |sb| {
-            dir.open(&name)
-                .map_err(|e| Error::io(&path, "open", e))
-                .and_then(|mut f| verify_reader(sb, schema, &mut f, &path))
-        });
+        let verify = || {
+            verify_checked(sandbox, builtin.as_ref(), |sb| {
+                dir.open(&name)
+                    .map_err(|e| Error::io(&path, "open", e))
+                    .and_then(|mut f| verify_reader(sb, schema, &mut f, &path))
+            })
+        };
+        let r = match keys {
+            Some(keys) => verify_signed(own, keys, &path, verify),
+            None => verify(),
+        };
         (path, r)
     });
-    Ok(series_report(files))
+    let mut report = series_report(files);
+    if keys.is_some() {
+        check_chain(own, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// Walks the chain of signed links through a series whose signatures were
+/// checked: each file's signature must name the file before it (its name
+/// and BLAKE2b-512) or, for the first file, none. A file deleted, inserted,
+/// reordered, renamed or swapped breaks a link: `chain-broken` on the file
+/// after the break, naming both files. A file signed without csvseal's
+/// statement (plain minisign) has no link to check: a warning says so.
+pub fn check_chain(builtin: &Sandbox, report: &mut SeriesReport) -> Result<()> {
+    let max_errors = builtin.limits().max_errors as usize;
+    let mut previous: Option<Option<ChainLink>> = Some(None);
+    for (path, r) in &mut report.files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let signature = r.signature.clone();
+        let claims = signature
+            .as_ref()
+            .filter(|s| s.status == SignatureStatus::Valid)
+            .and_then(|s| s.claims.clone());
+        match (&claims, &previous) {
+            (Some(claims), Some(expected)) => {
+                if let Err(why) = builtin.check_link(claims, expected.as_ref())? {
+                    r.add_file_error(ErrorKind::ChainBroken, why, max_errors);
+                    report.valid = false;
+                }
+            }
+            (None, _)
+                if signature
+                    .as_ref()
+                    .is_some_and(|s| s.status == SignatureStatus::Valid) =>
+            {
+                r.warnings.push(format!(
+                    "{name}: signed without csvseal's statement (plain minisign): it has no chain data"
+                ));
+            }
+            _ => {}
+        }
+        // The next file must name this one by its actual digest; unknown
+        // when it has no signature (already an error of its own).
+        previous = signature.and_then(|s| s.blake2b).map(|blake2b| {
+            Some(ChainLink {
+                file_name: name,
+                blake2b,
+            })
+        });
+    }
+    Ok(())
 }
 
 /// The series report for its files' verifications, in name order: each

@@ -62,6 +62,7 @@ pub(super) fn convert_report(r: wit::VerifyReport, bytes: u64) -> VerifyReport {
         errors_truncated: r.errors_truncated,
         warnings: r.warnings,
         bytes,
+        signature: None,
     }
 }
 

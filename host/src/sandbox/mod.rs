@@ -29,14 +29,13 @@ mod precompiled_asset;
 mod session;
 mod signature;
 
+use crate::report::{ChainLink, SignedClaims};
 pub use builtin::BUILTIN_COMPONENT;
 pub use fidelity::{DigestingVerifySession, InputDigestSession, ValuesDigest};
 pub use limits::Limits;
 pub(crate) use session::PartFacts;
 pub use session::{Dialect, InputFormat, SealOptions, SealRejected, SealSession, VerifySession};
-pub use signature::{
-    ChainLink, FileFacts, SignatureCheckSession, SignatureReport, SignatureStatus, SignedClaims,
-};
+pub use signature::SignatureCheckSession;
 
 use limits::{EpochTicker, MemoryLimiter, State, check, ticks};
 use session::Instance;

@@ -3,77 +3,13 @@
 //! files and passes their text and bytes here; it signs elsewhere
 //! (`crate::signing`), since no component ever receives a secret key.
 
-use serde::Serialize;
 use wasmtime::component::ResourceAny;
 
 use super::bindings::Exports;
 use super::bindings::exports::csvseal::core::signature as wit;
 use super::session::Instance;
 use crate::error::{Error, Result};
-
-/// What the host learnt of a file by verifying it, for a signature's
-/// claims to match.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FileFacts {
-    pub file_name: String,
-    pub rows: u64,
-    pub first_seq: Option<u64>,
-    pub last_seq: Option<u64>,
-}
-
-/// The previous file of a series, as a signature names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChainLink {
-    pub file_name: String,
-    /// BLAKE2b-512 of its bytes, lowercase hex.
-    pub blake2b: String,
-}
-
-/// What a csvseal signature's trusted comment states about its file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SignedClaims {
-    pub file_name: String,
-    pub rows: u64,
-    pub first_seq: Option<u64>,
-    pub last_seq: Option<u64>,
-    /// BLAKE2b-512 of the file's bytes, lowercase hex (what `b2sum` prints).
-    pub blake2b: String,
-    /// None for a series' first file.
-    pub previous: Option<ChainLink>,
-}
-
-/// The outcome of a signature check (`"valid"`, `"malformed"`,
-/// `"unknown-key"`, `"invalid"` in JSON).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SignatureStatus {
-    /// Made by a listed key over exactly the bytes fed; csvseal's claims,
-    /// if any, match.
-    Valid,
-    /// The signature text is not a (supported) minisign signature.
-    Malformed,
-    /// Made by a key that is not listed.
-    UnknownKey,
-    /// Does not verify for these bytes, or its claims do not match the file.
-    Invalid,
-}
-
-/// A signature check's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SignatureReport {
-    pub status: SignatureStatus,
-    /// The signing key's ID (16 uppercase hex digits, as minisign prints it).
-    pub key_id: Option<String>,
-    /// The trusted comment, once its signature verified under a listed key.
-    pub trusted_comment: Option<String>,
-    /// csvseal's claims (authenticated likewise); none for a plain minisign
-    /// signature, which has no chain data.
-    pub claims: Option<SignedClaims>,
-    /// BLAKE2b-512 of the bytes fed, lowercase hex.
-    pub blake2b: String,
-    /// Why, when not valid; empty when valid.
-    pub message: String,
-}
+use crate::report::{ChainLink, FileFacts, SignatureReport, SignatureStatus, SignedClaims};
 
 /// The IDs of the keys in a public key file or keyring, read in `inst`.
 pub(super) fn public_key_ids(mut inst: Instance, keys: &str) -> Result<Vec<String>> {
@@ -167,7 +103,7 @@ impl SignatureCheckSession {
             key_id: r.key_id,
             trusted_comment: r.trusted_comment,
             claims: r.claims.map(claims_from_wit),
-            blake2b: r.blake2b,
+            blake2b: Some(r.blake2b),
             message: r.message,
         })
     }

@@ -12,6 +12,7 @@ use crate::store::by_path;
 mod parallel;
 mod parts;
 mod schema;
+pub mod signed;
 mod stream;
 
 #[doc(hidden)]
@@ -19,6 +20,7 @@ pub use parallel::verify_file_at_cuts;
 pub use parallel::{MAX_DEFAULT_JOBS, default_jobs};
 pub use schema::Schema;
 pub(crate) use schema::schema_error;
+pub use signed::{TrustedKeys, verify_signed};
 use stream::stream_into;
 pub use stream::{CHUNK_SIZE, verify_reader};
 pub(crate) use stream::{read_full, start};
