@@ -17,7 +17,13 @@ export type ErrorKind =
   | 'sequence-violation'
   | 'schema'
   | 'torn-row'
-  | 'limit';
+  | 'limit'
+  /** verify with `publicKey` but no `signature` (line 0). */
+  | 'signature-missing'
+  /** The signature is malformed, does not verify for these bytes, or its claims do not match the file (line 0). */
+  | 'signature-invalid'
+  /** Signed by a key not among `publicKey` (line 0). */
+  | 'unknown-key';
 
 /** One problem; `seq` and `column` are present only when known (as in the CLI's JSON). */
 export interface RowError {
@@ -51,6 +57,8 @@ export declare class Report {
   warnings: string[];
   /** Bytes read from the input. */
   bytes: number;
+  /** Present only when verify was given `publicKey`: the signature check. */
+  signature?: SignatureOutcome;
   /** Gives a plain object (e.g. one that crossed a Worker) the methods back. */
   static from(plain: object): Report;
   /** canonicalJson(this). */
@@ -91,7 +99,45 @@ export interface CommonOptions {
   schema?: string | object;
 }
 
-export interface VerifyOptions extends CommonOptions {}
+export interface VerifyOptions extends CommonOptions {
+  /**
+   * Public key(s) to check the file's minisign signature with: the text of a
+   * minisign `.pub` file, a keyring (such files concatenated), or several.
+   * With it, the report gets `signature`, and anything but a valid signature
+   * by one of these keys makes it invalid. Unreadable keys: OptionsError.
+   */
+  publicKey?: string | string[];
+  /** The text of the file's `NAME.csv.minisig` (needs `publicKey`; missing: `signature-missing`). */
+  signature?: string;
+  /**
+   * The file's name, held to the name the signature states (default: a
+   * File's `name`; with neither, every claim but the name is checked).
+   */
+  fileName?: string;
+}
+
+/** What a csvseal signature's trusted comment states about its file (signed). */
+export interface SignedClaims {
+  file_name: string;
+  rows: number;
+  first_seq: Seq | null;
+  last_seq: Seq | null;
+  /** BLAKE2b-512 of the file's bytes, lowercase hex (what `b2sum` prints). */
+  blake2b: string;
+  /** The file before it in its series; null for a series' first file. */
+  previous: { file_name: string; blake2b: string } | null;
+}
+
+/** A report's signature check, as the CLI's `verify --key --json` prints it. */
+export interface SignatureOutcome {
+  status: 'valid' | 'malformed' | 'unknown-key' | 'invalid' | 'missing';
+  /** The signing key's ID (16 uppercase hex digits, as minisign prints it), when readable. */
+  key_id: string | null;
+  /** csvseal's claims; null for a plain minisign signature (no chain data) or when not authenticated. */
+  claims: SignedClaims | null;
+  /** Why, when not valid; empty when valid. */
+  message: string;
+}
 
 export interface SealOptions extends CommonOptions {
   format?: 'csv' | 'jsonl';

@@ -53,12 +53,15 @@ if (/^\s*import\s/m.test(generated)) {
 writeFileSync(join(out, `${name}.js`), boundLifts(generated));
 const coreModules = readdirSync(out).filter((f) => f.endsWith('.wasm')).sort();
 // The versioned interfaces a plugin must export to stand in for this
-// component: the `engine` world's. `fidelity` (world `builtin`) is csvseal's
-// own check on a plugin, which a plugin never provides.
+// component: the `engine` world's. `fidelity` and `signature` (world
+// `builtin`) are csvseal's own checks, which a plugin never provides.
+const builtinOnly = ['fidelity', 'signature'];
 const worldExports = [...new Set([...generated.matchAll(/'(csvseal:core\/[\w-]+@[\w.-]+)'/g)].map((m) => m[1]))]
-  .filter((name) => !name.startsWith('csvseal:core/fidelity@'))
+  .filter((name) => !builtinOnly.some((i) => name.startsWith(`csvseal:core/${i}@`)))
   .sort();
-if (!generated.includes("'csvseal:core/fidelity@")) throw new Error(`${name}.js does not export csvseal:core/fidelity (world builtin)`);
+for (const i of builtinOnly) {
+  if (!generated.includes(`'csvseal:core/${i}@`)) throw new Error(`${name}.js does not export csvseal:core/${i} (world builtin)`);
+}
 if (worldExports.length === 0) throw new Error(`${name}.js exports no csvseal:core interface`);
 
 const sha256 = createHash('sha256').update(readFileSync(component)).digest('hex');

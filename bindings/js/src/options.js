@@ -6,6 +6,7 @@ import { chunkSize } from './chunks.js';
 import { DEFAULT_MAX_OUTPUT, DEFAULT_MEMORY_LIMIT } from './engine.js';
 import { OptionsError } from './errors.js';
 import { checkComponent } from './plugin.js';
+import { signatureOptions } from './signature.js';
 
 const U32_MAX = 2 ** 32 - 1;
 const U64_MAX = 2n ** 64n - 1n;
@@ -33,10 +34,10 @@ export function hostOptions(o) {
   };
 }
 
-export function verifyOptions(o = {}) {
-  const known = [...HOST, ...LIMITS, 'schema'];
+export function verifyOptions(o = {}, input = undefined) {
+  const known = [...HOST, ...LIMITS, 'schema', 'signature', 'publicKey', 'fileName'];
   return {
-    host: hostOptions(check(o, known, 'VerifyOptions')),
+    host: { ...hostOptions(check(o, known, 'VerifyOptions')), signature: signatureOptions(o, input) },
     wit: { ...passThrough(o, known, 'VerifyOptions'), schemaJson: schemaJson(o.schema), limits: limits(o) },
   };
 }

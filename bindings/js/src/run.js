@@ -7,6 +7,7 @@ import { loadEngine } from './engine.js';
 import { AbortError, OptionsError, SchemaError, SealError } from './errors.js';
 import { sealOptions, verifyOptions } from './options.js';
 import { Report, sealFailure, sealSummary } from './report.js';
+import { feedSignature, finishSignature, startSignature } from './signature.js';
 import { sink } from './sink.js';
 
 async function instance(host) {
@@ -42,20 +43,23 @@ function checkAbort(signal) {
 
 /** Verifies `input`; see index.d.ts. */
 export async function verify(input, options = {}) {
-  const { host, wit } = verifyOptions(options);
+  const { host, wit } = verifyOptions(options, input);
   const { exports, call } = await instance(host);
   const verifier = create(call, () => exports.verify.Verifier.create(wit));
+  // With publicKey, the signature is checked over the same chunks
+  // (signature.js); without, verify pays for none of it.
+  const signature = host.signature === null ? undefined : await startSignature(host, host.signature);
   let bytes = 0;
   for await (const chunk of chunks(input, host.chunkSize)) {
     checkAbort(options.signal);
     call(() => verifier.feed(chunk));
+    feedSignature(signature, chunk);
     bytes += chunk.length;
     host.onProgress?.(bytes);
   }
-  return Report.fromWit(
-    call(() => verifier.finish()),
-    bytes,
-  );
+  const r = call(() => verifier.finish());
+  const report = Report.fromWit(r, bytes);
+  return signature === undefined ? report : finishSignature(signature, r, report);
 }
 
 /**

@@ -61,7 +61,12 @@ export class CsvsealWorker {
   }
 
   async verify(input, options = {}) {
-    verifyOptions(this.#merge(options)); // bad options fail here, before any reading
+    // The Worker sees chunks, not the File: its name goes along for the
+    // signature's claims.
+    if (options.publicKey != null && options.fileName === undefined && typeof input?.name === 'string') {
+      options = { ...options, fileName: input.name };
+    }
+    verifyOptions(this.#merge(options), input); // bad options fail here, before any reading
     return Report.from(await this.#enqueue({ op: 'verify', input, options }));
   }
 

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { seal } from '../src/index.js';
+import { signedFixture } from './signing.js';
 import { loadCases } from './cases.js';
 import { launchChromium } from './chromium.js';
 import { PLUGINS_DIR } from './plugins.js';
@@ -197,6 +198,84 @@ test('an unreadable schema is shown as a typed error, not a crash', async () => 
   assert.equal(shown.state, 'error');
   assert.match(shown.message, /^input\.csv: SchemaError: /);
   await page.setInputFiles('#schema', []);
+});
+
+/** Runs `action` (something that makes the page check a file) and waits for the check. */
+async function until(action) {
+  const before = await page.evaluate(() => window.csvseal.completed);
+  await action();
+  await page.waitForFunction((n) => window.csvseal.completed > n, before, { timeout: 60_000 });
+  return page.evaluate(() => {
+    const $ = (id) => document.getElementById(id);
+    return {
+      state: $('status').dataset.state,
+      message: $('message').textContent,
+      verdict: $('verdict').className,
+      signature: $('signature').hidden ? null : $('signature').textContent,
+      status: $('signature').dataset.status,
+      errors: [...$('errors').tBodies[0].rows].map((r) => r.cells[2].textContent),
+      report: JSON.parse(window.csvseal.json),
+    };
+  });
+}
+
+/** Drops `files` (name → bytes or text) on the page, as a user would. */
+function drop(files) {
+  return page.evaluate((list) => {
+    const dt = new DataTransfer();
+    for (const [name, data] of list) dt.items.add(new File([typeof data === 'string' ? data : new Uint8Array(data)], name));
+    document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, files.map(([n, d]) => [n, typeof d === 'string' ? d : [...d]]));
+}
+
+test('a signed CSV shows its signing key ID; the recomputed-checksum tamper and a wrong key show why not', async () => {
+  const fx = await signedFixture();
+  await page.fill('#max-errors', '1000');
+  await page.fill('#max-record-mib', '64');
+  await page.setInputFiles('#schema', []);
+  const loaded = requests.length;
+
+  // CSV, .minisig and .pub dropped together.
+  let shown = await until(() =>
+    drop([['trades.csv', fx.data], ['trades.csv.minisig', fx.signature], ['signer.pub', fx.key.publicKey]]),
+  );
+  assert.equal(shown.state, 'done', shown.message);
+  assert.equal(shown.verdict, 'valid');
+  assert.equal(shown.status, 'valid');
+  assert.match(shown.signature, new RegExp(`^Signed by key ID ${fx.key.id}: trades\\.csv, 3 rows, file_seq 1 – 3, the first file of its series\\.$`));
+  assert.equal(shown.report.signature.key_id, fx.key.id);
+
+  // The tamper passes the policy checks but not the signature.
+  shown = await until(() => page.setInputFiles('#csv', { name: 'trades.csv', mimeType: 'text/csv', buffer: Buffer.from(fx.tampered) }));
+  assert.equal(shown.verdict, 'invalid');
+  assert.equal(shown.status, 'invalid');
+  assert.match(shown.signature, /^Signature does not hold: the signature by key [0-9A-F]{16} does not match the file's bytes/);
+  assert.deepEqual(shown.errors, ['signature-invalid']);
+  assert.deepEqual(shown.report.errors.map((e) => [e.kind, e.line]), [['signature-invalid', 0]]);
+
+  // Another key, pasted instead of the chosen file: unknown-key, naming the signer.
+  await until(() => page.setInputFiles('#csv', { name: 'trades.csv', mimeType: 'text/csv', buffer: Buffer.from(fx.data) }));
+  await until(() => page.setInputFiles('#pubkey-file', []));
+  await page.fill('#pubkey', fx.otherKey.publicKey);
+  shown = await until(() => page.dispatchEvent('#pubkey', 'change'));
+  assert.equal(shown.verdict, 'invalid');
+  assert.equal(shown.status, 'unknown-key');
+  assert.equal(shown.signature, `Signed by key ID ${fx.key.id}, which is not a key you gave: signed by key ${fx.key.id}, which is not among the public keys given`);
+  assert.deepEqual(shown.errors, ['unknown-key']);
+
+  // No signature chosen, a key given: missing.
+  shown = await until(() => page.setInputFiles('#minisig', []));
+  assert.equal(shown.status, 'missing');
+  assert.deepEqual(shown.errors, ['signature-missing']);
+
+  // Without a key the page checks no signature, as before.
+  await page.fill('#pubkey', '');
+  shown = await until(() => page.dispatchEvent('#pubkey', 'change'));
+  assert.equal(shown.signature, null);
+  assert.equal(shown.report.signature, undefined);
+  assert.equal(shown.verdict, 'valid');
+  assert.deepEqual(requests.slice(loaded), [], 'requests made while checking signed files');
+  assert.deepEqual(problems, []);
 });
 
 test('every request the browser made was for the page itself, on 127.0.0.1', () => {

@@ -1,11 +1,15 @@
-// The page: pick or drop a CSV (and a schema), verify it in a Worker with a
-// progress bar, and show the report. The file never leaves the tab.
+// The page: pick or drop a CSV (and a schema, its .minisig and a public
+// key), verify it in a Worker with a progress bar, and show the report and
+// who signed it. The file never leaves the tab.
 
 import { CsvsealWorker, canonicalJson } from '../src/index.js';
 
 const $ = (id) => document.getElementById(id);
 const worker = new CsvsealWorker({ timeoutMs: 60_000 });
 let schema = null; // { name, text }
+let minisig = null; // { name, text }
+let keyFile = null; // { name, text }
+let lastCsv = null; // re-checked when the signature or key changes
 let runs = 0;
 
 /** For tests and the curious: the last report, and its canonical JSON. */
@@ -30,6 +34,33 @@ $('schema').addEventListener('change', async () => {
   $('schema-name').textContent = schema ? `Schema: ${schema.name}` : '';
 });
 
+$('minisig').addEventListener('change', async () => {
+  minisig = await textOf($('minisig').files[0]);
+  signingChanged();
+});
+$('pubkey-file').addEventListener('change', async () => {
+  keyFile = await textOf($('pubkey-file').files[0]);
+  signingChanged();
+});
+$('pubkey').addEventListener('change', () => signingChanged());
+
+async function textOf(file) {
+  return file ? { name: file.name, text: await file.text() } : null;
+}
+
+/** The public key texts given, chosen and pasted; none: no signature check. */
+function publicKeys() {
+  const pasted = $('pubkey').value.trim();
+  return [keyFile?.text, pasted ? `${pasted}\n` : undefined].filter((k) => k !== undefined);
+}
+
+/** Shows what was chosen and checks the last CSV again, unless one is about to be. */
+function signingChanged(recheck = true) {
+  const names = [minisig && `Signature: ${minisig.name}`, keyFile && `Public key: ${keyFile.name}`].filter(Boolean);
+  $('signing-names').textContent = names.join(' · ');
+  if (recheck && lastCsv) check(lastCsv);
+}
+
 const drop = $('drop');
 for (const type of ['dragenter', 'dragover']) {
   drop.addEventListener(type, (e) => {
@@ -42,16 +73,26 @@ drop.addEventListener('drop', async (e) => {
   e.preventDefault();
   drop.classList.remove('over');
   const files = [...e.dataTransfer.files];
-  const schemaFile = files.find((f) => f.name.toLowerCase().endsWith('.json'));
-  const csv = files.find((f) => f !== schemaFile);
+  const ending = (end) => files.find((f) => f.name.toLowerCase().endsWith(end));
+  const schemaFile = ending('.json');
+  const sigFile = ending('.minisig');
+  const pubFile = ending('.pub');
+  const csv = files.find((f) => f !== schemaFile && f !== sigFile && f !== pubFile);
   if (schemaFile) {
     schema = { name: schemaFile.name, text: await schemaFile.text() };
     $('schema-name').textContent = `Schema: ${schema.name}`;
+  }
+  if (sigFile) minisig = await textOf(sigFile);
+  if (pubFile) keyFile = await textOf(pubFile);
+  if (sigFile || pubFile) {
+    $('signing').open = true;
+    signingChanged(!csv);
   }
   if (csv) check(csv);
 });
 
 async function check(file) {
+  lastCsv = file;
   const run = ++runs;
   $('result').hidden = true;
   const progress = $('progress');
@@ -61,8 +102,10 @@ async function check(file) {
   setStatus('running', `Checking ${file.name} (${file.size.toLocaleString('en')} bytes)…`);
   const started = performance.now();
   try {
+    const keys = publicKeys();
     const report = await worker.verify(file, {
       schema: schema?.text,
+      ...(keys.length > 0 ? { publicKey: keys, signature: minisig?.text } : {}),
       maxErrors: integer('max-errors', 1000),
       maxRecordBytes: integer('max-record-mib', 64) * 1048576,
       onProgress: (bytes) => {
@@ -100,6 +143,7 @@ function show(name, r) {
   window.csvseal.json = canonicalJson(r);
   $('verdict').textContent = r.valid ? 'Valid: every row is sealed and in sequence' : 'Invalid';
   $('verdict').className = r.valid ? 'valid' : 'invalid';
+  showSignature(r.signature);
   $('file-name').textContent = name;
   $('bytes').textContent = fmt(r.bytes);
   $('rows').textContent = fmt(r.rows);
@@ -122,6 +166,31 @@ function show(name, r) {
   $('truncated').textContent = `${fmt(hidden)} more error(s) counted but not listed (limit: errors listed).`;
   $('report-json').textContent = window.csvseal.json;
   $('result').hidden = false;
+}
+
+/** "Signed by key ID …" and what it states, or why the signature does not hold. */
+function showSignature(sig) {
+  const p = $('signature');
+  p.hidden = sig === undefined;
+  if (!sig) return;
+  p.dataset.status = sig.status;
+  if (sig.status === 'valid') {
+    const c = sig.claims;
+    const states = c
+      ? `: ${c.file_name}, ${fmt(c.rows)} rows, ` +
+        (c.first_seq === null ? 'no file_seq' : `file_seq ${fmt(c.first_seq)} – ${fmt(c.last_seq)}`) +
+        (c.previous ? `, following ${c.previous.file_name}` : ', the first file of its series')
+      : ' (a plain minisign signature: no csvseal claims, no chain data)';
+    p.textContent = `Signed by key ID ${sig.key_id}${states}.`;
+  } else {
+    const why = {
+      missing: 'No signature: choose or drop the file\'s .minisig',
+      'unknown-key': `Signed by key ID ${sig.key_id}, which is not a key you gave`,
+      malformed: 'Not a usable signature',
+      invalid: 'Signature does not hold',
+    }[sig.status];
+    p.textContent = sig.status === 'missing' ? `${why}.` : `${why}: ${sig.message}`;
+  }
 }
 
 function fmt(n) {

@@ -469,3 +469,31 @@ fn signatures_made_by_minisign_verify() {
     );
     assert_eq!(r.status, SignatureStatus::Invalid);
 }
+
+#[test]
+fn every_single_character_change_after_the_untrusted_comment_is_caught() {
+    let (k, sig) = good();
+    let keys = [k.public()];
+    let start = sig.find('\n').unwrap() + 1;
+    let mut checked = 0;
+    for at in 0..sig.len() {
+        for c in ['A', 'z', '/', '+', '=', '\n', '\r', '\t', ' ', 'é'] {
+            let mut text = sig.clone();
+            let Some(old) = text.get(at..).and_then(|t| t.chars().next()) else {
+                continue;
+            };
+            if old == c {
+                continue;
+            }
+            text.replace_range(at..at + old.len_utf8(), c.encode_utf8(&mut [0; 4]));
+            let r = check(&text, &keys, FILE, Some(&facts()));
+            if at >= start {
+                // A final newline may become a CR: still the same 4 lines.
+                let same = at == sig.len() - 1 && c == '\r';
+                assert!(same || r.status != SignatureStatus::Valid, "{text:?}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 3000, "{checked}");
+}

@@ -37,6 +37,12 @@ export async function use(file: Blob, bytes: Uint8Array, stream: ReadableStream<
     if (e instanceof SealError) void e.errors[0]?.line;
     if (e instanceof OutputCheckError) void [e.failed[0]?.check === 'values', e.report.valid];
   }
+  const signed = await verify(file, { signature: 'untrusted comment: …', publicKey: ['k1', 'k2'], fileName: 'a.csv' });
+  if (signed.signature?.status === 'unknown-key') void signed.signature.key_id;
+  void signed.signature?.claims?.previous?.blake2b;
+  void (signed.errors[0]?.kind === 'signature-invalid');
+  // @ts-expect-error a public key is text, not bytes
+  await verify(bytes, { publicKey: new Uint8Array(2) });
   // @ts-expect-error a string is not an input
   await verify('a,b\n');
   // @ts-expect-error max_errors is the JSON spelling, not the option
