@@ -120,6 +120,7 @@ mod tests {
             errors_truncated: false,
             warnings: vec![],
             bytes: 10,
+            signature: None,
         }
     }
 

@@ -59,7 +59,7 @@ export async function verify(input, options = {}) {
   }
   const r = call(() => verifier.finish());
   const report = Report.fromWit(r, bytes);
-  return signature === undefined ? report : finishSignature(signature, r, report);
+  return signature === undefined ? report : finishSignature(signature, r, report, wit.limits.maxErrors);
 }
 
 /**

@@ -67,14 +67,15 @@ export function feedSignature(s, chunk) {
  * report record) and adds its outcome to `report`, as the CLI does: a
  * `signature` object, and unless valid an error at line 0 and `valid: false`.
  */
-export function finishSignature(s, r, report) {
+export function finishSignature(s, r, report, maxErrors) {
   if (s === null) {
     return addOutcome(report, {
       status: 'missing',
       key_id: null,
       claims: null,
+      blake2b: null,
       message: 'no signature was given (the signature option: the text of NAME.csv.minisig)',
-    });
+    }, maxErrors);
   }
   const facts = (fileName) => ({ fileName, rows: r.rows, firstSeq: r.firstSeq, lastSeq: r.lastSeq });
   let w;
@@ -90,18 +91,26 @@ export function finishSignature(s, r, report) {
     status: w.status,
     key_id: w.keyId ?? null,
     claims: w.claims === undefined ? null : claims(w.claims),
+    blake2b: w.blake2b,
     message: w.message,
-  });
+  }, maxErrors);
 }
 
 const KINDS = { missing: 'signature-missing', malformed: 'signature-invalid', invalid: 'signature-invalid', 'unknown-key': 'unknown-key' };
 
-function addOutcome(report, signature) {
+// As the CLI: the error is about the whole file (line 0), so it comes
+// first, within the error cap.
+function addOutcome(report, signature, maxErrors) {
   report.signature = signature;
   if (signature.status !== 'valid') {
     report.valid = false;
-    report.errors.push({ kind: KINDS[signature.status], line: 0, message: signature.message });
+    report.errors.unshift({ kind: KINDS[signature.status], line: 0, message: signature.message });
     report.error_count += 1;
+    const cap = Math.max(maxErrors ?? 1000, 1);
+    if (report.errors.length > cap) {
+      report.errors.length = cap;
+      report.errors_truncated = true;
+    }
   }
   return report;
 }

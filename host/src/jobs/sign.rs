@@ -88,14 +88,14 @@ pub fn sign_files(
             options.force,
         )?;
         if options.chain {
-            if let (Some((before, prev)), Some(first)) = (&last_seq, signed.first_seq) {
-                if first <= *prev {
-                    return Err(Error::Usage(format!(
-                        "{}: file_seq starts at {first}, not after {before}'s last ({prev}): \
-                         not a series in this order",
-                        path.display()
-                    )));
-                }
+            if let (Some((before, prev)), Some(first)) = (&last_seq, signed.first_seq)
+                && first <= *prev
+            {
+                return Err(Error::Usage(format!(
+                    "{}: file_seq starts at {first}, not after {before}'s last ({prev}): \
+                     not a series in this order",
+                    path.display()
+                )));
             }
             if let Some(l) = last {
                 last_seq = Some((name.clone(), l));

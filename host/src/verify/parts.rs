@@ -155,6 +155,7 @@ mod tests {
                 errors_truncated: false,
                 warnings: vec![],
                 bytes: 100,
+                signature: None,
             },
             facts: PartFacts {
                 data_start: None,
