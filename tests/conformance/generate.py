@@ -17,6 +17,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES_DIR = os.path.join(HERE, "cases")
@@ -111,9 +113,44 @@ def bad_rows(n, start=1):
 CASES = {}
 
 
+SIGNED = {}
+KEYS_DIR = os.path.join(HERE, "keys")
+MINISIGN_DIR = os.path.join(HERE, "..", "..", "guest", "tests", "data", "minisign")
+
+
 def case(name, data, schema=None, options=None):
     assert name not in CASES, name
     CASES[name] = (data, schema, options)
+
+
+def signed_case(name, data, keys, signed_bytes=None, by=None, signed_name="input.csv", plain=False):
+    """A case verified with public keys (keys.pub: the named key files,
+    concatenated): the input's signature (input.csv.minisig) is made by
+    `csvseal sign` with test key `by` over `signed_bytes` (default: the
+    input) as the file `signed_name`, or is the plain minisign signature of
+    guest/tests/data/minisign/ (`plain`), or is absent (`by` None)."""
+    case(name, data)
+    SIGNED[name] = (keys, signed_bytes if signed_bytes is not None else data, by, signed_name, plain)
+
+
+def csvseal_bin():
+    return os.environ.get("CSVSEAL_BIN", os.path.join(HERE, "..", "..", "target", "release", "csvseal"))
+
+
+def sign_with_csvseal(data, key, name):
+    """The .minisig `csvseal sign` makes for `data` as the file `name`
+    (deterministic: Ed25519 signatures are)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        key_copy = os.path.join(tmp, "k.key")
+        shutil.copyfile(os.path.join(KEYS_DIR, key + ".key"), key_copy)
+        os.chmod(key_copy, 0o600)  # git keeps no modes; csvseal refuses a readable key
+        target = os.path.join(tmp, name)
+        with open(target, "wb") as f:
+            f.write(data)
+        subprocess.run([csvseal_bin(), "sign", "--sign-key", key_copy, target], check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(target + ".minisig", "rb") as f:
+            return f.read()
 
 
 # --- valid files ---------------------------------------------------------
@@ -259,6 +296,38 @@ case("schema-unicode-messages", simple([(1, "日本語テキスト", "1")], ("na
      schema={"fields": [{"name": "name", "type": "string", "constraints": {"maxLength": 3}}]})
 
 
+# --- signed files (verified with keys.pub) -----------------------------------
+TAMPERED = simple([FX[0], (2, "GBPUSD", "1.2799"), FX[2]])  # a value changed, its checksum recomputed
+signed_case("signed-valid", GOOD, keys=["a"], by="a")
+signed_case("signed-tampered-checksum-recomputed", TAMPERED, keys=["a"], signed_bytes=GOOD, by="a")
+signed_case("signed-wrong-key", GOOD, keys=["b"], by="a")
+signed_case("signed-missing", GOOD, keys=["a"])
+signed_case("signed-keyring-second-key", GOOD, keys=["a", "b"], by="b")
+signed_case("signed-for-another-file", GOOD, keys=["a"], by="a", signed_name="other.csv")
+signed_case("signed-plain-minisign", GOOD, keys=["minisign"], plain=True)
+
+
+def write_signed(d, name):
+    keys, signed_bytes, by, signed_name, plain = SIGNED[name]
+    texts = []
+    for k in keys:
+        src = os.path.join(MINISIGN_DIR, "minisign.pub") if k == "minisign" else os.path.join(KEYS_DIR, k + ".pub")
+        with open(src, "rb") as f:
+            texts.append(f.read())
+    with open(os.path.join(d, "keys.pub"), "wb") as f:
+        f.write(b"".join(texts))
+    sig_path = os.path.join(d, "input.csv.minisig")
+    if plain:
+        with open(os.path.join(MINISIGN_DIR, "trades.csv"), "rb") as f:
+            assert f.read() == signed_bytes, "the plain signature is over valid-basic's input"
+        shutil.copyfile(os.path.join(MINISIGN_DIR, "trades.csv.plain-minisig"), sig_path)
+    elif by is not None:
+        with open(sig_path, "wb") as f:
+            f.write(sign_with_csvseal(signed_bytes, by, signed_name))
+    elif os.path.exists(sig_path):
+        os.remove(sig_path)
+
+
 def main():
     os.makedirs(CASES_DIR, exist_ok=True)
     for stale in sorted(set(os.listdir(CASES_DIR)) - set(CASES)):
@@ -276,6 +345,8 @@ def main():
                 continue
             with open(path, "w", encoding="utf-8", newline="\n") as f:
                 f.write(json.dumps(content, indent=2, ensure_ascii=False) + "\n")
+        if name in SIGNED:
+            write_signed(d, name)
     print(f"{len(CASES)} cases in {os.path.relpath(CASES_DIR)}")
 
 
