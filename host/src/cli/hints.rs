@@ -22,7 +22,8 @@ pub fn hint(e: &Error) -> String {
             "the file is signed already: `csvseal sign --force` replaces its signature".to_owned()
         }
         Error::TargetExists { path }
-            if path.to_string_lossy().ends_with(".key") || path.to_string_lossy().ends_with(".pub") =>
+            if path.to_string_lossy().ends_with(".key")
+                || path.to_string_lossy().ends_with(".pub") =>
         {
             "csvseal never replaces a key file: choose other names for the new key pair".to_owned()
         }
