@@ -22,6 +22,8 @@ apt_install() { # package...
 }
 echo "== debian: strace (durable-order test)"
 command -v strace >/dev/null || apt_install strace
+echo "== debian: minisign (signatures csvseal makes must verify with it; tests fail under CI without it)"
+command -v minisign >/dev/null || apt_install minisign
 
 command -v python3 >/dev/null || { echo "python3 is needed by the compatibility tests" >&2; exit 1; }
 
