@@ -42,6 +42,7 @@ def secret_lines(name="a"):
     keypair inside it in base64 and hex."""
     line = (KEYS / f"{name}.key").read_text().splitlines()[1].strip()
     raw = base64.b64decode(line)
+    assert len(raw) == 158 and raw[:2] == b"Ed"  # minisign's unencrypted secret key
     keypair = raw[6 + 32 + 16 + 8 : 6 + 32 + 16 + 8 + 64]
     seed = keypair[:32]
     return [line, seed.hex(), seed.hex().upper(), keypair.hex(), base64.b64encode(seed).decode()[:40]]
