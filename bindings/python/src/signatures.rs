@@ -23,6 +23,10 @@ pub type KeysArg = Option<(Vec<PathBuf>, Vec<String>)>;
 /// key or keyring file).
 pub const KEY_TEXT_LIMIT: usize = 1 << 20;
 
+/// Longest file name taken for the signed claims (far beyond any file
+/// system's name limit).
+pub const FILE_NAME_LIMIT: usize = 4096;
+
 /// Chunks of the input in flight to the signature thread.
 const QUEUED_CHUNKS: usize = 4;
 
@@ -84,6 +88,15 @@ pub fn verify_reader_signed(
     given: GivenSignature,
 ) -> Result<VerifyReport> {
     let max_errors = builtin.limits().max_errors as usize;
+    if given
+        .file_name
+        .as_ref()
+        .is_some_and(|n| n.len() > FILE_NAME_LIMIT)
+    {
+        return Err(Error::Usage(format!(
+            "file_name: longer than {FILE_NAME_LIMIT} bytes"
+        )));
+    }
     let Some(text) = given.text else {
         let mut report = csvseal::verify_reader(builtin, schema, input, label)?;
         let check = match &given.file_name {

@@ -156,6 +156,8 @@ def test_signature_arguments_are_checked(tmp_path):
         csvseal.verify(data, public_key=KEYS / "a.pub", signature="x" * (1 << 17), file_name=path.name)
     with pytest.raises(csvseal.UsageError, match="not UTF-8"):
         csvseal.verify(data, public_key=KEYS / "a.pub", signature=b"\xff\xfe", file_name=path.name)
+    with pytest.raises(csvseal.UsageError, match="file_name: longer than"):
+        csvseal.verify(data, public_key=KEYS / "a.pub", signature=sig, file_name="x" * 5000)
     with pytest.raises(csvseal.UsageError, match="no key"):
         csvseal.verify(path, public_key=[])
     with pytest.raises(TypeError):
