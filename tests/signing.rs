@@ -166,6 +166,37 @@ fn replace_backs_up_both_files_and_restore_brings_both_back() {
     assert_eq!(std::fs::read(format!("{path}.minisig")).unwrap(), old_sig);
     let (ok, text) = minisign_verifies(&path, &public);
     assert!(ok, "the restored pair matches: {text}");
+
+    // An unsigned --replace takes the old version's signature away (its
+    // backup keeps it): the new file never stands beside a stale one.
+    let d = out.path().to_string_lossy().into_owned();
+    let r = csvseal(
+        &[
+            "write",
+            "--dir",
+            &d,
+            "--name",
+            "t",
+            "--timestamp",
+            stamp,
+            "--replace",
+        ],
+        Some(newer.as_bytes()),
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(
+        !Path::new(&format!("{path}.minisig")).exists(),
+        "a stale signature was left"
+    );
+    let kept = listing(&backups)
+        .iter()
+        .filter(|n| n.ends_with(".bak.minisig"))
+        .count();
+    // The first version, backed up by each of the two --replace runs (restore makes no backup).
+    assert_eq!(
+        kept, 2,
+        "every signed version backed up keeps its signature"
+    );
 }
 
 #[test]

@@ -349,10 +349,21 @@ fn write_inner(
         }
         _ => None,
     };
+    // An unsigned --replace: the old version's signature (kept in its
+    // backup) goes first, so the new file never stands beside it.
+    let dropped = match (&signature, replacing) {
+        (None, Some(_)) => drop_signature(ops, &dir, &req.dir, final_name)?,
+        _ => None,
+    };
     let committed = match replacing {
         Some(_) => temp.commit_replacing(final_name),
         None => temp.commit(final_name),
     };
+    if let (Err(e), Some(text)) = (&committed, &dropped)
+        && !matches!(e, Error::CommittedNotDurable { .. })
+    {
+        undo_signature(ops, &dir, &req.dir, final_name, Some(text));
+    }
     let path = match committed {
         Ok(path) => path,
         Err(e) => {
@@ -371,6 +382,32 @@ fn write_inner(
         verified,
         signed: signature.map(|(signed, _)| signed),
     })
+}
+
+/// Removes `name`'s signature, if it has one, durably; returns its text
+/// (to put back if the write then fails).
+fn drop_signature(
+    ops: &dyn FileOps,
+    dir: &Dir,
+    dir_path: &std::path::Path,
+    name: &str,
+) -> Result<Option<String>> {
+    let sig = crate::signing::signature_name(name);
+    let path = dir_path.join(&sig);
+    let text = match crate::store::by_path::read_small_text(
+        &path,
+        "read signature",
+        crate::signing::commit::SIGNATURE_LIMIT,
+        crate::store::by_path::Links::Refuse,
+    ) {
+        Ok(text) => text,
+        Err(e) if crate::store::by_path::is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    ops.remove(dir, &sig)
+        .and_then(|()| ops.sync_dir(dir))
+        .map_err(|e| Error::io(&path, "remove the replaced version's signature", e))?;
+    Ok(Some(text))
 }
 
 /// The `.minisig` text for the file `final_name`, as the built-in verifier
