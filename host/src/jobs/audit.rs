@@ -341,7 +341,8 @@ pub trait AuditSource {
     }
 }
 
-/// Largest state file read: ~200 bytes a file, so room for ~300,000 files.
+/// Largest state file read: ~400 bytes a file (~900 with signatures: two
+/// BLAKE2b digests and a link), so room for ~70,000 to ~160,000 files.
 pub const MAX_STATE_BYTES: u64 = 64 << 20;
 
 /// Largest metrics file read for its timeout counter.
@@ -544,7 +545,7 @@ fn read_signature_text(file: std::fs::File, csv: &Path) -> Result<String> {
     let mut bytes = Vec::new();
     file.take(SIGNATURE_FILE_LIMIT + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(&signature_path(csv), "read signature", e))?;
+        .map_err(|e| Error::io(signature_path(csv), "read signature", e))?;
     if bytes.len() as u64 > SIGNATURE_FILE_LIMIT {
         // Not a minisign signature: the check reports it malformed.
         return Ok(String::new());
@@ -1229,6 +1230,92 @@ mod tests {
         assert_eq!(series_base("x_20240910_143000.csv.tmp"), None);
         assert_eq!(series_base("notes.csv"), None);
         assert_eq!(series_base("é_20240910_14300é.csv"), None);
+    }
+
+    fn signature(status: SignatureStatus, previous: Option<Option<&str>>) -> SignatureReport {
+        SignatureReport {
+            status,
+            key_id: Some("0123456789ABCDEF".into()),
+            trusted_comment: None,
+            claims: previous.map(|p| SignedClaims {
+                file_name: "t_20240911_000000.csv".into(),
+                rows: 1,
+                first_seq: Some(2),
+                last_seq: Some(2),
+                blake2b: "bb".into(),
+                previous: p.map(|name| ChainLink {
+                    file_name: name.into(),
+                    blake2b: "aa".into(),
+                }),
+            }),
+            blake2b: Some("bb".into()),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn remembered_links() {
+        let link = |s, p| SignatureState::from_report(signature(s, p)).link;
+        assert_eq!(
+            link(SignatureStatus::Valid, Some(Some("t_20240910_000000.csv"))),
+            SignedLink::Follows {
+                file_name: "t_20240910_000000.csv".into(),
+                blake2b: "aa".into()
+            }
+        );
+        assert_eq!(link(SignatureStatus::Valid, Some(None)), SignedLink::First);
+        // Plain minisign: no statement.
+        assert_eq!(link(SignatureStatus::Valid, None), SignedLink::NoStatement);
+        // Claims not authenticated are not remembered as a link.
+        assert_eq!(
+            link(
+                SignatureStatus::Invalid,
+                Some(Some("x_20240910_000000.csv"))
+            ),
+            SignedLink::NoStatement
+        );
+        let s = SignatureState::from_report(signature(SignatureStatus::UnknownKey, None));
+        let back: SignatureState =
+            serde_json::from_slice(&serde_json::to_vec(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn a_changed_signature_file_is_a_changed_file() {
+        let id = Identity {
+            size: 10,
+            mtime_ns: 1,
+            ctime_ns: 2,
+            ino: 3,
+        };
+        let with = |sig: Option<Identity>| FileState {
+            size: id.size,
+            mtime_ns: id.mtime_ns,
+            ctime_ns: id.ctime_ns,
+            ino: id.ino,
+            signature_file: sig,
+            ..FileState::unchecked()
+        };
+        assert!(with(Some(id)).same_file_as(&with(Some(id))));
+        assert!(!with(Some(id)).same_file_as(&with(None)));
+        assert!(!with(None).same_file_as(&with(Some(id))));
+        let touched = Identity { ctime_ns: 5, ..id };
+        assert!(!with(Some(id)).same_file_as(&with(Some(touched))));
+    }
+
+    #[test]
+    fn key_sets_are_told_apart() {
+        use crate::signing::keys::SecretKey;
+        let sb = Sandbox::builtin(crate::sandbox::Limits::default()).unwrap();
+        let text = || SecretKey::generate().unwrap().public().to_minisign_text();
+        let (a, b) = (text(), text());
+        let set = |t: Vec<String>| keys_digest(&TrustedKeys::from_texts(&sb, t).unwrap());
+        assert_eq!(set(vec![a.clone()]), set(vec![a.clone()]));
+        assert_ne!(set(vec![a.clone()]), set(vec![b.clone()]));
+        assert_ne!(set(vec![a.clone()]), set(vec![a.clone(), b.clone()]));
+        // The same bytes split differently are another set.
+        let joined = format!("{a}{b}");
+        assert_ne!(set(vec![joined]), set(vec![a, b]));
     }
 
     #[test]
