@@ -22,6 +22,8 @@ apt_install() { # package...
 }
 echo "== debian: strace (durable-order test)"
 command -v strace >/dev/null || apt_install strace
+# Debian's minisign checks csvseal's signatures independently (tests/signing.rs).
+command -v minisign >/dev/null || apt_install minisign
 
 command -v python3 >/dev/null || { echo "python3 is needed by the compatibility tests" >&2; exit 1; }
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 const REGENERATE: &str = "CSVSEAL_CONFORMANCE_REGENERATE";
 
 /// Every error kind README documents; the suite must show each one.
-const KINDS: [&str; 9] = [
+const KINDS: [&str; 12] = [
     "malformed",
     "encoding",
     "bad-header",
@@ -27,6 +27,9 @@ const KINDS: [&str; 9] = [
     "schema",
     "torn-row",
     "limit",
+    "signature-missing",
+    "signature-invalid",
+    "unknown-key",
 ];
 
 fn cases() -> Vec<PathBuf> {
@@ -51,7 +54,15 @@ fn verify_args(case: &Path) -> Vec<String> {
     for entry in std::fs::read_dir(case).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(
-            ["input.csv", "schema.json", "options.json", "expected.json"].contains(&name.as_str()),
+            [
+                "input.csv",
+                "schema.json",
+                "options.json",
+                "expected.json",
+                "input.csv.minisig",
+                "keys.pub"
+            ]
+            .contains(&name.as_str()),
             "{}: unexpected file {name}",
             case.display()
         );
@@ -73,6 +84,10 @@ fn verify_args(case: &Path) -> Vec<String> {
             let n = value.as_u64().expect("options are non-negative integers");
             args.extend([flag.to_owned(), n.to_string()]);
         }
+    }
+    let keys = case.join("keys.pub");
+    if keys.exists() {
+        args.extend(["--key".to_owned(), keys.display().to_string()]);
     }
     args.push(case.join("input.csv").display().to_string());
     args

@@ -51,6 +51,19 @@ fn fixture() -> TempDir {
         &sig,
         &["--format", "jsonl", "--schema", schema.to_str().unwrap()],
     );
+    // A key pair for the signing examples.
+    let (secret, public) = (d.join("signer.key"), d.join("signer.pub"));
+    let o = csvseal(
+        &[
+            "keygen",
+            "--secret-key",
+            secret.to_str().unwrap(),
+            "--public-key",
+            public.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let damaged = d.join("damaged");
     std::fs::create_dir(&damaged).unwrap();
     let mut torn = std::fs::read(&trades).unwrap();

@@ -252,3 +252,192 @@ fn a_secret_key_others_can_read_is_refused_and_no_key_is_ever_printed() {
         );
     }
 }
+
+/// The secret key's material in the forms a leak could take: its file's
+/// base64 line, and the seed and the whole secret key in hex and base64.
+fn secret_forms(secret: &str) -> Vec<String> {
+    let line = std::fs::read_to_string(secret)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let raw = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf %s '{line}' | base64 -d | od -An -v -tx1 | tr -d ' \\n'"
+        ))
+        .output()
+        .unwrap();
+    let hex = stdout(&raw);
+    // Layout: alg(2) kdf(2) chk(2) salt(32) limits(16) key id(8) seed(32) public(32) checksum(32).
+    let seed = &hex[(2 * 62)..(2 * 94)];
+    let keypair = &hex[(2 * 62)..(2 * 126)];
+    let b64 = |h: &str| {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {h} | xxd -r -p | base64 -w0"))
+            .output()
+            .unwrap();
+        stdout(&o)
+    };
+    let mut forms = vec![
+        line.clone(),
+        line[20..60].to_owned(),
+        seed.to_owned(),
+        keypair.to_owned(),
+    ];
+    forms.push(seed.to_uppercase());
+    let seed_b64 = b64(seed);
+    if !seed_b64.is_empty() {
+        forms.push(seed_b64[..40].to_owned());
+    }
+    forms
+}
+
+#[test]
+fn no_command_ever_shows_the_secret_key() {
+    let work = TempDir::new().unwrap();
+    let w = work.path();
+    let (secret, public) = keypair(w, "k");
+    let forms = secret_forms(&secret);
+    let out = w.join("out");
+    std::fs::create_dir(&out).unwrap();
+    let o = out.to_string_lossy().into_owned();
+    let metrics = w.join("metrics.prom").to_string_lossy().into_owned();
+    let input = put(w, "in.csv", TRADES.as_bytes());
+    let mut runs: Vec<Vec<String>> = vec![];
+    let mut args = |a: &[&str]| runs.push(a.iter().map(|s| s.to_string()).collect());
+    let common = ["-vvv", "--metrics-file", &metrics];
+    for log in ["text", "json"] {
+        args(&[
+            "write",
+            "--dir",
+            &o,
+            "--name",
+            log,
+            "--input",
+            &input,
+            "--sign-key",
+            &secret,
+            "--timestamp",
+            "2024-09-10T14:30:00Z",
+            "--json",
+            "--log-format",
+            log,
+        ]);
+        args(&[
+            "write",
+            "--dir",
+            &o,
+            "--name",
+            log,
+            "--input",
+            &input,
+            "--sign-key",
+            &secret,
+            "--timestamp",
+            "2024-09-11T14:30:00Z",
+            "--continue",
+            "--log-format",
+            log,
+        ]);
+        // Failures: the target exists; the input is rejected.
+        args(&[
+            "write",
+            "--dir",
+            &o,
+            "--name",
+            log,
+            "--input",
+            &input,
+            "--sign-key",
+            &secret,
+            "--timestamp",
+            "2024-09-10T14:30:00Z",
+            "--json",
+            "--log-format",
+            log,
+        ]);
+        args(&[
+            "write",
+            "--dir",
+            &o,
+            "--name",
+            "bad",
+            "--input",
+            &secret,
+            "--sign-key",
+            &secret,
+            "--log-format",
+            log,
+        ]);
+    }
+    args(&[
+        "write",
+        "--dir",
+        &o,
+        "--name",
+        "text",
+        "--input",
+        &input,
+        "--sign-key",
+        &secret,
+        "--timestamp",
+        "2024-09-10T14:30:00Z",
+        "--replace",
+    ]);
+    let first = format!("{o}/text_20240910_143000.csv");
+    args(&["sign", "--sign-key", &secret, "--force", "--json", &first]);
+    args(&["sign", "--sign-key", &secret, &first]);
+    args(&["sign", "--sign-key", &secret, &input]);
+    args(&["verify", "--key", &public, "--json", &first]);
+    args(&["verify", "--key", &secret, &first]);
+    args(&["verify", "--key", &public, "--series", &o, "text"]);
+    args(&[
+        "keygen",
+        "--secret-key",
+        &secret,
+        "--public-key",
+        &public,
+        "--json",
+    ]);
+    args(&["recover", "--dir", &o, "--json"]);
+    args(&["audit", "--dir", &o, "--json"]);
+    args(&["inspect", &first]);
+    args(&["restore", "--force", &first]);
+    let mut seen = String::new();
+    for a in &runs {
+        let mut full: Vec<&str> = common.to_vec();
+        full.extend(a.iter().map(String::as_str));
+        let r = csvseal(&full, None);
+        seen += &format!("$ {full:?}\n{}{}", stdout(&r), stderr(&r));
+    }
+    // CSVSEAL_SIGN_KEY too.
+    let r = Command::new(csvseal_bin())
+        .args([
+            "-vvv", "write", "--dir", &o, "--name", "env", "--input", &input,
+        ])
+        .env("CSVSEAL_SIGN_KEY", &secret)
+        .env("CSVSEAL_CACHE_DIR", common::cache_dir())
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    seen += &format!("{}{}", stdout(&r), stderr(&r));
+    // Every file csvseal wrote: signatures, state, metrics, backups.
+    for dir in [out.clone(), out.join(".csvseal-backup"), w.to_owned()] {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() && p.to_string_lossy() != secret {
+                seen += &String::from_utf8_lossy(&std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    assert!(seen.contains("signature"), "the commands ran: {seen}");
+    for form in &forms {
+        assert!(
+            !seen.contains(form.as_str()),
+            "secret key material ({form}) shown:\n{seen}"
+        );
+    }
+}

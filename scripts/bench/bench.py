@@ -134,6 +134,36 @@ class Bench:
                  f'**{py / cs:.1f}×**', '≥ 18×')
         os.remove(sealed)
 
+    def signing(self):
+        """What signatures cost: a signed write of verify_rows rows against the
+        same write unsigned, and verify --key against verify, on that file."""
+        n = self.a.verify_rows
+        inp = f'{self.work}/signing.in.csv'
+        spawn([sys.executable, str(POLICY), 'generate', str(n), inp])
+        key, pub = f'{self.work}/bench.key', f'{self.work}/bench.pub'
+        spawn([self.bin, 'keygen', '--secret-key', key, '--public-key', pub])
+
+        def write(signed):
+            out = f'{self.work}/signing-{"on" if signed else "off"}'
+
+            def run():
+                shutil.rmtree(out, ignore_errors=True)
+                os.mkdir(out)
+                return spawn([self.bin, 'write', '--dir', out, '--name', 'bench', '--input', inp,
+                              '--timestamp', TS] + (['--sign-key', key] if signed else []))
+            return run
+        (plain, _), (signed, _) = medians(self.a.runs, write(False), write(True))
+        self.row(f'`write --sign-key`, {n / 1e6:g}M rows, vs the same `write` unsigned', ms(signed),
+                 ms(plain), f'+{(signed / plain - 1) * 100:.0f}%', '≤ +5%')
+        sealed = str(next(Path(f'{self.work}/signing-on').glob('bench_*.csv')))
+        (keyed, _), (bare, _) = medians(
+            self.a.runs,
+            lambda: spawn([self.bin, 'verify', '--key', pub, sealed]),
+            lambda: spawn([self.bin, 'verify', sealed]))
+        self.row(f'`verify --key`, {n / 1e6:g}M rows ({mb(sealed):.0f} MB), vs `verify`', ms(keyed),
+                 ms(bare), f'+{(keyed / bare - 1) * 100:.0f}%', '≤ +15%')
+        os.remove(inp)
+
     def verify_tiny(self):
         tiny = self.sealed_file(10, 'tiny')
         env = dict(os.environ)
@@ -260,6 +290,7 @@ def main():
         for shape in a.shapes.split(','):
             b.write_rows(shape)
         b.verify_rows()
+        b.signing()
         b.verify_tiny()
         b.write_small()
         b.verify_big()

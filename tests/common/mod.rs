@@ -24,6 +24,8 @@ pub const COMMANDS: &[&str] = &[
     "restore",
     "salvage",
     "audit",
+    "keygen",
+    "sign",
     "completions",
     "man",
 ];

@@ -33,7 +33,7 @@ export function signatureOptions(o, input) {
 }
 
 /**
- * Starts the check (null when `sig.signature` is missing). Unreadable keys
+ * Starts the check (`{ missing: true }` when `sig.signature` is missing). Unreadable keys
  * throw OptionsError before any byte is read.
  */
 export async function startSignature(host, sig) {
@@ -50,7 +50,7 @@ export async function startSignature(host, sig) {
     let n = 0;
     for (const k of sig.keys) n += call(() => exports.signature.publicKeyIds(k)).length;
     if (n === 0) throw new OptionsError('public key: no public key given (the key texts hold no key)');
-    return null;
+    return { missing: true, fileName: sig.fileName };
   } catch (e) {
     if (e?.payload !== undefined) throw new OptionsError(/^public key/.test(e.payload) ? e.payload : `public key: ${e.payload}`);
     throw e;
@@ -59,7 +59,7 @@ export async function startSignature(host, sig) {
 
 /** Feeds the next chunk (the one the verifier was fed). */
 export function feedSignature(s, chunk) {
-  s?.call(() => s.check.feed(chunk));
+  if (s !== undefined && !s.missing) s.call(() => s.check.feed(chunk));
 }
 
 /**
@@ -68,13 +68,16 @@ export function feedSignature(s, chunk) {
  * `signature` object, and unless valid an error at line 0 and `valid: false`.
  */
 export function finishSignature(s, r, report, maxErrors) {
-  if (s === null) {
+  if (s.missing) {
     return addOutcome(report, {
       status: 'missing',
       key_id: null,
       claims: null,
       blake2b: null,
-      message: 'no signature was given (the signature option: the text of NAME.csv.minisig)',
+      // The CLI's words when the name is known (it looked for NAME.minisig).
+      message: s.fileName === undefined
+        ? 'no signature was given (the signature option: the text of NAME.csv.minisig)'
+        : `${s.fileName} has no signature (${s.fileName}.minisig)`,
     }, maxErrors);
   }
   const facts = (fileName) => ({ fileName, rows: r.rows, firstSeq: r.firstSeq, lastSeq: r.lastSeq });

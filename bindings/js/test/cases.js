@@ -25,6 +25,13 @@ export function loadCases() {
       const file = (f) => `${CASES_DIR}${name}/${f}`;
       const options = existsSync(file('options.json')) ? caseOptions(JSON.parse(readFileSync(file('options.json')))) : {};
       if (existsSync(file('schema.json'))) options.schema = readFileSync(file('schema.json'), 'utf8');
+      // Signed cases: checked with keys.pub; the signature is input.csv.minisig
+      // (absent: the "missing" case), the file's name input.csv.
+      if (existsSync(file('keys.pub'))) {
+        options.publicKey = readFileSync(file('keys.pub'), 'utf8');
+        options.fileName = 'input.csv';
+        options.signature = existsSync(file('input.csv.minisig')) ? readFileSync(file('input.csv.minisig'), 'utf8') : null;
+      }
       return {
         name,
         input: new Uint8Array(readFileSync(file('input.csv'))),

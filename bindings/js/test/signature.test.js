@@ -21,9 +21,10 @@ describe('signature checks', () => {
       status: 'valid',
       key_id: fx.key.id,
       claims: { file_name: 'trades.csv', rows: 3, first_seq: 1, last_seq: 3, blake2b: b2(fx.data), previous: null },
+      blake2b: b2(fx.data),
       message: '',
     });
-    assert.match(canonicalJson(r), /"signature":\{"claims":\{"blake2b":"[0-9a-f]{128}","file_name":"trades.csv",/);
+    assert.match(canonicalJson(r), /"signature":\{"blake2b":"[0-9a-f]{128}","claims":\{"blake2b":"[0-9a-f]{128}","file_name":"trades.csv",/);
     // Without publicKey there is no signature object at all.
     assert.equal((await verify(fx.data)).signature, undefined);
   });

@@ -6,9 +6,12 @@ writes, locks). This example is for people who embed the raw component,
 host/assets/csvseal_guest.wasm, in a host of their own: it instantiates it
 with nothing linked (the component imports nothing), streams a file through
 the `csvseal:core/verify` interface and turns the report into csvseal's
-canonical JSON (tests/conformance/README.md).
+canonical JSON (tests/conformance/README.md). With a public key, it checks
+the file's minisign signature (FILE.csv.minisig) through the
+`csvseal:core/signature` interface too, as `csvseal verify --key` does.
 
     python3 wasmtime_host.py FILE.csv [SCHEMA.json]   # print the report
+    python3 wasmtime_host.py --key PUBLIC_KEY FILE.csv  # and its signature
     python3 wasmtime_host.py --conformance CASES_DIR  # check the small cases
 
 Pinned: wasmtime==50.0.1 (PyPI). wasmtime-py moves `list<u8>` slowly (well
@@ -60,14 +63,14 @@ class Host:
             time.sleep(0.01)
             self.engine.increment_epoch()
 
-    def verify(self, data: bytes, schema_json: str | None = None, *, max_errors: int = 1000,
-               max_record_bytes: int = 64 << 20, max_columns: int = 100_000) -> dict[str, Any]:
-        """The canonical report (a dict) for `data`."""
+    def _instance(self, interface: str) -> tuple[wasmtime.Store, Any, Any]:
+        """A fresh instance: its store, `func(name)` of `interface`, and
+        `call(func, *args)` within the CPU deadline."""
         store = wasmtime.Store(self.engine)
         store.set_limits(memory_size=self.memory_bytes)
         store.set_epoch_deadline(self.ticks)  # instantiation runs code too
         instance = self.linker.instantiate(store, self.component)
-        iface = instance.get_export_index(store, "csvseal:core/verify@0.2.0")
+        iface = instance.get_export_index(store, f"csvseal:core/{interface}@0.2.0")
 
         def func(name: str) -> wc.Func:
             f = instance.get_func(store, instance.get_export_index(store, name, iface))
@@ -79,6 +82,13 @@ class Host:
             result = f(store, *args)
             f.post_return(store)
             return result
+
+        return store, func, call
+
+    def verify(self, data: bytes, schema_json: str | None = None, *, max_errors: int = 1000,
+               max_record_bytes: int = 64 << 20, max_columns: int = 100_000) -> dict[str, Any]:
+        """The canonical report (a dict) for `data`."""
+        store, func, call = self._instance("verify")
 
         # continue_after: only for verifying a later part of a file.
         options = record(schema_json=schema_json, continue_after=None, limits=record(
@@ -93,6 +103,50 @@ class Host:
         report = call(func("[method]verifier.finish"), created)
         created.drop(store)
         return canonical(report, len(data))
+
+    def check_signature(self, report: dict[str, Any], data: bytes, signature: str | None,
+                        keys: str, file_name: str, max_errors: int = 1000) -> dict[str, Any]:
+        """Adds the signature check of `data` (the file `file_name`, whose
+        canonical `report` this is) to the report, as the CLI does: a
+        `signature` object and, unless valid, an error at line 0, first."""
+        store, func, call = self._instance("signature")
+        if signature is None:
+            outcome = {"status": "missing", "key_id": None, "claims": None, "blake2b": None,
+                       "message": f"{file_name} has no signature ({file_name}.minisig)"}
+        else:
+            check = call(func("[static]signature-check.create"), signature, [keys])
+            if isinstance(check, str):
+                raise ValueError(f"the component refused the keys: {check}")
+            feed = func("[method]signature-check.feed")
+            for at in range(0, len(data), CHUNK):
+                call(feed, check, data[at:at + CHUNK])
+            facts = record(file_name=file_name, rows=report["rows"], first_seq=report["first_seq"],
+                           last_seq=report["last_seq"])
+            r = call(func("[method]signature-check.finish"), check, facts)
+            check.drop(store)
+            outcome = {"status": r.status, "key_id": getattr(r, "key-id"),
+                       "claims": None if r.claims is None else claims(r.claims),
+                       "blake2b": r.blake2b, "message": r.message}
+        report["signature"] = outcome
+        kind = {"missing": "signature-missing", "malformed": "signature-invalid",
+                "invalid": "signature-invalid", "unknown-key": "unknown-key"}.get(outcome["status"])
+        if kind is not None:
+            report["valid"] = False
+            report["error_count"] += 1
+            report["errors"].insert(0, {"kind": kind, "line": 0, "message": outcome["message"]})
+            if len(report["errors"]) > max(max_errors, 1):
+                del report["errors"][max(max_errors, 1):]
+                report["errors_truncated"] = True
+        return report
+
+
+def claims(c: Any) -> dict[str, Any]:
+    """WIT signed-claims as the CLI's JSON spells them."""
+    prev = c.previous
+    return {"file_name": getattr(c, "file-name"), "rows": c.rows, "first_seq": getattr(c, "first-seq"),
+            "last_seq": getattr(c, "last-seq"), "blake2b": c.blake2b,
+            "previous": None if prev is None else {"file_name": getattr(prev, "file-name"),
+                                                   "blake2b": prev.blake2b}}
 
 
 def canonical(r: Any, size: int) -> dict[str, Any]:
@@ -138,7 +192,12 @@ def conformance(cases: Path, host: Host, max_input: int = 64 << 10) -> int:
         limits = {"max_errors": opts.pop("max_errors", 1000),
                   "max_record_bytes": opts.pop("max_record_mib", 64) << 20}
         assert not opts, f"{case.name}: unknown options {opts}"
-        got = to_json(host.verify(data, schema.read_text() if schema.exists() else None, **limits))
+        report = host.verify(data, schema.read_text() if schema.exists() else None, **limits)
+        if (case / "keys.pub").exists():
+            sig = case / "input.csv.minisig"
+            report = host.check_signature(report, data, sig.read_text() if sig.exists() else None,
+                                          (case / "keys.pub").read_text(), "input.csv", limits["max_errors"])
+        got = to_json(report)
         ran += 1
         if got.encode() != (case / "expected.json").read_bytes():
             failed.append(case.name)
@@ -151,6 +210,14 @@ def main(argv: list[str]) -> int:
     host = Host()
     if len(argv) == 3 and argv[1] == "--conformance":
         return conformance(Path(argv[2]), host)
+    if len(argv) == 4 and argv[1] == "--key":
+        path = Path(argv[3])
+        data = path.read_bytes()
+        sig = path.with_name(path.name + ".minisig")
+        report = host.check_signature(host.verify(data), data, sig.read_text() if sig.exists() else None,
+                                      Path(argv[2]).read_text(), path.name)
+        sys.stdout.write(to_json(report))
+        return 0 if report["valid"] else 1
     if len(argv) in (2, 3) and not argv[1].startswith("-"):
         schema = Path(argv[2]).read_text() if len(argv) == 3 else None
         report = host.verify(Path(argv[1]).read_bytes(), schema)

@@ -19,10 +19,12 @@ mod errors;
 mod readers;
 mod rows;
 mod sandboxes;
+mod signatures;
 
 use errors::{NativeError, to_py};
 use readers::{Interruptible, PyFileReader, finish, new_slot};
 use sandboxes::LimitsKey;
+use signatures::KeysArg;
 
 /// A schema as the Python layer passes it: (label for messages, JSON text).
 type SchemaArg = Option<(String, String)>;
@@ -37,64 +39,148 @@ fn schema(arg: SchemaArg) -> Option<Schema> {
 /// Verifies the file at `path`; returns the report as canonical JSON. A
 /// large regular file is verified in parts on every core, as `csvseal
 /// verify` does (the report is the same; a pipe is read once, in order).
+/// With `keys`, its signature (`PATH.minisig`, read by the library: bounded,
+/// never through a symlink) is checked too, as `csvseal verify --key`.
 #[pyfunction]
+#[pyo3(signature = (path, schema_arg, limits, keys=None))]
 fn verify_path(
     py: Python<'_>,
     path: PathBuf,
     schema_arg: SchemaArg,
     limits: LimitsKey,
+    keys: KeysArg,
 ) -> PyResult<String> {
     let result = py.detach(|| {
         let sandbox = sandboxes::get(limits)?;
+        let schema = schema(schema_arg);
+        let keys = signatures::trusted_keys(&sandbox, keys)?;
         let options = csvseal::VerifyFileOptions::default();
-        csvseal::verify_file_with(&sandbox, schema(schema_arg).as_ref(), &path, &options)
-            .map(|r| r.to_canonical_json())
+        let verify = || csvseal::verify_file_with(&sandbox, schema.as_ref(), &path, &options);
+        match &keys {
+            Some(keys) => csvseal::verify::verify_signed(&sandbox, keys, &path, verify),
+            None => verify(),
+        }
+        .map(|r| r.to_canonical_json())
     });
     result.map_err(to_py)
 }
 
+/// A signature to check for input that is not a path: (keys, the
+/// `.minisig` text or None when missing, the signed file's name).
+type SignatureArg = (KeysArg, Option<String>, Option<String>);
+
 /// Verifies the bytes of `data` (not copied: `bytes` are immutable).
 #[pyfunction]
+#[pyo3(signature = (data, label, schema_arg, limits, signature=(None, None, None)))]
 fn verify_bytes(
     py: Python<'_>,
     data: &Bound<'_, PyBytes>,
     label: PathBuf,
     schema_arg: SchemaArg,
     limits: LimitsKey,
+    signature: SignatureArg,
 ) -> PyResult<String> {
     let bytes: &[u8] = data.as_bytes();
     let slot = new_slot();
     let mut input = Interruptible::new(bytes, &slot);
-    let result = py.detach(|| verify_input(&mut input, &label, schema_arg, limits));
+    let result = py.detach(|| verify_input(&mut input, &label, schema_arg, limits, signature));
     finish(&slot, result)
 }
 
 /// Verifies what a binary file object's `read()` yields, chunk by chunk.
 #[pyfunction]
+#[pyo3(signature = (file, label, schema_arg, limits, signature=(None, None, None)))]
 fn verify_file_object(
     py: Python<'_>,
     file: Py<PyAny>,
     label: PathBuf,
     schema_arg: SchemaArg,
     limits: LimitsKey,
+    signature: SignatureArg,
 ) -> PyResult<String> {
     let slot = new_slot();
     let mut input = PyFileReader::new(file, &slot);
-    let result = py.detach(|| verify_input(&mut input, &label, schema_arg, limits));
+    let result = py.detach(|| verify_input(&mut input, &label, schema_arg, limits, signature));
     finish(&slot, result)
 }
 
 /// The canonical report of `input`, verified in the sandbox for `limits`
-/// (run without the GIL).
+/// (run without the GIL); with keys, its signature checked too.
 fn verify_input(
     input: &mut dyn std::io::Read,
     label: &std::path::Path,
     schema_arg: SchemaArg,
     limits: LimitsKey,
+    (keys, text, file_name): SignatureArg,
 ) -> csvseal::Result<String> {
     let sandbox = sandboxes::get(limits)?;
-    csvseal::verify_reader(&sandbox, schema(schema_arg).as_ref(), input, label)
-        .map(|r| r.to_canonical_json())
+    let schema = schema(schema_arg);
+    match signatures::trusted_keys(&sandbox, keys)? {
+        Some(keys) => signatures::verify_reader_signed(
+            &sandbox,
+            schema.as_ref(),
+            input,
+            label,
+            signatures::GivenSignature {
+                keys,
+                text,
+                file_name,
+            },
+        ),
+        None if text.is_some() => Err(csvseal::Error::Usage(
+            "signature= needs public_key= (the key or keyring to check it with)".into(),
+        )),
+        None => csvseal::verify_reader(&sandbox, schema.as_ref(), input, label),
+    }
+    .map(|r| r.to_canonical_json())
+}
+
+/// Verifies the series `dir/{base}_YYYYMMDD_HHMMSS.csv`: every file, the
+/// seams between them and, with `keys`, every signature and the chain of
+/// signed links, as `csvseal verify --series [--key]`. Returns the report
+/// as JSON: the CLI's `--json` document.
+#[pyfunction]
+#[pyo3(signature = (dir, base, schema_arg, limits, keys=None))]
+fn verify_series(
+    py: Python<'_>,
+    dir: PathBuf,
+    base: String,
+    schema_arg: SchemaArg,
+    limits: LimitsKey,
+    keys: KeysArg,
+) -> PyResult<String> {
+    let result = py.detach(|| {
+        let sandbox = sandboxes::get(limits)?;
+        let schema = schema(schema_arg);
+        let keys = signatures::trusted_keys(&sandbox, keys)?;
+        let report = csvseal::jobs::series::verify_series(
+            &sandbox,
+            schema.as_ref(),
+            keys.as_ref(),
+            &dir,
+            &base,
+        )?;
+        let files: Vec<_> = report
+            .files
+            .iter()
+            .map(|(p, r)| {
+                let mut v = serde_json::json!(r);
+                v["path"] = serde_json::json!(p);
+                v
+            })
+            .collect();
+        Ok::<_, csvseal::Error>(
+            serde_json::json!({
+                "valid": report.valid,
+                "files": files,
+                "unreadable": report.unreadable,
+                "overlaps": report.overlaps,
+                "gaps": report.gaps,
+            })
+            .to_string(),
+        )
+    });
+    result.map_err(to_py)
 }
 
 /// The policy's checksum of one row, computed in the sandbox.
@@ -150,6 +236,7 @@ fn input_dialect(
 #[pyo3(signature = (
     dir, target, source_kind, source, label, *, format, header, dialect, encoding, schema_arg,
     start_seq, replace, backup_dir, keep, wait_secs, timeout_secs, continue_series, limits,
+    sign_key=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn write(
@@ -172,7 +259,15 @@ fn write(
     timeout_secs: Option<f64>,
     continue_series: bool,
     limits: LimitsKey,
+    sign_key: Option<PathBuf>,
 ) -> PyResult<WriteSummary> {
+    // The key is read here, in the host, and never leaves it: no component
+    // and no Python object ever holds it (load errors never quote it).
+    let sign = sign_key
+        .map(|path| py.detach(|| csvseal::signing::SecretKey::load(&path)))
+        .transpose()
+        .map_err(to_py)?
+        .map(csvseal::signing::Signer::new);
     let (base_name, timestamp, file_name) = match target {
         Target::Policy((base, stamp)) => {
             let at = match stamp {
@@ -226,7 +321,7 @@ fn write(
             .map(seconds)
             .transpose()?
             .and_then(|t| Instant::now().checked_add(t)),
-        sign: None,
+        sign,
     };
     let job = Job {
         req: &req,
@@ -366,9 +461,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify_path, m)?)?;
     m.add_function(wrap_pyfunction!(verify_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(verify_file_object, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_series, m)?)?;
     m.add_function(wrap_pyfunction!(row_checksum, m)?)?;
     m.add_function(wrap_pyfunction!(write, m)?)?;
     m.add("CHUNK_SIZE", csvseal::verify::CHUNK_SIZE)?;
+    m.add(
+        "SIGNATURE_FILE_LIMIT",
+        csvseal::verify::signed::SIGNATURE_FILE_LIMIT,
+    )?;
+    m.add("KEY_TEXT_LIMIT", signatures::KEY_TEXT_LIMIT)?;
     let sandboxes::LimitsKey(a, b, c, d, e, f) = sandboxes::LimitsKey::host_default();
     m.add("DEFAULT_LIMITS", (a, b, c, d, e, f))?;
     Ok(())

@@ -1,6 +1,9 @@
 """Every conformance case through the Python package: the report's
 to_json() equals expected.json byte for byte, from a path, from bytes and
-from a binary file object."""
+from a binary file object. A signed case (one with keys.pub) is checked
+with public_key= that file: from a path the library reads
+input.csv.minisig itself; from bytes and file objects its text is passed
+as signature= (None when the case has none: the missing signature)."""
 
 from __future__ import annotations
 
@@ -19,9 +22,15 @@ def test_case_gives_the_expected_report(case):
     schema, options = case_args(case)
     expected = (case / "expected.json").read_bytes()
     data = (case / "input.csv").read_bytes()
+    signed = {}
+    if (case / "keys.pub").exists():
+        options = dict(options, public_key=case / "keys.pub")
+        sig = case / "input.csv.minisig"
+        signed = {"signature": sig.read_bytes() if sig.exists() else None, "file_name": "input.csv"}
     from_path = csvseal.verify(case / "input.csv", schema, **options)
     assert from_path.to_json().encode("utf-8") == expected
-    assert csvseal.verify(data, schema, **options).to_json().encode("utf-8") == expected
+    assert csvseal.Report.from_json(expected.decode("utf-8")) == from_path
+    assert csvseal.verify(data, schema, **options, **signed).to_json().encode("utf-8") == expected
     # A file object that returns short reads: chunking never changes a report.
     class Trickle(io.RawIOBase):
         def __init__(self, data):
@@ -35,7 +44,8 @@ def test_case_gives_the_expected_report(case):
             self.pos += len(chunk)
             return chunk
 
-    assert csvseal.verify(Trickle(data), schema, **options).to_json().encode("utf-8") == expected
+    got = csvseal.verify(Trickle(data), schema, **options, **signed)
+    assert got.to_json().encode("utf-8") == expected
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -66,3 +76,15 @@ def test_typed_attributes_match_the_json():
     assert str(r.errors[2]) == "line 7: sequence-violation (seq 3) [file_seq]: file_seq 3 is not greater than previous 5"
     assert not r
     assert csvseal.Report.from_json(r.to_json()) == r
+
+
+def test_the_signed_cases_are_all_there():
+    """Each outcome of a signature check is in the suite, so the runner
+    above holds every one to the CLI's bytes."""
+    signed = {c.name: c for c in CASES if (c / "keys.pub").exists()}
+    assert len(signed) >= 7, sorted(signed)
+    statuses = {
+        csvseal.verify(c / "input.csv", public_key=c / "keys.pub").signature.status for c in signed.values()
+    }
+    S = csvseal.SignatureStatus
+    assert statuses == {S.VALID, S.INVALID, S.UNKNOWN_KEY, S.MISSING}, statuses

@@ -21,7 +21,8 @@ Examples:
   # From cron: JSON, and metrics for node_exporter's textfile collector
   csvseal audit --dir out --json --metrics-file csvseal.prom
   # Signatures too: every file's, each series' chain, and its head to record
-  csvseal audit --dir out --key csvseal.pub
+  # elsewhere (out/ holds unsigned files here: signature-failure, 32 + 16)
+  csvseal audit --dir out --key signer.pub  # exit 48
 
 Exit codes: 0 no alerts; 2 the audit could not be done; 32 + bits: +1 integrity failure, +2 sequence gap, +4 temp file not cleaned up, +8 write timeout, +16 signature failure.";
 

@@ -18,6 +18,15 @@ pub fn hint(e: &Error) -> String {
             "fix {} (a Frictionless Table Schema; README \"Schemas\" lists what csvseal supports)",
             path.display()
         ),
+        Error::TargetExists { path } if path.to_string_lossy().ends_with(".minisig") => {
+            "the file is signed already: `csvseal sign --force` replaces its signature".to_owned()
+        }
+        Error::TargetExists { path }
+            if path.to_string_lossy().ends_with(".key")
+                || path.to_string_lossy().ends_with(".pub") =>
+        {
+            "csvseal never replaces a key file: choose other names for the new key pair".to_owned()
+        }
         Error::TargetExists { .. } => "pass --replace to supersede it with a verified backup, \
              or write under another --name or --timestamp"
             .to_owned(),

@@ -13,12 +13,14 @@ use super::terminal::escape;
 
 pub const EXAMPLES: &str = "\
 Examples:
-  # A key pair: sign with trades.key, give trades.pub to whoever checks
-  csvseal keygen --secret-key ~/.csvseal/trades.key --public-key trades.pub
-  # Debian's minisign reads both: minisign -Vm FILE.csv -p trades.pub
+  # A key pair: sign with trades.key (keep it private), give trades.pub to whoever checks
+  csvseal keygen --secret-key trades.key --public-key trades.pub
+  # The next key, for rotation: verify --key takes both public keys meanwhile
+  csvseal keygen --secret-key trades-2027.key --public-key trades-2027.pub --json
 
 The secret key file is created with mode 0600 and never replaces a file. It
 is not password-protected: keep it on an encrypted disk or in a secret store.
+Debian's minisign reads both files (minisign -Vm FILE.csv -p trades.pub).
 
 Exit codes: 0 made; 2 usage or I/O error (nothing is left half-made); 3 a key file exists.";
 

@@ -236,8 +236,21 @@ fn text_report(out: &mut impl Write, path: &Path, r: &VerifyReport) -> std::io::
         (Some(a), Some(b)) => format!(", file_seq {a}..{b}"),
         _ => String::new(),
     };
+    let signed = match &r.signature {
+        Some(s) if s.status == csvseal::SignatureStatus::Valid => {
+            let key = s.key_id.as_deref().unwrap_or("?");
+            match &s.claims {
+                Some(c) => match &c.previous {
+                    Some(p) => format!(", signed by key ID {key}, after {}", p.file_name),
+                    None => format!(", signed by key ID {key}, first of its series"),
+                },
+                None => format!(", signed by key ID {key} (plain minisign: no chain data)"),
+            }
+        }
+        _ => String::new(),
+    };
     if r.valid {
-        writeln!(out, "{name}: OK: {} rows{seqs}", r.rows)?;
+        writeln!(out, "{name}: OK: {} rows{seqs}{signed}", r.rows)?;
     } else {
         writeln!(
             out,

@@ -17,9 +17,11 @@ use super::terminal::escape;
 pub const EXAMPLES: &str = "\
 Examples:
   # Adopt an archive: verify every file of a series, sign each, link them in order
-  csvseal sign --sign-key trades.key --chain archive/trades_*.csv
+  csvseal sign --sign-key signer.key --chain out/trades_*.csv
   # Check them later with the public key
-  csvseal verify --series --key trades.pub archive trades
+  csvseal verify --key signer.pub --series out trades
+  # Sign one more file, replacing a signature it may have
+  csvseal sign --sign-key signer.key --force out/signals_20240910_143000.csv
 
 Exit codes: 0 all signed; 1 a file does not verify (it and the files after it are not signed); 2 usage or I/O error; 3 a file is already signed (--force replaces) or being written.";
 

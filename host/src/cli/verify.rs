@@ -19,10 +19,12 @@ Examples:
   csvseal verify --json --schema signals.schema.json out/signals_20240910_143000.csv
   # A series: every out/trades_*.csv in name order, and the seams between files
   csvseal verify --series out trades
+  # Signed by one of these keys, unchanged since (exit 1: this file was written unsigned)
+  csvseal verify --key signer.pub out/trades_20240910_143000.csv  # exit 1
 
 Exit codes:
   0  every file valid
-  1  some file invalid (or, with --series, files overlap)
+  1  some file invalid (or, with --series, files overlap; with --key, a signature missing, invalid or by another key)
   2  usage or I/O error (wins over 1)";
 
 #[derive(Args)]

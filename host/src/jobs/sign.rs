@@ -72,12 +72,11 @@ pub fn sign_files(
     }
     let mut signer = Signer::new(key);
     let mut done = Vec::with_capacity(files.len());
-    let mut last_seq: Option<(String, u64)> = None;
     for (dir_path, name, path) in files {
         check_file_name(&name)?;
         check_signable(&name)?;
         let dir = open_dir(&dir_path)?;
-        let (signed, link, last) = sign_one(
+        let (signed, link) = sign_one(
             ops,
             builtin,
             &dir,
@@ -88,18 +87,6 @@ pub fn sign_files(
             options.force,
         )?;
         if options.chain {
-            if let (Some((before, prev)), Some(first)) = (&last_seq, signed.first_seq)
-                && first <= *prev
-            {
-                return Err(Error::Usage(format!(
-                    "{}: file_seq starts at {first}, not after {before}'s last ({prev}): \
-                     not a series in this order",
-                    path.display()
-                )));
-            }
-            if let Some(l) = last {
-                last_seq = Some((name.clone(), l));
-            }
             signer.previous = Some(link);
         }
         done.push(SignedFile {
@@ -115,12 +102,11 @@ pub fn sign_files(
 struct OneSigned {
     signature: PathBuf,
     rows: u64,
-    first_seq: Option<u64>,
     previous: Option<String>,
 }
 
 /// Verifies `name` under its temp lock and commits its signature; returns
-/// what was signed, the link to it, and its last seq.
+/// what was signed and the link to it.
 #[allow(clippy::too_many_arguments)]
 fn sign_one(
     ops: &dyn FileOps,
@@ -131,7 +117,7 @@ fn sign_one(
     path: &Path,
     signer: &Signer,
     force: bool,
-) -> Result<(OneSigned, Link, Option<u64>)> {
+) -> Result<(OneSigned, Link)> {
     let lock = TempFile::acquire(ops, dir, dir_path, &temp_name(name), None)?;
     let outcome = (|| {
         if !force && dir.symlink_metadata(signature_name(name)).is_ok() {
@@ -164,14 +150,13 @@ fn sign_one(
         let signed = OneSigned {
             signature,
             rows: report.rows,
-            first_seq: report.first_seq,
             previous: signer.previous.as_ref().map(|l| l.file_name.clone()),
         };
         let link = Link {
             file_name: name.to_owned(),
             blake2b: prehash,
         };
-        Ok((signed, link, report.last_seq))
+        Ok((signed, link))
     })();
     lock.discard()?;
     outcome

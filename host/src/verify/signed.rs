@@ -16,7 +16,7 @@ use crate::sandbox::{Sandbox, SignatureCheckSession};
 use crate::store::by_path::{self, Links, read_small_text};
 use crate::store::naming::signature_name;
 
-use super::{CHUNK_SIZE, read_full};
+use super::stream::{CHUNK_SIZE, read_full};
 
 /// Largest public key or keyring file read.
 const KEYRING_LIMIT: u64 = 1 << 20;

@@ -12,7 +12,7 @@ host library, the code behind the ``csvseal`` CLI.
 True
 """
 
-from ._api import row_checksum, verify, write
+from ._api import row_checksum, verify, verify_series, write
 from ._errors import (
     BusyError,
     CsvsealError,
@@ -28,7 +28,18 @@ from ._errors import (
     WriteTimeoutError,
     WrittenFileInvalidError,
 )
-from ._report import ErrorKind, Report, RowError, SeqGap
+from ._report import (
+    ChainLink,
+    ErrorKind,
+    Report,
+    RowError,
+    Seam,
+    SeqGap,
+    SeriesReport,
+    SignatureReport,
+    SignatureStatus,
+    SignedClaims,
+)
 from .policy import atomic_csv_write, compute_row_checksum, validate_csv_integrity
 
 try:
@@ -40,12 +51,19 @@ except Exception:  # not installed (e.g. run from a build tree)
 
 __all__ = [
     "verify",
+    "verify_series",
     "write",
     "row_checksum",
     "Report",
     "RowError",
     "SeqGap",
     "ErrorKind",
+    "SignatureReport",
+    "SignatureStatus",
+    "SignedClaims",
+    "ChainLink",
+    "SeriesReport",
+    "Seam",
     "CsvsealError",
     "IoError",
     "UsageError",

@@ -18,7 +18,7 @@ from . import _native
 
 _logger = logging.getLogger("csvseal")
 from ._errors import CsvsealError, IoError, UsageError, from_native
-from ._report import Report
+from ._report import Report, SeriesReport
 
 StrPath = Union[str, "os.PathLike[str]"]
 """A file system path."""
@@ -133,10 +133,65 @@ def _native_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise from_native(e) from None
 
 
+PublicKey = Union[StrPath, Sequence[StrPath]]
+"""Public keys: a minisign public key file or keyring (several keys, one
+file) path, or a list of them. A ``str`` that starts with ``untrusted
+comment:`` is taken as a key's text rather than a path."""
+
+_KEY_TEXT_PREFIX = "untrusted comment:"
+
+
+def _public_keys(public_key: PublicKey | None) -> tuple[list[str], list[str]] | None:
+    """(key file paths, key texts) for the extension; None: no key."""
+    if public_key is None:
+        return None
+    items = [public_key] if isinstance(public_key, (str, os.PathLike)) else public_key
+    if isinstance(items, (bytes, bytearray, memoryview)) or not isinstance(items, Iterable):
+        raise TypeError(
+            f"public_key must be a path or a list of paths, not {type(public_key).__name__}"
+        )
+    paths: list[str] = []
+    texts: list[str] = []
+    for item in items:
+        if isinstance(item, str) and item.startswith(_KEY_TEXT_PREFIX):
+            if len(item) > _native.KEY_TEXT_LIMIT:
+                raise UsageError(f"public_key text: larger than {_native.KEY_TEXT_LIMIT} bytes")
+            texts.append(item)
+        elif isinstance(item, (str, os.PathLike)):
+            paths.append(os.fspath(item))
+        else:
+            raise TypeError(f"public_key must hold paths, not {type(item).__name__}")
+    if not paths and not texts:
+        raise UsageError("public_key: no key given (an empty list)")
+    return paths, texts
+
+
+def _signature_text(signature: str | BytesLike | None) -> str | None:
+    """The ``.minisig`` text, bounded as the library bounds the file."""
+    if signature is None:
+        return None
+    if isinstance(signature, (bytes, bytearray, memoryview)):
+        data = bytes(signature)
+        if len(data) > _native.SIGNATURE_FILE_LIMIT:
+            raise UsageError(f"signature: larger than {_native.SIGNATURE_FILE_LIMIT} bytes (not a .minisig file)")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise UsageError(f"signature: not UTF-8 text (not a .minisig file): {e}") from None
+    if isinstance(signature, str):
+        if len(signature) > _native.SIGNATURE_FILE_LIMIT:
+            raise UsageError(f"signature: larger than {_native.SIGNATURE_FILE_LIMIT} bytes (not a .minisig file)")
+        return signature
+    raise TypeError(f"signature must be the .minisig file's text or bytes, not {type(signature).__name__}")
+
+
 def verify(
     source: StrPath | BytesLike | IO[bytes],
     schema: Schema = None,
     *,
+    public_key: PublicKey | None = None,
+    signature: str | BytesLike | None = None,
+    file_name: str | None = None,
     max_errors: int = 1000,
     memory_limit_mib: int = 512,
     call_timeout_secs: float = 30,
@@ -151,24 +206,97 @@ def verify(
     raises ``IoError`` when the file cannot be read, ``SchemaError`` for a
     schema the component refuses, ``LimitError`` when the sandbox hits a
     limit. The GIL is released while the file is verified.
+
+    ``public_key=`` (a minisign public key or keyring file, or a list of
+    them, for key rotation) also checks the file's signature, in the
+    sandboxed component, as ``csvseal verify --key``: the signature must
+    exist, verify for these exact bytes under a listed key, and its signed
+    claims (name, rows, first and last ``file_seq``) must match the file.
+    The outcome is ``report.signature``; a failed check makes the report
+    invalid with a ``signature-missing``, ``signature-invalid`` or
+    ``unknown-key`` error first. For a path, the signature is
+    ``PATH.minisig`` (read bounded, never through a symlink). For bytes or
+    a file object, pass its text as ``signature=`` (None: missing) and the
+    signed file's name as ``file_name=`` (required with ``signature=``; a
+    file object's ``name`` attribute, as a base name, is the default).
+    Unreadable keys raise ``UsageError`` or ``IoError``.
     """
     limits = _limits(
         max_errors, memory_limit_mib, call_timeout_secs, max_record_mib, max_output_mib, max_table_elements
     )
     schema_arg = _schema(schema)
+    keys = _public_keys(public_key)
+    sig = _signature_text(signature)
+    if keys is None and (sig is not None or file_name is not None):
+        raise UsageError("signature= and file_name= need public_key= (the key or keyring to check with)")
+    if file_name is not None and not isinstance(file_name, str):
+        raise TypeError(f"file_name must be a str, not {type(file_name).__name__}")
     if isinstance(source, (str, os.PathLike)):
-        text = _native_call(_native.verify_path, os.fspath(source), schema_arg, limits)
+        if sig is not None or file_name is not None:
+            raise UsageError(
+                "signature= and file_name= are for bytes or file objects: a path's signature is PATH.minisig"
+            )
+        text = _native_call(_native.verify_path, os.fspath(source), schema_arg, limits, keys)
     elif isinstance(source, (bytes, bytearray, memoryview)):
         data = source if isinstance(source, bytes) else bytes(source)
-        text = _native_call(_native.verify_bytes, data, "<bytes>", schema_arg, limits)
+        if sig is not None and file_name is None:
+            raise UsageError("signature= needs file_name= (the signed file's name) for bytes")
+        text = _native_call(
+            _native.verify_bytes, data, "<bytes>", schema_arg, limits, (keys, sig, file_name)
+        )
     elif hasattr(source, "read"):
         label = str(getattr(source, "name", "<file object>"))
-        text = _native_call(_native.verify_file_object, source, label, schema_arg, limits)
+        if keys is not None and file_name is None:
+            name = getattr(source, "name", None)
+            if isinstance(name, (str, os.PathLike)):
+                file_name = os.path.basename(os.fspath(name))
+            elif sig is not None:
+                raise UsageError(
+                    "signature= needs file_name= (the signed file's name) for a file object without a name"
+                )
+        text = _native_call(
+            _native.verify_file_object, source, label, schema_arg, limits, (keys, sig, file_name)
+        )
     else:
         raise TypeError(
             f"verify() takes a path, bytes or a binary file object, not {type(source).__name__}"
         )
     return Report.from_json(text)
+
+
+def verify_series(
+    dir: StrPath,
+    base: str,
+    schema: Schema = None,
+    *,
+    public_key: PublicKey | None = None,
+    max_errors: int = 1000,
+    memory_limit_mib: int = 512,
+    call_timeout_secs: float = 30,
+    max_record_mib: int = 64,
+    max_output_mib: int = 64,
+    max_table_elements: int = 100_000,
+) -> SeriesReport:
+    """Verifies the series ``dir/{base}_YYYYMMDD_HHMMSS.csv`` as
+    ``csvseal verify --series DIR BASE`` does: every file in name order,
+    and the seams between files (overlaps are errors, gaps warnings).
+
+    With ``public_key=``, every file's signature is checked and the chain of
+    signed links walked: each file's signature must name the file before it
+    (its name and BLAKE2b-512), the first file's none. A deleted, inserted,
+    reordered, renamed or swapped file gives ``chain-broken`` on the file
+    after the break, naming both files. Dropping the newest files shows
+    only against a series head recorded elsewhere.
+    """
+    limits = _limits(
+        max_errors, memory_limit_mib, call_timeout_secs, max_record_mib, max_output_mib, max_table_elements
+    )
+    if not isinstance(base, str):
+        raise TypeError(f"base must be a str, not {type(base).__name__}")
+    text = _native_call(
+        _native.verify_series, os.fspath(dir), base, _schema(schema), limits, _public_keys(public_key)
+    )
+    return SeriesReport.from_json(text)
 
 
 def row_checksum(header: Sequence[str], fields: Sequence[str]) -> str:
@@ -213,6 +341,7 @@ def write(
     wait: Seconds = None,
     timeout: Seconds = None,
     continue_series: bool = False,
+    sign_key: StrPath | None = None,
     max_errors: int = 1000,
     memory_limit_mib: int = 512,
     call_timeout_secs: float = 30,
@@ -247,6 +376,17 @@ def write(
     ``replace=True`` supersedes an existing file after a verified backup
     (``backup_dir``, ``keep``); ``continue_series=True`` continues the
     series' ``file_seq`` after its last file.
+
+    ``sign_key=`` (a minisign secret key file, e.g. from ``csvseal keygen``)
+    signs the file: ``PATH.minisig`` is committed before the CSV, so no CSV
+    is ever visible without its signature. It is a minisign signature over
+    exactly the committed bytes, which Debian's ``minisign -Vm`` checks;
+    its trusted comment states the file's name, rows, ``file_seq`` range,
+    BLAKE2b-512 and, with ``continue_series=True``, the file before it.
+    The key file must be a regular file (no symlink) that group and others
+    cannot read, and unencrypted; otherwise ``UsageError`` or ``IoError``.
+    The key is read by the extension and never reaches Python objects,
+    exceptions or logs.
     """
     return _write(
         dir,
@@ -264,6 +404,7 @@ def write(
         wait=wait,
         timeout=timeout,
         continue_series=continue_series,
+        sign_key=sign_key,
         limits=_limits(
             max_errors, memory_limit_mib, call_timeout_secs, max_record_mib, max_output_mib, max_table_elements
         ),
@@ -320,6 +461,7 @@ def _write(
     timeout: Seconds,
     continue_series: bool,
     limits: tuple[int, int, int, int, int, int],
+    sign_key: StrPath | None = None,
 ) -> Path:
     """A write to the policy's name ``(base, timestamp)`` or to a file name."""
     if format not in ("csv", "jsonl"):
@@ -337,6 +479,8 @@ def _write(
     timeout_secs = _seconds("timeout", timeout)
     if timeout_secs == 0:
         raise UsageError("timeout=0: must be more than zero")
+    if sign_key is not None and not isinstance(sign_key, (str, os.PathLike)):
+        raise TypeError(f"sign_key must be a path to a secret key file, not {type(sign_key).__name__}")
     kind, src, label = _source(source)
     try:
         path, *_summary, warnings = _native.write(
@@ -358,6 +502,7 @@ def _write(
             timeout_secs=timeout_secs,
             continue_series=bool(continue_series),
             limits=limits,
+            sign_key=None if sign_key is None else os.fspath(sign_key),
         )
     except _native.NativeError as e:
         raise from_native(e) from None
@@ -385,4 +530,4 @@ def _source(source: Any) -> tuple[str, Any, str]:
     )
 
 
-__all__ = ["verify", "write", "row_checksum", "CsvsealError"]
+__all__ = ["verify", "verify_series", "write", "row_checksum", "CsvsealError"]

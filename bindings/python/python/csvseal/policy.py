@@ -15,7 +15,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from . import _native
 from ._api import StrPath, _write, verify
@@ -34,7 +34,12 @@ def compute_row_checksum(row_data: Dict[str, Any], exclude_column: str = "checks
 
 
 def atomic_csv_write(
-    target_path: StrPath, data: List[Dict[str, Any]], headers: List[str], start_seq: int = 1
+    target_path: StrPath,
+    data: List[Dict[str, Any]],
+    headers: List[str],
+    start_seq: int = 1,
+    *,
+    sign_key: Optional[StrPath] = None,
 ) -> None:
     """The policy's atomic write of ``data`` (dicts) to ``target_path``, done
     by csvseal: columns ``file_seq``, ``headers``, ``checksum_sha256``;
@@ -48,6 +53,10 @@ def atomic_csv_write(
     validator rejects, this raises ``InvalidInputError`` instead: a row
     whose keys are not exactly ``headers``. ``None`` is written as an empty
     field (as ``csv.writer`` writes it) and checksummed as such.
+
+    Beyond the policy's signature, keyword only: ``sign_key=`` signs the
+    file as ``write(..., sign_key=)`` does (``TARGET.minisig``, committed
+    first).
     """
     target = Path(os.fspath(target_path))
     _write(
@@ -65,6 +74,7 @@ def atomic_csv_write(
         timeout=None,
         continue_series=False,
         limits=_native.DEFAULT_LIMITS,
+        sign_key=sign_key,
     )
 
 
