@@ -347,3 +347,39 @@ fn key_is_refused_for_an_object_store_prefix() {
         stderr(&out)
     );
 }
+
+#[test]
+fn hostile_signature_files_are_bounded() {
+    let keys = TempDir::new().unwrap();
+    let (secret, public) = keypair(keys.path(), "k");
+    let out = TempDir::new().unwrap();
+    signed_series(out.path(), &secret);
+    let sig = |i: usize| out.path().join(format!("{}.minisig", NAMES[i]));
+    // A FIFO in a signature's place: never opened blocking.
+    std::fs::remove_file(sig(0)).unwrap();
+    let fifo = std::ffi::CString::new(sig(0).to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    // A link to a good signature: not followed.
+    std::fs::remove_file(sig(1)).unwrap();
+    std::os::unix::fs::symlink(sig(2), sig(1)).unwrap();
+    // A huge one: read no further than the limit, reported malformed.
+    let mut huge = std::fs::read(sig(2)).unwrap();
+    huge.resize(64 * 1024 + 1, b'A');
+    std::fs::write(sig(2), huge).unwrap();
+    let d = out.path().to_string_lossy().into_owned();
+    let o = csvseal_within(&["audit", "--dir", &d, "--key", &public, "--json"], 60)
+        .expect("audit hung on a hostile signature file");
+    assert_eq!(o.status.code(), Some(48), "{}", stderr(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let failures = alerts(&doc, "signature-failure");
+    let on = |i: usize| {
+        failures
+            .iter()
+            .find(|(f, _)| f.ends_with(NAMES[i]))
+            .map(|(_, m)| m.clone())
+            .unwrap_or_default()
+    };
+    assert!(on(0).starts_with("signature-missing"), "{failures:?}");
+    assert!(on(1).starts_with("signature-missing"), "{failures:?}");
+    assert!(on(2).starts_with("signature-invalid"), "{failures:?}");
+}

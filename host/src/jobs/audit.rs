@@ -382,8 +382,8 @@ struct LocalDir<'a> {
     path: &'a Path,
     dir: Dir,
     opened: RefCell<BTreeMap<String, std::fs::File>>,
-    /// Signature files opened when listed, by their CSV's name.
-    signatures: RefCell<BTreeMap<String, std::fs::File>>,
+    /// The identities of the signature files listed, by their CSV's name.
+    signatures: RefCell<BTreeMap<String, Identity>>,
 }
 
 impl<'a> LocalDir<'a> {
@@ -436,21 +436,11 @@ impl AuditSource for LocalDir<'_> {
                     .unwrap_or_default();
                 out.push(Entry::Temp { path, age });
             } else if let Some(csv) = signed_file_of(&name) {
-                // Opened now, like the CSVs: the text checked is that of
-                // the file identified.
-                let opened = self
-                    .dir
-                    .open(&name)
-                    .map(|f| f.into_std())
-                    .and_then(|f| f.metadata().map(|m| (m, f)));
-                if let Ok((meta, file)) = opened
-                    && meta.is_file()
-                {
-                    self.signatures.borrow_mut().insert(csv.to_owned(), file);
-                    out.push(Entry::Signature {
-                        name,
-                        id: identify(&meta).identity(),
-                    });
+                // Identified on an open descriptor, like the CSVs, but not
+                // kept open: when read, it must still be the file listed.
+                if let Ok(Some((_, id))) = self.open_signature(&name) {
+                    self.signatures.borrow_mut().insert(csv.to_owned(), id);
+                    out.push(Entry::Signature { name, id });
                 }
             } else if name.ends_with(".csv") {
                 let opened = self
@@ -516,10 +506,26 @@ impl AuditSource for LocalDir<'_> {
                 std::io::Error::other("not listed by this audit"),
             )
         })?;
-        let signature = self.signatures.borrow_mut().remove(name);
-        let text = signature
-            .map(|f| read_signature_text(f, path))
-            .transpose()?;
+        let listed = self.signatures.borrow_mut().remove(name);
+        let text = match listed {
+            None => None,
+            Some(id) => {
+                let sig = crate::store::naming::signature_name(name);
+                let changed = || {
+                    Error::io(
+                        signature_path(path),
+                        "read signature",
+                        std::io::Error::other("changed while the audit ran"),
+                    )
+                };
+                match self.open_signature(&sig) {
+                    Ok(Some((file, now))) if now == id => Some(read_signature_text(file, path)?),
+                    Ok(_) => return Err(changed()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(changed()),
+                    Err(e) => return Err(Error::io(signature_path(path), "open signature", e)),
+                }
+            }
+        };
         verify_with_signature(builtin, schema, keys, file, name, path, text)
     }
 
@@ -535,6 +541,28 @@ impl AuditSource for LocalDir<'_> {
                 .is_ok_and(|f| try_lock_exclusive(&f).is_ok_and(|got| !got));
         // Looked at after the lock: a CSV committed meanwhile is no orphan.
         !held && self.dir.symlink_metadata(csv).is_err()
+    }
+}
+
+impl LocalDir<'_> {
+    /// Opens the signature file `name` without following a link or blocking
+    /// on a FIFO, and identifies it; `None` when it is not a regular file.
+    fn open_signature(&self, name: &str) -> std::io::Result<Option<(std::fs::File, Identity)>> {
+        use cap_std::fs::{OpenOptions, OpenOptionsExt};
+        use rustix::fs::OFlags;
+        let mut options = OpenOptions::new();
+        options
+            .read(true)
+            .custom_flags((OFlags::NONBLOCK | OFlags::NOFOLLOW).bits() as i32);
+        let file = match self.dir.open_with(name, &options) {
+            Ok(f) => f.into_std(),
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let meta = file.metadata()?;
+        Ok(meta.is_file().then(|| (file, identify(&meta).identity())))
     }
 }
 
