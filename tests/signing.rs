@@ -435,6 +435,9 @@ fn no_command_ever_shows_the_secret_key() {
     ]);
     args(&["recover", "--dir", &o, "--json"]);
     args(&["audit", "--dir", &o, "--json"]);
+    args(&["audit", "--dir", &o, "--key", &public, "--json", "--full"]);
+    args(&["audit", "--dir", &o, "--key", &public]);
+    args(&["audit", "--dir", &o, "--key", &secret]);
     args(&["inspect", &first]);
     args(&["restore", "--force", &first]);
     let mut seen = String::new();

@@ -161,7 +161,7 @@ pub struct SignedClaims {
 
 /// The outcome of a signature check (`"valid"`, `"missing"`, `"malformed"`,
 /// `"unknown-key"`, `"invalid"` in JSON).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SignatureStatus {
     /// Made by a listed key over exactly the bytes fed; csvseal's claims,

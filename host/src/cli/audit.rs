@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use csvseal::jobs::audit::{AlertClass, AuditOptions, AuditReport, audit};
-use csvseal::{Sandbox, Schema};
+use csvseal::{Error, Sandbox, Schema};
 use serde_json::json;
 
 use super::args::{EXIT_ERROR, EXIT_OK, LimitArgs, parse_duration};
@@ -20,8 +20,11 @@ Examples:
   csvseal audit --dir out --max-temp-age 30m
   # From cron: JSON, and metrics for node_exporter's textfile collector
   csvseal audit --dir out --json --metrics-file csvseal.prom
+  # Signatures too: every file's, each series' chain, and its head to record
+  # elsewhere (out/ holds unsigned files here: signature-failure, 32 + 16)
+  csvseal audit --dir out --key signer.pub  # exit 48
 
-Exit codes: 0 no alerts; 2 the audit could not be done; 32 + bits: +1 integrity failure, +2 sequence gap, +4 temp file not cleaned up, +8 write timeout.";
+Exit codes: 0 no alerts; 2 the audit could not be done; 32 + bits: +1 integrity failure, +2 sequence gap, +4 temp file not cleaned up, +8 write timeout, +16 signature failure.";
 
 #[derive(Args)]
 pub struct AuditArgs {
@@ -52,6 +55,12 @@ pub struct AuditArgs {
     /// check first (at least one file), e.g. 500M, 20G. Default: no limit.
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
     max_bytes: Option<u64>,
+    /// Check each file's signature (NAME.csv.minisig) against this minisign
+    /// public key or keyring; repeat for several (key rotation). Each
+    /// series' chain of signed links is walked, orphan signatures found, and
+    /// each series' head printed. Local directories only.
+    #[arg(long = "key", value_name = "PUBLIC_KEY")]
+    keys: Vec<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -92,6 +101,16 @@ pub fn run(args: AuditArgs, metrics_file: Option<PathBuf>) -> i32 {
     let result = (|| {
         let schema = args.schema.as_deref().map(Schema::read).transpose()?;
         let sandbox = Sandbox::builtin(args.limits.to_limits())?;
+        let location = csvseal::location::Location::from_path(&args.dir)?;
+        let keys = if args.keys.is_empty() {
+            None
+        } else if matches!(location, csvseal::location::Location::Object(_)) {
+            return Err(Error::Usage(
+                "--key: signatures are audited in local directories only; check a prefix's files with `csvseal verify --key`".into(),
+            ));
+        } else {
+            Some(csvseal::verify::TrustedKeys::read(&sandbox, &args.keys)?)
+        };
         let opts = AuditOptions {
             dir: args.dir.clone(),
             max_temp_age: args.max_temp_age,
@@ -101,8 +120,9 @@ pub fn run(args: AuditArgs, metrics_file: Option<PathBuf>) -> i32 {
             full: args.full,
             rescan_after: args.rescan_after,
             max_bytes: args.max_bytes,
+            keys,
         };
-        match csvseal::location::Location::from_path(&args.dir)? {
+        match location {
             csvseal::location::Location::Object(url) => {
                 csvseal::object::audit_prefix(&sandbox, &opts, &url, &super::object::options())
             }
@@ -159,6 +179,10 @@ fn print(args: &AuditArgs, r: &AuditReport, code: i32) {
             "temp_files": r.temp_files,
             "warnings": r.warnings,
         });
+        let mut doc = doc;
+        if !args.keys.is_empty() {
+            doc["heads"] = json!(r.heads);
+        }
         out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return;
     }
@@ -170,6 +194,16 @@ fn print(args: &AuditArgs, r: &AuditReport, code: i32) {
     }
     for w in &r.warnings {
         err!("csvseal: warning: {w}");
+    }
+    for h in &r.heads {
+        out!(
+            "series {} head: {} blake2b {} (record it elsewhere: dropping the newest files shows only against a recorded head)",
+            h.series,
+            h.file,
+            h.blake2b
+                .as_deref()
+                .unwrap_or("unknown (the file could not be read)")
+        );
     }
     let deferred = match r.scrub_deferred {
         0 => String::new(),

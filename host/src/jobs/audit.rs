@@ -8,6 +8,16 @@
 //! - **write timeout**: writes abandoned at their deadline since the last
 //!   audit, read from the metrics file the writers record into.
 //!
+//! With public keys (`audit --key`), a fifth: **signature failure**. Every
+//! sealed file's signature (`NAME.csv.minisig`) is checked by csvseal's own
+//! component, in the same read that verifies the file; each series' chain
+//! of signed links is walked in name order (a file deleted, inserted,
+//! reordered or swapped breaks a link, named by both files); a signature
+//! whose CSV is gone (and that no live writer is about to join) is an
+//! orphan. Each series' head (its newest file and that file's BLAKE2b-512)
+//! is reported, to be recorded elsewhere: dropping the newest files of a
+//! series shows only against a recorded head.
+//!
 //! A state file remembers each file's identity (size, mtime, ctime, inode)
 //! with its result and when it was last read in full, and is replaced
 //! atomically after every audit. A new or changed file is verified at once.
@@ -35,10 +45,14 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::monitor::prom_text::Exposition;
-use crate::sandbox::Sandbox;
+use crate::report::{ChainLink, FileFacts, SignatureReport, SignatureStatus, SignedClaims};
+use crate::sandbox::{Sandbox, SignatureCheckSession};
+use crate::signing::minisig::PrehashReader;
 use crate::store::by_path;
-use crate::store::naming::is_final_temp;
-use crate::verify::{Schema, verify_reader};
+use crate::store::naming::{is_final_temp, signed_file_of, temp_name};
+use crate::store::temp_lock::try_lock_exclusive;
+use crate::verify::signed::SIGNATURE_FILE_LIMIT;
+use crate::verify::{Schema, TrustedKeys, verify_reader};
 
 /// Default state file name, inside the audited directory.
 pub const DEFAULT_STATE_FILE: &str = ".csvseal-audit-state.json";
@@ -51,15 +65,17 @@ pub enum AlertClass {
     SequenceGap,
     TempFileNotCleanedUp,
     WriteTimeout,
+    SignatureFailure,
 }
 
 impl AlertClass {
     /// All classes, in exit-code bit order.
-    pub const ALL: [AlertClass; 4] = [
+    pub const ALL: [AlertClass; 5] = [
         AlertClass::IntegrityFailure,
         AlertClass::SequenceGap,
         AlertClass::TempFileNotCleanedUp,
         AlertClass::WriteTimeout,
+        AlertClass::SignatureFailure,
     ];
 
     /// The class's stable name (output, JSON, the `class` metric label).
@@ -69,6 +85,7 @@ impl AlertClass {
             AlertClass::SequenceGap => "sequence-gap",
             AlertClass::TempFileNotCleanedUp => "temp-file-not-cleaned-up",
             AlertClass::WriteTimeout => "write-timeout",
+            AlertClass::SignatureFailure => "signature-failure",
         }
     }
 
@@ -79,6 +96,7 @@ impl AlertClass {
             AlertClass::SequenceGap => 2,
             AlertClass::TempFileNotCleanedUp => 4,
             AlertClass::WriteTimeout => 8,
+            AlertClass::SignatureFailure => 16,
         }
     }
 }
@@ -111,6 +129,9 @@ pub struct AuditOptions {
     /// Bytes of unchanged files re-verified per run at most (the oldest
     /// check first; at least one file per run). `None`: no budget.
     pub max_bytes: Option<u64>,
+    /// Check every file's signature against these keys, walk each series'
+    /// chain of signed links and report its head (`audit --key`).
+    pub keys: Option<TrustedKeys>,
 }
 
 /// The default `rescan_after`: a week.
@@ -136,6 +157,20 @@ pub struct AuditReport {
     pub temp_files: u64,
     /// Things that limited the audit without being alerts.
     pub warnings: Vec<String>,
+    /// With keys: each series' newest file, in series name order.
+    pub heads: Vec<SeriesHead>,
+}
+
+/// A series' head: its newest file and that file's digest, to be recorded
+/// outside the directory (dropping the newest files of a series shows only
+/// against a recorded head).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeriesHead {
+    pub series: String,
+    pub file: String,
+    /// BLAKE2b-512 of the file's bytes, lowercase hex (what `b2sum`
+    /// prints); none when the file could not be read.
+    pub blake2b: Option<String>,
 }
 
 impl AuditReport {
@@ -171,6 +206,50 @@ struct FileState {
     gap_count: u64,
     /// The first error, for the alert message, when invalid.
     problem: Option<String>,
+    /// The identity of its signature file when it was checked (none: it
+    /// had none). Part of the reuse condition, as the file's own is.
+    #[serde(default)]
+    signature_file: Option<Identity>,
+    /// The signature's outcome, when keys were given.
+    #[serde(default)]
+    signature: Option<SignatureState>,
+}
+
+/// What identifies one version of a file: changed, it is checked again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub size: u64,
+    pub mtime_ns: i128,
+    /// The inode change time (0 for an object).
+    pub ctime_ns: i128,
+    /// The inode, or for an object a hash of its ETag.
+    pub ino: u64,
+}
+
+/// A file's signature check, as remembered between audits: enough to walk
+/// the chain without reading the file again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct SignatureState {
+    status: SignatureStatus,
+    key_id: Option<String>,
+    /// Why, when not valid.
+    message: String,
+    /// BLAKE2b-512 of the file's bytes, lowercase hex.
+    blake2b: String,
+    /// The chain link the signature states (authenticated when valid).
+    link: SignedLink,
+}
+
+/// The chain link a signature states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+enum SignedLink {
+    /// No csvseal statement (a plain minisign signature, or none valid).
+    NoStatement,
+    /// Signed as the first file of its series.
+    First,
+    /// Signed as following this file.
+    Follows { file_name: String, blake2b: String },
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -178,12 +257,16 @@ struct State {
     version: u32,
     /// SHA-256 of the schema the results were checked against ("" for none).
     schema_sha256: String,
+    /// SHA-256 of the public key texts signatures were checked against
+    /// ("" for none).
+    #[serde(default)]
+    keys_sha256: String,
     /// `csvseal_writes_failed_total{reason="timeout"}` at the last audit.
     timeouts_seen: f64,
     files: BTreeMap<String, FileState>,
 }
 
-const STATE_VERSION: u32 = 2;
+const STATE_VERSION: u32 = 3;
 
 /// One thing found where the files live.
 #[derive(Debug, Clone)]
@@ -205,6 +288,9 @@ pub enum Entry {
     /// A write in progress or abandoned (a `*.csv.tmp`, or an incomplete
     /// multipart upload), and its age.
     Temp { path: PathBuf, age: Duration },
+    /// A signature file (`NAME.csv.minisig`, a regular file) and its
+    /// identity.
+    Signature { name: String, id: Identity },
 }
 
 /// Where an audit's results are remembered between runs.
@@ -232,9 +318,31 @@ pub trait AuditSource {
     ) -> Result<crate::VerifyReport>;
     /// Where the state is kept when no `--state-file` is given.
     fn default_state(&self) -> Box<dyn StateStore>;
+    /// Verifies one file of [`Self::entries`] and checks its signature
+    /// against `keys` (`builtin`: csvseal's own component). The report is
+    /// the file's own; the signature's outcome comes beside it.
+    fn verify_signed(
+        &self,
+        _builtin: &Sandbox,
+        _schema: Option<&Schema>,
+        _keys: &TrustedKeys,
+        _name: &str,
+        path: &Path,
+    ) -> Result<(crate::VerifyReport, SignatureReport)> {
+        Err(Error::Usage(format!(
+            "{}: signatures are checked by `audit --key` in local directories only",
+            path.display()
+        )))
+    }
+    /// Whether the signature of `csv` is an orphan: `csv` still does not
+    /// exist and no live writer holds its temp (about to commit it).
+    fn is_orphan(&self, _csv: &str) -> bool {
+        true
+    }
 }
 
-/// Largest state file read: ~200 bytes a file, so room for ~300,000 files.
+/// Largest state file read: ~400 bytes a file (~900 with signatures: two
+/// BLAKE2b digests and a link), so room for ~70,000 to ~160,000 files.
 pub const MAX_STATE_BYTES: u64 = 64 << 20;
 
 /// Largest metrics file read for its timeout counter.
@@ -274,6 +382,8 @@ struct LocalDir<'a> {
     path: &'a Path,
     dir: Dir,
     opened: RefCell<BTreeMap<String, std::fs::File>>,
+    /// The identities of the signature files listed, by their CSV's name.
+    signatures: RefCell<BTreeMap<String, Identity>>,
 }
 
 impl<'a> LocalDir<'a> {
@@ -284,6 +394,7 @@ impl<'a> LocalDir<'a> {
             path,
             dir,
             opened: RefCell::default(),
+            signatures: RefCell::default(),
         })
     }
 }
@@ -324,6 +435,13 @@ impl AuditSource for LocalDir<'_> {
                     .and_then(|m| now.duration_since(m.into_std()).ok())
                     .unwrap_or_default();
                 out.push(Entry::Temp { path, age });
+            } else if let Some(csv) = signed_file_of(&name) {
+                // Identified on an open descriptor, like the CSVs, but not
+                // kept open: when read, it must still be the file listed.
+                if let Ok(Some((_, id))) = self.open_signature(&name) {
+                    self.signatures.borrow_mut().insert(csv.to_owned(), id);
+                    out.push(Entry::Signature { name, id });
+                }
             } else if name.ends_with(".csv") {
                 let opened = self
                     .dir
@@ -372,6 +490,168 @@ impl AuditSource for LocalDir<'_> {
     fn default_state(&self) -> Box<dyn StateStore> {
         Box::new(StateFile(self.path.join(DEFAULT_STATE_FILE)))
     }
+
+    fn verify_signed(
+        &self,
+        builtin: &Sandbox,
+        schema: Option<&Schema>,
+        keys: &TrustedKeys,
+        name: &str,
+        path: &Path,
+    ) -> Result<(crate::VerifyReport, SignatureReport)> {
+        let file = self.opened.borrow_mut().remove(name).ok_or_else(|| {
+            Error::io(
+                path,
+                "open",
+                std::io::Error::other("not listed by this audit"),
+            )
+        })?;
+        let listed = self.signatures.borrow_mut().remove(name);
+        let text = match listed {
+            None => None,
+            Some(id) => {
+                let sig = crate::store::naming::signature_name(name);
+                let changed = || {
+                    Error::io(
+                        signature_path(path),
+                        "read signature",
+                        std::io::Error::other("changed while the audit ran"),
+                    )
+                };
+                match self.open_signature(&sig) {
+                    Ok(Some((file, now))) if now == id => Some(read_signature_text(file, path)?),
+                    Ok(_) => return Err(changed()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(changed()),
+                    Err(e) => return Err(Error::io(signature_path(path), "open signature", e)),
+                }
+            }
+        };
+        verify_with_signature(builtin, schema, keys, file, name, path, text)
+    }
+
+    fn is_orphan(&self, csv: &str) -> bool {
+        // A writer commits the signature, then the CSV, holding its temp's
+        // lock throughout: a held lock is a commit under way.
+        let temp = temp_name(csv);
+        // Only a regular file is opened (a FIFO planted there would block).
+        let held = self.dir.symlink_metadata(&temp).is_ok_and(|m| m.is_file())
+            && self
+                .dir
+                .open(&temp)
+                .is_ok_and(|f| try_lock_exclusive(&f).is_ok_and(|got| !got));
+        // Looked at after the lock: a CSV committed meanwhile is no orphan.
+        !held && self.dir.symlink_metadata(csv).is_err()
+    }
+}
+
+impl LocalDir<'_> {
+    /// Opens the signature file `name` without following a link or blocking
+    /// on a FIFO, and identifies it; `None` when it is not a regular file.
+    fn open_signature(&self, name: &str) -> std::io::Result<Option<(std::fs::File, Identity)>> {
+        use cap_std::fs::{OpenOptions, OpenOptionsExt};
+        use rustix::fs::OFlags;
+        let mut options = OpenOptions::new();
+        options
+            .read(true)
+            .custom_flags((OFlags::NONBLOCK | OFlags::NOFOLLOW).bits() as i32);
+        let file = match self.dir.open_with(name, &options) {
+            Ok(f) => f.into_std(),
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let meta = file.metadata()?;
+        Ok(meta.is_file().then(|| (file, identify(&meta).identity())))
+    }
+}
+
+/// A signature file's text, bounded. One that is not UTF-8 is passed on
+/// lossily: the check then reports it malformed.
+fn read_signature_text(file: std::fs::File, csv: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    file.take(SIGNATURE_FILE_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(signature_path(csv), "read signature", e))?;
+    if bytes.len() as u64 > SIGNATURE_FILE_LIMIT {
+        // Not a minisign signature: the check reports it malformed.
+        return Ok(String::new());
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn signature_path(csv: &Path) -> PathBuf {
+    let mut p = csv.as_os_str().to_owned();
+    p.push(crate::store::naming::SIGNATURE_SUFFIX);
+    PathBuf::from(p)
+}
+
+/// A reader that feeds everything read through it to a signature check.
+struct SignatureTee<'a, R> {
+    inner: R,
+    session: &'a mut SignatureCheckSession,
+    failed: Option<Error>,
+}
+
+impl<R: std::io::Read> std::io::Read for SignatureTee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0
+            && let Err(e) = self.session.feed(&buf[..n])
+        {
+            self.failed = Some(e);
+            return Err(std::io::Error::other("the signature check failed"));
+        }
+        Ok(n)
+    }
+}
+
+/// Verifies `file` and checks its signature `text` (none: it has none) in
+/// one read: the bytes verified are the bytes whose signature is checked.
+/// The whole file is read even when the verifier stops early.
+fn verify_with_signature(
+    builtin: &Sandbox,
+    schema: Option<&Schema>,
+    keys: &TrustedKeys,
+    file: std::fs::File,
+    name: &str,
+    path: &Path,
+    text: Option<String>,
+) -> Result<(crate::VerifyReport, SignatureReport)> {
+    let drain = |r: &mut dyn std::io::Read| {
+        std::io::copy(r, &mut std::io::sink()).map_err(|e| Error::io(path, "read", e))
+    };
+    let Some(text) = text else {
+        let mut reader = PrehashReader::new(file);
+        let report = verify_reader(builtin, schema, &mut reader, path)?;
+        drain(&mut reader)?;
+        let mut missing = crate::verify::signed::missing(name);
+        missing.blake2b = Some(hex::encode(reader.finish()));
+        return Ok((report, missing));
+    };
+    let mut session = builtin.signature_check(&text, keys.texts())?;
+    let mut tee = SignatureTee {
+        inner: file,
+        session: &mut session,
+        failed: None,
+    };
+    let report = verify_reader(builtin, schema, &mut tee, path).and_then(|r| {
+        drain(&mut tee)?;
+        Ok(r)
+    });
+    if let Some(e) = tee.failed.take() {
+        return Err(e);
+    }
+    let report = report?;
+    let facts = FileFacts {
+        file_name: name.to_owned(),
+        rows: report.rows,
+        first_seq: report.first_seq,
+        last_seq: report.last_seq,
+    };
+    let signature = session.finish(Some(&facts))?;
+    Ok((report, signature))
 }
 
 /// Runs an audit of `opts.dir`. Errors only when the audit itself cannot be
@@ -397,11 +677,21 @@ pub fn audit_source(
         .as_ref()
         .map(|s| hex::encode(Sha256::digest(s.json.as_bytes())))
         .unwrap_or_default();
+    let keys = opts.keys.as_ref();
+    if keys.is_some() && !sandbox.is_builtin() {
+        return Err(Error::Usage(
+            "signatures are checked by csvseal's own component only".into(),
+        ));
+    }
+    let keys_sha = keys.map(keys_digest).unwrap_or_default();
     let old = load_state(state.as_ref(), &mut report.warnings);
-    let reuse = old.version == STATE_VERSION && old.schema_sha256 == schema_sha;
+    let reuse = old.version == STATE_VERSION
+        && old.schema_sha256 == schema_sha
+        && old.keys_sha256 == keys_sha;
     let mut new = State {
         version: STATE_VERSION,
         schema_sha256: schema_sha,
+        keys_sha256: keys_sha,
         timeouts_seen: old.timeouts_seen,
         files: BTreeMap::new(),
     };
@@ -411,10 +701,22 @@ pub fn audit_source(
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
 
-    // Pass 1: temp files; sealed files identified.
+    // Pass 1: temp files; sealed files and signatures identified.
     let mut sealed: Vec<(String, PathBuf, FileState)> = Vec::new();
+    // Signature files by their CSV's name, and the CSVs found (readable or
+    // not), for orphans.
+    let mut signatures: BTreeMap<String, Identity> = BTreeMap::new();
+    let mut csv_names: BTreeSet<String> = BTreeSet::new();
+    // name → (path, state) of every sealed file, for the chain walk (none:
+    // it could not be verified, so its links are unknown).
+    let mut chain: BTreeMap<String, (PathBuf, Option<FileState>)> = BTreeMap::new();
     for entry in source.entries(&mut report.warnings)? {
         match entry {
+            Entry::Signature { name, id } => {
+                if let Some(csv) = signed_file_of(&name) {
+                    signatures.insert(csv.to_owned(), id);
+                }
+            }
             Entry::Temp { path, age } => {
                 report.temp_files += 1;
                 if age > opts.max_temp_age {
@@ -431,6 +733,10 @@ pub fn audit_source(
             }
             Entry::Unreadable { path, message } => {
                 report.files += 1;
+                if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                    csv_names.insert(name.to_owned());
+                    chain.insert(name.to_owned(), (path.clone(), None));
+                }
                 report.alerts.push(Alert {
                     class: AlertClass::IntegrityFailure,
                     file: Some(path),
@@ -444,17 +750,27 @@ pub fn audit_source(
                 mtime_ns,
                 ctime_ns,
                 ino,
-            } => sealed.push((
-                name,
-                path,
-                FileState {
-                    size,
-                    mtime_ns,
-                    ctime_ns,
-                    ino,
-                    ..FileState::unchecked()
-                },
-            )),
+            } => {
+                csv_names.insert(name.clone());
+                sealed.push((
+                    name,
+                    path,
+                    FileState {
+                        size,
+                        mtime_ns,
+                        ctime_ns,
+                        ino,
+                        ..FileState::unchecked()
+                    },
+                ))
+            }
+        }
+    }
+    // A file's signature identity is part of its own: a changed signature
+    // is checked again, even beside an unchanged file.
+    if keys.is_some() {
+        for (name, _, id) in &mut sealed {
+            id.signature_file = signatures.get(name.as_str()).copied();
         }
     }
 
@@ -504,8 +820,16 @@ pub fn audit_source(
                         report.scrubbed += 1;
                     }
                     tracing::debug!(file = %path.display(), "verifying");
-                    match source.verify(sandbox, opts.schema.as_ref(), &name, &path) {
-                        Ok(r) => FileState {
+                    let verified = match keys {
+                        Some(keys) => source
+                            .verify_signed(sandbox, opts.schema.as_ref(), keys, &name, &path)
+                            .map(|(r, s)| (r, Some(s))),
+                        None => source
+                            .verify(sandbox, opts.schema.as_ref(), &name, &path)
+                            .map(|r| (r, None)),
+                    };
+                    match verified {
+                        Ok((r, signature)) => FileState {
                             checked_at: now_secs,
                             valid: r.valid,
                             rows: r.rows,
@@ -515,10 +839,12 @@ pub fn audit_source(
                             problem: r.errors.first().map(|e| e.to_string()).or_else(|| {
                                 (!r.valid).then(|| format!("{} error(s)", r.error_count))
                             }),
+                            signature: signature.map(SignatureState::from_report),
                             ..id
                         },
                         Err(e) => {
                             // Not remembered: retried next time.
+                            chain.insert(name.clone(), (path.clone(), None));
                             report.alerts.push(Alert {
                                 class: AlertClass::IntegrityFailure,
                                 file: Some(path.clone()),
@@ -549,7 +875,36 @@ pub fn audit_source(
                 message: format!("{} file_seq gap(s) inside the file", fs.gap_count),
             });
         }
+        if let Some(sig) = &fs.signature
+            && sig.status != SignatureStatus::Valid
+        {
+            report.alerts.push(Alert {
+                class: AlertClass::SignatureFailure,
+                file: Some(path.clone()),
+                message: format!(
+                    "{}: {}",
+                    sig.status.error_kind().map_or("signature", |k| k.as_str()),
+                    sig.message
+                ),
+            });
+        }
+        chain.insert(name.clone(), (path.clone(), Some(fs.clone())));
         new.files.insert(name.clone(), fs);
+    }
+
+    if keys.is_some() {
+        for (csv, _) in signatures.iter().filter(|(c, _)| !csv_names.contains(*c)) {
+            if source.is_orphan(csv) {
+                report.alerts.push(Alert {
+                    class: AlertClass::SignatureFailure,
+                    file: Some(opts.dir.join(crate::store::naming::signature_name(csv))),
+                    message: format!(
+                        "orphan signature: {csv} is gone (deleted, or renamed) and no writer is committing it"
+                    ),
+                });
+            }
+        }
+        report.heads = walk_chains(sandbox, &chain, &mut report.alerts, &mut report.warnings)?;
     }
 
     let series_gaps = series_alerts(&opts.dir, &seqs, &mut report.alerts);
@@ -568,6 +923,98 @@ pub fn audit_source(
         .collect();
     crate::monitor::metrics::audit_finished(&counts, now_secs as f64);
     Ok(report)
+}
+
+/// SHA-256 over the key texts (each length-prefixed), for the reuse
+/// condition: results checked under other keys are not reused.
+fn keys_digest(keys: &TrustedKeys) -> String {
+    let mut h = Sha256::new();
+    for text in keys.texts() {
+        h.update((text.len() as u64).to_le_bytes());
+        h.update(text.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Walks each series' chain of signed links in name order, from the files'
+/// (fresh or remembered) signature checks: each valid csvseal signature
+/// must name the file before it (name and BLAKE2b-512), or none for the
+/// series' first file; `builtin` (csvseal's component) judges each link. A
+/// break is a signature failure on the file after it, naming both files.
+/// After a file whose digest is unknown (it could not be read) the next
+/// link is not judged. Returns each series' head.
+fn walk_chains(
+    builtin: &Sandbox,
+    files: &BTreeMap<String, (PathBuf, Option<FileState>)>,
+    alerts: &mut Vec<Alert>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<SeriesHead>> {
+    // base → the link the next file must state (None: unknown).
+    let mut expected: BTreeMap<&str, Option<Option<ChainLink>>> = BTreeMap::new();
+    let mut heads: BTreeMap<&str, SeriesHead> = BTreeMap::new();
+    for (name, (path, fs)) in files {
+        let Some(base) = series_base(name) else {
+            continue;
+        };
+        let sig = fs.as_ref().and_then(|f| f.signature.as_ref());
+        let before = expected.get(base).cloned().unwrap_or(Some(None));
+        if let (Some(fs), Some(sig), Some(before)) = (fs, sig, before)
+            && sig.status == SignatureStatus::Valid
+        {
+            let previous = match &sig.link {
+                SignedLink::NoStatement => {
+                    warnings.push(format!(
+                        "{}: signed without csvseal's statement (plain minisign): it has no chain data",
+                        path.display()
+                    ));
+                    None
+                }
+                SignedLink::First => Some(None),
+                SignedLink::Follows { file_name, blake2b } => Some(Some(ChainLink {
+                    file_name: file_name.clone(),
+                    blake2b: blake2b.clone(),
+                })),
+            };
+            if let Some(previous) = previous {
+                // A valid signature's claims match the file: its name, rows,
+                // seqs and digest are those remembered.
+                let claims = SignedClaims {
+                    file_name: name.clone(),
+                    rows: fs.rows,
+                    first_seq: fs.first_seq,
+                    last_seq: fs.last_seq,
+                    blake2b: sig.blake2b.clone(),
+                    previous,
+                };
+                if let Err(why) = builtin.check_link(&claims, before.as_ref())? {
+                    alerts.push(Alert {
+                        class: AlertClass::SignatureFailure,
+                        file: Some(path.clone()),
+                        message: format!("series {base}: chain broken: {why}"),
+                    });
+                }
+            }
+        }
+        let blake2b = sig.map(|s| s.blake2b.clone());
+        expected.insert(
+            base,
+            blake2b.clone().map(|blake2b| {
+                Some(ChainLink {
+                    file_name: name.clone(),
+                    blake2b,
+                })
+            }),
+        );
+        heads.insert(
+            base,
+            SeriesHead {
+                series: base.to_owned(),
+                file: name.clone(),
+                blake2b,
+            },
+        );
+    }
+    Ok(heads.into_values().collect())
 }
 
 /// Splits `{base}_YYYYMMDD_HHMMSS.csv` into its base; `None` for other names.
@@ -726,14 +1173,46 @@ impl FileState {
             last_seq: None,
             gap_count: 0,
             problem: None,
+            signature_file: None,
+            signature: None,
+        }
+    }
+
+    fn identity(&self) -> Identity {
+        Identity {
+            size: self.size,
+            mtime_ns: self.mtime_ns,
+            ctime_ns: self.ctime_ns,
+            ino: self.ino,
         }
     }
 
     /// Whether `id` (a fresh identification) is the file this state was
-    /// taken from, unchanged.
+    /// taken from, unchanged, with its signature file unchanged too.
     fn same_file_as(&self, id: &FileState) -> bool {
-        (self.size, self.mtime_ns, self.ctime_ns, self.ino)
-            == (id.size, id.mtime_ns, id.ctime_ns, id.ino)
+        self.identity() == id.identity() && self.signature_file == id.signature_file
+    }
+}
+
+impl SignatureState {
+    fn from_report(r: SignatureReport) -> SignatureState {
+        let link = match (r.status, r.claims) {
+            (SignatureStatus::Valid, Some(c)) => match c.previous {
+                None => SignedLink::First,
+                Some(p) => SignedLink::Follows {
+                    file_name: p.file_name,
+                    blake2b: p.blake2b,
+                },
+            },
+            _ => SignedLink::NoStatement,
+        };
+        SignatureState {
+            status: r.status,
+            key_id: r.key_id,
+            message: r.message,
+            blake2b: r.blake2b.unwrap_or_default(),
+            link,
+        }
     }
 }
 
@@ -779,6 +1258,92 @@ mod tests {
         assert_eq!(series_base("x_20240910_143000.csv.tmp"), None);
         assert_eq!(series_base("notes.csv"), None);
         assert_eq!(series_base("é_20240910_14300é.csv"), None);
+    }
+
+    fn signature(status: SignatureStatus, previous: Option<Option<&str>>) -> SignatureReport {
+        SignatureReport {
+            status,
+            key_id: Some("0123456789ABCDEF".into()),
+            trusted_comment: None,
+            claims: previous.map(|p| SignedClaims {
+                file_name: "t_20240911_000000.csv".into(),
+                rows: 1,
+                first_seq: Some(2),
+                last_seq: Some(2),
+                blake2b: "bb".into(),
+                previous: p.map(|name| ChainLink {
+                    file_name: name.into(),
+                    blake2b: "aa".into(),
+                }),
+            }),
+            blake2b: Some("bb".into()),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn remembered_links() {
+        let link = |s, p| SignatureState::from_report(signature(s, p)).link;
+        assert_eq!(
+            link(SignatureStatus::Valid, Some(Some("t_20240910_000000.csv"))),
+            SignedLink::Follows {
+                file_name: "t_20240910_000000.csv".into(),
+                blake2b: "aa".into()
+            }
+        );
+        assert_eq!(link(SignatureStatus::Valid, Some(None)), SignedLink::First);
+        // Plain minisign: no statement.
+        assert_eq!(link(SignatureStatus::Valid, None), SignedLink::NoStatement);
+        // Claims not authenticated are not remembered as a link.
+        assert_eq!(
+            link(
+                SignatureStatus::Invalid,
+                Some(Some("x_20240910_000000.csv"))
+            ),
+            SignedLink::NoStatement
+        );
+        let s = SignatureState::from_report(signature(SignatureStatus::UnknownKey, None));
+        let back: SignatureState =
+            serde_json::from_slice(&serde_json::to_vec(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn a_changed_signature_file_is_a_changed_file() {
+        let id = Identity {
+            size: 10,
+            mtime_ns: 1,
+            ctime_ns: 2,
+            ino: 3,
+        };
+        let with = |sig: Option<Identity>| FileState {
+            size: id.size,
+            mtime_ns: id.mtime_ns,
+            ctime_ns: id.ctime_ns,
+            ino: id.ino,
+            signature_file: sig,
+            ..FileState::unchecked()
+        };
+        assert!(with(Some(id)).same_file_as(&with(Some(id))));
+        assert!(!with(Some(id)).same_file_as(&with(None)));
+        assert!(!with(None).same_file_as(&with(Some(id))));
+        let touched = Identity { ctime_ns: 5, ..id };
+        assert!(!with(Some(id)).same_file_as(&with(Some(touched))));
+    }
+
+    #[test]
+    fn key_sets_are_told_apart() {
+        use crate::signing::keys::SecretKey;
+        let sb = Sandbox::builtin(crate::sandbox::Limits::default()).unwrap();
+        let text = || SecretKey::generate().unwrap().public().to_minisign_text();
+        let (a, b) = (text(), text());
+        let set = |t: Vec<String>| keys_digest(&TrustedKeys::from_texts(&sb, t).unwrap());
+        assert_eq!(set(vec![a.clone()]), set(vec![a.clone()]));
+        assert_ne!(set(vec![a.clone()]), set(vec![b.clone()]));
+        assert_ne!(set(vec![a.clone()]), set(vec![a.clone(), b.clone()]));
+        // The same bytes split differently are another set.
+        let joined = format!("{a}{b}");
+        assert_ne!(set(vec![joined]), set(vec![a, b]));
     }
 
     #[test]

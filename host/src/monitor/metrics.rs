@@ -50,7 +50,7 @@ pub const VERIFIED_ROWS_TOTAL: &str = "csvseal_verified_rows_total";
 pub const SEQUENCE_GAPS_TOTAL: &str = "csvseal_sequence_gaps_total";
 /// Gauge: alerts the last `csvseal audit` raised. Label `class` =
 /// `integrity-failure` | `sequence-gap` | `temp-file-not-cleaned-up` |
-/// `write-timeout`.
+/// `write-timeout` | `signature-failure`.
 pub const AUDIT_ALERTS: &str = "csvseal_audit_alerts";
 /// Gauge: Unix time the last `csvseal audit` finished.
 pub const AUDIT_LAST_RUN_TIMESTAMP_SECONDS: &str = "csvseal_audit_last_run_timestamp_seconds";
