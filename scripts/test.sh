@@ -17,7 +17,7 @@ cargo fmt --all -- --check
 
 echo "== clippy (host and tests, then the guest for wasm32-wasip2)"
 cargo clippy --locked --workspace --all-targets --release -- -D warnings
-cargo clippy --locked --release --test kill_crash -- -D warnings
+cargo clippy --locked --workspace --release --test kill_crash -- -D warnings
 CARGO_TARGET_DIR=target/component cargo clippy --locked -p csvseal-guest --target wasm32-wasip2 --profile component -- -D warnings
 # One package at a time: a workspace-wide build would unify the guest's
 # features (hostile-fs uses std and must not get the no_std runtime).
@@ -41,7 +41,7 @@ if grep -E "Compiling wasmtime(-internal-cranelift)? v" "$pip_log"; then
 fi
 python3 -m pytest -q bindings/python/tests
 echo "== kill test (CSVSEAL_KILL_ITERS=1000 for the full size)"
-cargo test --locked --release --test kill_crash
+cargo test --locked --workspace --release --test kill_crash
 
 echo "== npm package and browser page: gen/ re-transpiled from the committed component (pinned jco), then node --test (Node, Worker, headless Chromium)"
 (cd bindings/js && npm run --silent build && npm test --silent)
