@@ -1037,3 +1037,214 @@ fn a_store_echoing_checksums_it_does_not_check_gets_the_object_read_back() {
     // The store did echo: one corrupted body, at least one HEAD answered.
     assert!(p.tampered.load(std::sync::atomic::Ordering::SeqCst) >= 2);
 }
+
+/// A key pair made by `csvseal keygen` in `dir`: (secret, public).
+fn keypair(dir: &Path) -> (String, String) {
+    let s = dir.join("sign.key").to_string_lossy().into_owned();
+    let p = dir.join("sign.pub").to_string_lossy().into_owned();
+    let out = csvseal(&["keygen", "--secret-key", &s, "--public-key", &p], None);
+    assert_eq!(out.status.code(), Some(0), "keygen: {}", stderr(&out));
+    (s, p)
+}
+
+/// `verify --key PUBLIC URL --json`: (exit code, the file's report).
+fn verify_key(endpoint: &str, public: &str, url: &str) -> (Option<i32>, Value) {
+    let o = run(endpoint, &["verify", "--key", public, url, "--json"]);
+    (o.status.code(), json(&o)["files"][0].clone())
+}
+
+fn error_kinds(file: &Value) -> Vec<String> {
+    file["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["kind"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Debian's `minisign -Vm` on a copy of `bytes` with the signature `sig`;
+/// `None` when minisign is not installed.
+fn minisign_verifies(dir: &Path, bytes: &[u8], sig: &[u8], public: &str) -> Option<bool> {
+    if Command::new("minisign").arg("-v").output().is_err() {
+        eprintln!("skipped: minisign not installed");
+        return None;
+    }
+    let file = dir.join("copy.csv");
+    std::fs::write(&file, bytes).unwrap();
+    std::fs::write(dir.join("copy.csv.minisig"), sig).unwrap();
+    let o = Command::new("minisign")
+        .args(["-V", "-m", file.to_str().unwrap(), "-p", public])
+        .output()
+        .unwrap();
+    Some(o.status.success())
+}
+
+#[test]
+fn a_signed_write_commits_a_signature_that_verify_key_and_minisign_check() {
+    let w = weed::shared();
+    let b = bucket("signed");
+    let tmp = TempDir::new().unwrap();
+    let (secret, public) = keypair(tmp.path());
+    let to = format!("s3://{b}/s/");
+    // One part and a multipart upload: the prehash spans the parts.
+    for (base, rows) in [("small", 50), ("large", LARGE)] {
+        let inp = write_file(tmp.path(), &format!("{base}.csv"), &input(rows, base));
+        let o = write_to(
+            &w.endpoint,
+            &to,
+            base,
+            &inp,
+            &["--sign-key", &secret, "--json"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let name = format!("{base}_20240910_143000.csv");
+        let url = format!("{to}{name}");
+        assert_eq!(json(&o)["signature"]["path"], format!("{url}.minisig"));
+        let stored = w.filer_get(&b, &format!("s/{name}")).expect("object");
+        let sig = w
+            .filer_get(&b, &format!("s/{name}.minisig"))
+            .expect("signature object");
+        let text = String::from_utf8(sig.clone()).unwrap();
+        assert!(
+            text.contains(&format!(
+                "file:{name}\trows:{rows}\tfirst_seq:1\tlast_seq:{rows}"
+            )),
+            "{text}"
+        );
+        let (code, file) = verify_key(&w.endpoint, &public, &url);
+        assert_eq!(code, Some(0), "{file}");
+        assert_eq!(file["signature"]["status"], "valid", "{file}");
+        if let Some(ok) = minisign_verifies(tmp.path(), &stored, &sig, &public) {
+            assert!(ok, "minisign -Vm refuses {name}");
+        }
+    }
+
+    // Re-sealed with other values, the same rows and seqs (every checksum
+    // recomputed): valid without a key, signature-invalid with it.
+    let name = "small_20240910_143000.csv";
+    let url = format!("{to}{name}");
+    let forged = write_file(tmp.path(), "forged.csv", &input(50, "FORGED"));
+    let o = write_to(&w.endpoint, &to, "small", &forged, &["--replace"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = run(&w.endpoint, &["verify", &url]);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    let (code, file) = verify_key(&w.endpoint, &public, &url);
+    assert_eq!(code, Some(1), "{file}");
+    assert_eq!(error_kinds(&file), ["signature-invalid"], "{file}");
+    // The backup of the version replaced kept its signature, which still
+    // verifies over the backup's bytes.
+    let backups = w.filer_list(&b, "s/.csvseal-backup/");
+    let bak = backups
+        .iter()
+        .find(|n| n.ends_with(".bak"))
+        .expect("a backup");
+    assert!(backups.contains(&format!("{bak}.minisig")), "{backups:?}");
+    let bytes = w
+        .filer_get(&b, &format!("s/.csvseal-backup/{bak}"))
+        .unwrap();
+    let sig = w
+        .filer_get(&b, &format!("s/.csvseal-backup/{bak}.minisig"))
+        .unwrap();
+    if let Some(ok) = minisign_verifies(tmp.path(), &bytes, &sig, &public) {
+        assert!(ok, "minisign -Vm refuses the backup");
+    }
+
+    // A signed --replace replaces the signature too (If-Match on it).
+    let inp = write_file(tmp.path(), "again.csv", &input(50, "again"));
+    let o = write_to(
+        &w.endpoint,
+        &to,
+        "small",
+        &inp,
+        &["--replace", "--sign-key", &secret],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (code, file) = verify_key(&w.endpoint, &public, &url);
+    assert_eq!(code, Some(0), "{file}");
+
+    // Signature missing: the object alone is not enough.
+    w.filer_delete(&b, &format!("s/{name}.minisig"));
+    let (code, file) = verify_key(&w.endpoint, &public, &url);
+    assert_eq!(code, Some(1), "{file}");
+    assert_eq!(error_kinds(&file), ["signature-missing"], "{file}");
+
+    // The series: every file's signature; first files link to none, so
+    // two unrelated signed files do not make a chain.
+    let s = run(
+        &w.endpoint,
+        &[
+            "verify", "--series", &to, "large", "--key", &public, "--json",
+        ],
+    );
+    assert_eq!(s.status.code(), Some(0), "{}", stdout(&s));
+    assert_eq!(json(&s)["files"][0]["signature"]["status"], "valid");
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+}
+
+#[test]
+fn an_orphan_signature_is_taken_over_by_the_next_writer_and_removed_by_recover_only_when_old() {
+    let w = weed::shared();
+    let b = bucket("orphan");
+    let tmp = TempDir::new().unwrap();
+    let (secret, public) = keypair(tmp.path());
+    let to = format!("s3://{b}/o/");
+    let name = "stream_20240910_143000.csv";
+    let url = format!("{to}{name}");
+    let sig_key = format!("o/{name}.minisig");
+    let inp = write_file(tmp.path(), "in.csv", &input(20, "first"));
+    let o = write_to(&w.endpoint, &to, "stream", &inp, &["--sign-key", &secret]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The object gone, its signature left: a writer that died between its
+    // two commits leaves this.
+    w.filer_delete(&b, &format!("o/{name}"));
+    let orphans = |older_than: &str, dry_run: bool| {
+        let mut args = vec![
+            "recover",
+            "--dir",
+            &to,
+            "--json",
+            "--older-than",
+            older_than,
+        ];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let r = run(&w.endpoint, &args);
+        assert_eq!(r.status.code(), Some(0), "{}{}", stdout(&r), stderr(&r));
+        json(&r)["orphan_signatures"].as_array().unwrap().len()
+    };
+    // Fresh: its writer may be between its commits.
+    assert_eq!(orphans("1h", false), 0);
+    assert!(
+        w.filer_get(&b, &sig_key).is_some(),
+        "a fresh orphan is kept"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(orphans("1s", true), 1, "old enough, nothing pending");
+
+    // A writer of that key mid-upload: the orphan is spared, whatever its
+    // age; then the writer replaces it (If-Match on the orphan's ETag).
+    let (child, mut stdin) = streaming_writer(&w.endpoint, &to, "stream", &["--sign-key", &secret]);
+    let text = input(3 * LARGE, "second");
+    stdin.write_all(&text.as_bytes()[..text.len() / 2]).unwrap();
+    wait_for_upload(&w.endpoint, &to);
+    assert_eq!(orphans("1s", true), 0, "an upload of its object is pending");
+    stdin.write_all(&text.as_bytes()[text.len() / 2..]).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (code, file) = verify_key(&w.endpoint, &public, &url);
+    assert_eq!(code, Some(0), "{file}");
+    assert_eq!(file["rows"], 3 * LARGE as u64);
+    assert_eq!(orphans("1s", false), 0, "joined by its object: kept");
+    assert!(w.filer_get(&b, &sig_key).is_some());
+
+    // Orphaned again, and old: removed.
+    w.filer_delete(&b, &format!("o/{name}"));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(orphans("1s", false), 1);
+    assert_eq!(w.filer_get(&b, &sig_key), None, "the old orphan is removed");
+    assert_eq!(orphans("1s", false), 0);
+}

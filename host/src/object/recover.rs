@@ -140,10 +140,10 @@ pub fn recover_prefix(
         let path = bucket.url_of(&l.key);
         let age = now.duration_since(l.modified).unwrap_or_default();
         if pending.contains(&csv_key) || age <= older_than {
-            report.kept.push(Kept {
-                path,
-                reason: orphan_kept_reason(pending.contains(&csv_key), age, older_than),
-            });
+            // Not an orphan yet, as a local signature whose writer holds
+            // its CSV's temp is not: left alone, and said why in the log.
+            let reason = orphan_kept_reason(pending.contains(&csv_key), age, older_than);
+            tracing::info!(file = %path.display(), reason = %reason, "signature kept");
             continue;
         }
         if dry_run {
