@@ -1248,3 +1248,105 @@ fn an_orphan_signature_is_taken_over_by_the_next_writer_and_removed_by_recover_o
     assert_eq!(w.filer_get(&b, &sig_key), None, "the old orphan is removed");
     assert_eq!(orphans("1s", false), 0);
 }
+
+#[test]
+fn signed_writers_racing_for_one_key_one_commits_with_its_own_signature() {
+    let w = weed::shared();
+    let b = bucket("signrace");
+    let tmp = TempDir::new().unwrap();
+    let (secret, public) = keypair(tmp.path());
+    let to = format!("s3://{b}/race/");
+    let inputs: Vec<String> = (0..6)
+        .map(|i| input(if i == 5 { LARGE } else { 3000 + i }, &format!("w{i}")))
+        .collect();
+    let mut writers: Vec<_> = (0..6)
+        .map(|_| streaming_writer(&w.endpoint, &to, "race", &["--sign-key", &secret]))
+        .collect();
+    // Past their checks of the target and its signature, all race at the
+    // signature's If-None-Match and the object's.
+    const HEAD: usize = 128 << 10;
+    for ((_, stdin), text) in writers.iter_mut().zip(&inputs) {
+        stdin.write_all(&text.as_bytes()[..HEAD]).unwrap();
+    }
+    let results: Vec<(i32, Value)> = writers
+        .into_iter()
+        .zip(&inputs)
+        .map(|((child, mut stdin), text)| {
+            stdin.write_all(&text.as_bytes()[HEAD..]).unwrap();
+            child
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|c| {
+            let o = c.wait_with_output().unwrap();
+            (o.status.code().expect("exited"), json(&o))
+        })
+        .collect();
+    let winners: Vec<_> = results.iter().filter(|(c, _)| *c == 0).collect();
+    assert_eq!(winners.len(), 1, "{results:#?}");
+    for (code, doc) in results.iter().filter(|(c, _)| *c != 0) {
+        assert_eq!(*code, 3, "{doc}");
+        assert_eq!(doc["error"]["kind"], "target-exists", "{doc}");
+    }
+    let url = format!("{to}race_20240910_143000.csv");
+    let (code, file) = verify_key(&w.endpoint, &public, &url);
+    assert_eq!(code, Some(0), "the winner's own signature: {file}");
+    assert_eq!(file["rows"], winners[0].1["rows"]);
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+}
+
+#[test]
+fn a_signed_write_whose_commit_fails_takes_its_signature_back() {
+    let w = weed::shared();
+    let b = bucket("signundo");
+    let tmp = TempDir::new().unwrap();
+    let (secret, _public) = keypair(tmp.path());
+    let to = format!("s3://{b}/u/");
+    let name = "t_20240910_143000.csv";
+    let sig_key = format!("u/{name}.minisig");
+    let small = write_file(tmp.path(), "small.csv", &input(10, "small"));
+    let text = input(LARGE, "slow");
+    // A signed writer past its checks; an unsigned one commits the key
+    // first. The signed one's signature went in, its object cannot: the
+    // signature is deleted.
+    let (child, mut stdin) = streaming_writer(&w.endpoint, &to, "t", &["--sign-key", &secret]);
+    stdin.write_all(&text.as_bytes()[..4 << 20]).unwrap();
+    let o = write_to(&w.endpoint, &to, "t", &small, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdin.write_all(&text.as_bytes()[4 << 20..]).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(json(&o)["error"]["kind"], "target-exists");
+    assert_eq!(w.filer_get(&b, &sig_key), None, "its signature is deleted");
+
+    // Signed now; a signed --replace past its checks, and an unsigned
+    // --replace first: the signature it replaced is put back.
+    let o = write_to(
+        &w.endpoint,
+        &to,
+        "t",
+        &small,
+        &["--replace", "--sign-key", &secret],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let original = w.filer_get(&b, &sig_key).expect("signature");
+    let (child, mut stdin) =
+        streaming_writer(&w.endpoint, &to, "t", &["--replace", "--sign-key", &secret]);
+    stdin.write_all(&text.as_bytes()[..4 << 20]).unwrap();
+    // Other bytes (the same bytes would have the same ETag).
+    let other = write_file(tmp.path(), "other.csv", &input(12, "other"));
+    let o = write_to(&w.endpoint, &to, "t", &other, &["--replace"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdin.write_all(&text.as_bytes()[4 << 20..]).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(json(&o)["error"]["kind"], "target-changed");
+    assert_eq!(
+        w.filer_get(&b, &sig_key),
+        Some(original),
+        "the replaced signature is put back"
+    );
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+}
