@@ -1350,3 +1350,80 @@ fn a_signed_write_whose_commit_fails_takes_its_signature_back() {
     );
     assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
 }
+
+#[test]
+fn a_series_signed_locally_and_uploaded_has_its_chain_walked_on_the_prefix() {
+    let w = weed::shared();
+    let b = bucket("chain");
+    let tmp = TempDir::new().unwrap();
+    let (secret, public) = keypair(tmp.path());
+    let local = tmp.path().join("local");
+    std::fs::create_dir(&local).unwrap();
+    let stamps = ["14:30:00", "14:31:00", "14:32:00"];
+    for (i, stamp) in stamps.iter().enumerate() {
+        let inp = write_file(
+            tmp.path(),
+            &format!("in{i}.csv"),
+            &input(10, &format!("c{i}")),
+        );
+        let stamp = format!("2024-09-10T{stamp}Z");
+        let mut args = vec![
+            "write",
+            "--dir",
+            local.to_str().unwrap(),
+            "--name",
+            "t",
+            "--timestamp",
+            &stamp,
+            "--input",
+            &inp,
+            "--sign-key",
+            &secret,
+        ];
+        if i > 0 {
+            args.push("--continue");
+        }
+        let o = csvseal(&args, None);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    // The bucket and prefix made through S3; then the files and their
+    // signatures uploaded as they are.
+    let to = format!("s3://{b}/c/");
+    let other = write_file(tmp.path(), "other.csv", &input(3, "other"));
+    let o = write_to(&w.endpoint, &to, "other", &other, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut names: Vec<String> = std::fs::read_dir(&local)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".csv") || n.ends_with(".minisig"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 6, "{names:?}");
+    for n in &names {
+        w.filer_put(&b, "c/", n, &std::fs::read(local.join(n)).unwrap());
+    }
+    let series = || {
+        let o = run(
+            &w.endpoint,
+            &["verify", "--series", &to, "t", "--key", &public, "--json"],
+        );
+        (o.status.code(), json(&o))
+    };
+    let (code, doc) = series();
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["files"].as_array().unwrap().len(), 3, "{doc}");
+
+    // The middle file and its signature deleted: the chain breaks at the
+    // file after the gap, naming both files.
+    w.filer_delete(&b, "c/t_20240910_143100.csv");
+    w.filer_delete(&b, "c/t_20240910_143100.csv.minisig");
+    let (code, doc) = series();
+    assert_eq!(code, Some(1), "{doc}");
+    let last = &doc["files"][1];
+    assert_eq!(error_kinds(last), ["chain-broken"], "{doc}");
+    let message = last["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("t_20240910_143000.csv") && message.contains("t_20240910_143100.csv"),
+        "{message}"
+    );
+}
