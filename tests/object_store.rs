@@ -1037,3 +1037,393 @@ fn a_store_echoing_checksums_it_does_not_check_gets_the_object_read_back() {
     // The store did echo: one corrupted body, at least one HEAD answered.
     assert!(p.tampered.load(std::sync::atomic::Ordering::SeqCst) >= 2);
 }
+
+/// A key pair made by `csvseal keygen` in `dir`: (secret, public).
+fn keypair(dir: &Path) -> (String, String) {
+    let s = dir.join("sign.key").to_string_lossy().into_owned();
+    let p = dir.join("sign.pub").to_string_lossy().into_owned();
+    let out = csvseal(&["keygen", "--secret-key", &s, "--public-key", &p], None);
+    assert_eq!(out.status.code(), Some(0), "keygen: {}", stderr(&out));
+    (s, p)
+}
+
+/// `verify --key PUBLIC URL --json`: (exit code, the file's report).
+fn verify_key(endpoint: &str, public: &str, url: &str) -> (Option<i32>, Value) {
+    let o = run(endpoint, &["verify", "--key", public, url, "--json"]);
+    (o.status.code(), json(&o)["files"][0].clone())
+}
+
+fn error_kinds(file: &Value) -> Vec<String> {
+    file["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["kind"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Debian's `minisign -Vm` on a copy of `bytes` with the signature `sig`;
+/// `None` when minisign is not installed.
+fn minisign_verifies(dir: &Path, bytes: &[u8], sig: &[u8], public: &str) -> Option<bool> {
+    if Command::new("minisign").arg("-v").output().is_err() {
+        eprintln!("skipped: minisign not installed");
+        return None;
+    }
+    let file = dir.join("copy.csv");
+    std::fs::write(&file, bytes).unwrap();
+    std::fs::write(dir.join("copy.csv.minisig"), sig).unwrap();
+    let o = Command::new("minisign")
+        .args(["-V", "-m", file.to_str().unwrap(), "-p", public])
+        .output()
+        .unwrap();
+    Some(o.status.success())
+}
+
+#[test]
+fn a_signed_write_commits_a_signature_that_verify_key_and_minisign_check() {
+    let w = weed::shared();
+    let b = bucket("signed");
+    let tmp = TempDir::new().unwrap();
+    let (secret, public) = keypair(tmp.path());
+    let to = format!("s3://{b}/s/");
+    // One part and a multipart upload: the prehash spans the parts.
+    for (base, rows) in [("small", 50), ("large", LARGE)] {
+        let inp = write_file(tmp.path(), &format!("{base}.csv"), &input(rows, base));
+        let o = write_to(
+            &w.endpoint,
+            &to,
+            base,
+            &inp,
+            &["--sign-key", &secret, "--json"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let name = format!("{base}_20240910_143000.csv");
+        let url = format!("{to}{name}");
+        assert_eq!(json(&o)["signature"]["path"], format!("{url}.minisig"));
+        let stored = w.filer_get(&b, &format!("s/{name}")).expect("object");
+        let sig = w
+            .filer_get(&b, &format!("s/{name}.minisig"))
+            .expect("signature object");
+        let text = String::from_utf8(sig.clone()).unwrap();
+        assert!(
+            text.contains(&format!(
+                "file:{name}\trows:{rows}\tfirst_seq:1\tlast_seq:{rows}"
+            )),
+            "{text}"
+        );
+        let (code, file) = verify_key(&w.endpoint, &public, &url);
+        assert_eq!(code, Some(0), "{file}");
+        assert_eq!(file["signature"]["status"], "valid", "{file}");
+        if let Some(ok) = minisign_verifies(tmp.path(), &stored, &sig, &public) {
+            assert!(ok, "minisign -Vm refuses {name}");
+        }
+    }
+
+    // Re-sealed with other values, the same rows and seqs (every checksum
+    // recomputed): valid without a key, signature-invalid with it.
+    let name = "small_20240910_143000.csv";
+    let url = format!("{to}{name}");
+    let forged = write_file(tmp.path(), "forged.csv", &input(50, "FORGED"));
+    let o = write_to(&w.endpoint, &to, "small", &forged, &["--replace"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = run(&w.endpoint, &["verify", &url]);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    let (code, file) = verify_key(&w.endpoint, &public, &url);
+    assert_eq!(code, Some(1), "{file}");
+    assert_eq!(error_kinds(&file), ["signature-invalid"], "{file}");
+    // The backup of the version replaced kept its signature, which still
+    // verifies over the backup's bytes.
+    let backups = w.filer_list(&b, "s/.csvseal-backup/");
+    let bak = backups
+        .iter()
+        .find(|n| n.ends_with(".bak"))
+        .expect("a backup");
+    assert!(backups.contains(&format!("{bak}.minisig")), "{backups:?}");
+    let bytes = w
+        .filer_get(&b, &format!("s/.csvseal-backup/{bak}"))
+        .unwrap();
+    let sig = w
+        .filer_get(&b, &format!("s/.csvseal-backup/{bak}.minisig"))
+        .unwrap();
+    if let Some(ok) = minisign_verifies(tmp.path(), &bytes, &sig, &public) {
+        assert!(ok, "minisign -Vm refuses the backup");
+    }
+
+    // A signed --replace replaces the signature too (If-Match on it).
+    let inp = write_file(tmp.path(), "again.csv", &input(50, "again"));
+    let o = write_to(
+        &w.endpoint,
+        &to,
+        "small",
+        &inp,
+        &["--replace", "--sign-key", &secret],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (code, file) = verify_key(&w.endpoint, &public, &url);
+    assert_eq!(code, Some(0), "{file}");
+
+    // Signature missing: the object alone is not enough.
+    w.filer_delete(&b, &format!("s/{name}.minisig"));
+    let (code, file) = verify_key(&w.endpoint, &public, &url);
+    assert_eq!(code, Some(1), "{file}");
+    assert_eq!(error_kinds(&file), ["signature-missing"], "{file}");
+
+    // The series: every file's signature; first files link to none, so
+    // two unrelated signed files do not make a chain.
+    let s = run(
+        &w.endpoint,
+        &[
+            "verify", "--series", &to, "large", "--key", &public, "--json",
+        ],
+    );
+    assert_eq!(s.status.code(), Some(0), "{}", stdout(&s));
+    assert_eq!(json(&s)["files"][0]["signature"]["status"], "valid");
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+}
+
+#[test]
+fn an_orphan_signature_is_taken_over_by_the_next_writer_and_removed_by_recover_only_when_old() {
+    let w = weed::shared();
+    let b = bucket("orphan");
+    let tmp = TempDir::new().unwrap();
+    let (secret, public) = keypair(tmp.path());
+    let to = format!("s3://{b}/o/");
+    let name = "stream_20240910_143000.csv";
+    let url = format!("{to}{name}");
+    let sig_key = format!("o/{name}.minisig");
+    let inp = write_file(tmp.path(), "in.csv", &input(20, "first"));
+    let o = write_to(&w.endpoint, &to, "stream", &inp, &["--sign-key", &secret]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The object gone, its signature left: a writer that died between its
+    // two commits leaves this.
+    w.filer_delete(&b, &format!("o/{name}"));
+    let orphans = |older_than: &str, dry_run: bool| {
+        let mut args = vec![
+            "recover",
+            "--dir",
+            &to,
+            "--json",
+            "--older-than",
+            older_than,
+        ];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let r = run(&w.endpoint, &args);
+        assert_eq!(r.status.code(), Some(0), "{}{}", stdout(&r), stderr(&r));
+        json(&r)["orphan_signatures"].as_array().unwrap().len()
+    };
+    // Fresh: its writer may be between its commits.
+    assert_eq!(orphans("1h", false), 0);
+    assert!(
+        w.filer_get(&b, &sig_key).is_some(),
+        "a fresh orphan is kept"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(orphans("1s", true), 1, "old enough, nothing pending");
+
+    // A writer of that key mid-upload: the orphan is spared, whatever its
+    // age; then the writer replaces it (If-Match on the orphan's ETag).
+    let (child, mut stdin) = streaming_writer(&w.endpoint, &to, "stream", &["--sign-key", &secret]);
+    let text = input(3 * LARGE, "second");
+    stdin.write_all(&text.as_bytes()[..text.len() / 2]).unwrap();
+    wait_for_upload(&w.endpoint, &to);
+    assert_eq!(orphans("1s", true), 0, "an upload of its object is pending");
+    stdin.write_all(&text.as_bytes()[text.len() / 2..]).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (code, file) = verify_key(&w.endpoint, &public, &url);
+    assert_eq!(code, Some(0), "{file}");
+    assert_eq!(file["rows"], 3 * LARGE as u64);
+    assert_eq!(orphans("1s", false), 0, "joined by its object: kept");
+    assert!(w.filer_get(&b, &sig_key).is_some());
+
+    // Orphaned again, and old: removed.
+    w.filer_delete(&b, &format!("o/{name}"));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(orphans("1s", false), 1);
+    assert_eq!(w.filer_get(&b, &sig_key), None, "the old orphan is removed");
+    assert_eq!(orphans("1s", false), 0);
+}
+
+#[test]
+fn signed_writers_racing_for_one_key_one_commits_with_its_own_signature() {
+    let w = weed::shared();
+    let b = bucket("signrace");
+    let tmp = TempDir::new().unwrap();
+    let (secret, public) = keypair(tmp.path());
+    let to = format!("s3://{b}/race/");
+    let inputs: Vec<String> = (0..6)
+        .map(|i| input(if i == 5 { LARGE } else { 3000 + i }, &format!("w{i}")))
+        .collect();
+    let mut writers: Vec<_> = (0..6)
+        .map(|_| streaming_writer(&w.endpoint, &to, "race", &["--sign-key", &secret]))
+        .collect();
+    // Past their checks of the target and its signature, all race at the
+    // signature's If-None-Match and the object's.
+    const HEAD: usize = 128 << 10;
+    for ((_, stdin), text) in writers.iter_mut().zip(&inputs) {
+        stdin.write_all(&text.as_bytes()[..HEAD]).unwrap();
+    }
+    let results: Vec<(i32, Value)> = writers
+        .into_iter()
+        .zip(&inputs)
+        .map(|((child, mut stdin), text)| {
+            stdin.write_all(&text.as_bytes()[HEAD..]).unwrap();
+            child
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|c| {
+            let o = c.wait_with_output().unwrap();
+            (o.status.code().expect("exited"), json(&o))
+        })
+        .collect();
+    let winners: Vec<_> = results.iter().filter(|(c, _)| *c == 0).collect();
+    assert_eq!(winners.len(), 1, "{results:#?}");
+    for (code, doc) in results.iter().filter(|(c, _)| *c != 0) {
+        assert_eq!(*code, 3, "{doc}");
+        assert_eq!(doc["error"]["kind"], "target-exists", "{doc}");
+    }
+    let url = format!("{to}race_20240910_143000.csv");
+    let (code, file) = verify_key(&w.endpoint, &public, &url);
+    assert_eq!(code, Some(0), "the winner's own signature: {file}");
+    assert_eq!(file["rows"], winners[0].1["rows"]);
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+}
+
+#[test]
+fn a_signed_write_whose_commit_fails_takes_its_signature_back() {
+    let w = weed::shared();
+    let b = bucket("signundo");
+    let tmp = TempDir::new().unwrap();
+    let (secret, _public) = keypair(tmp.path());
+    let to = format!("s3://{b}/u/");
+    let name = "t_20240910_143000.csv";
+    let sig_key = format!("u/{name}.minisig");
+    let small = write_file(tmp.path(), "small.csv", &input(10, "small"));
+    let text = input(LARGE, "slow");
+    // A signed writer past its checks; an unsigned one commits the key
+    // first. The signed one's signature went in, its object cannot: the
+    // signature is deleted.
+    let (child, mut stdin) = streaming_writer(&w.endpoint, &to, "t", &["--sign-key", &secret]);
+    stdin.write_all(&text.as_bytes()[..4 << 20]).unwrap();
+    let o = write_to(&w.endpoint, &to, "t", &small, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdin.write_all(&text.as_bytes()[4 << 20..]).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(json(&o)["error"]["kind"], "target-exists");
+    assert_eq!(w.filer_get(&b, &sig_key), None, "its signature is deleted");
+
+    // Signed now; a signed --replace past its checks, and an unsigned
+    // --replace first: the signature it replaced is put back.
+    let o = write_to(
+        &w.endpoint,
+        &to,
+        "t",
+        &small,
+        &["--replace", "--sign-key", &secret],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let original = w.filer_get(&b, &sig_key).expect("signature");
+    let (child, mut stdin) =
+        streaming_writer(&w.endpoint, &to, "t", &["--replace", "--sign-key", &secret]);
+    stdin.write_all(&text.as_bytes()[..4 << 20]).unwrap();
+    // Other bytes (the same bytes would have the same ETag).
+    let other = write_file(tmp.path(), "other.csv", &input(12, "other"));
+    let o = write_to(&w.endpoint, &to, "t", &other, &["--replace"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdin.write_all(&text.as_bytes()[4 << 20..]).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(json(&o)["error"]["kind"], "target-changed");
+    assert_eq!(
+        w.filer_get(&b, &sig_key),
+        Some(original),
+        "the replaced signature is put back"
+    );
+    assert_eq!(uploads(&w.endpoint, &to, "1h"), (0, 0));
+}
+
+#[test]
+fn a_series_signed_locally_and_uploaded_has_its_chain_walked_on_the_prefix() {
+    let w = weed::shared();
+    let b = bucket("chain");
+    let tmp = TempDir::new().unwrap();
+    let (secret, public) = keypair(tmp.path());
+    let local = tmp.path().join("local");
+    std::fs::create_dir(&local).unwrap();
+    let stamps = ["14:30:00", "14:31:00", "14:32:00"];
+    for (i, stamp) in stamps.iter().enumerate() {
+        let inp = write_file(
+            tmp.path(),
+            &format!("in{i}.csv"),
+            &input(10, &format!("c{i}")),
+        );
+        let stamp = format!("2024-09-10T{stamp}Z");
+        let mut args = vec![
+            "write",
+            "--dir",
+            local.to_str().unwrap(),
+            "--name",
+            "t",
+            "--timestamp",
+            &stamp,
+            "--input",
+            &inp,
+            "--sign-key",
+            &secret,
+        ];
+        if i > 0 {
+            args.push("--continue");
+        }
+        let o = csvseal(&args, None);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    // The bucket and prefix made through S3; then the files and their
+    // signatures uploaded as they are.
+    let to = format!("s3://{b}/c/");
+    let other = write_file(tmp.path(), "other.csv", &input(3, "other"));
+    let o = write_to(&w.endpoint, &to, "other", &other, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut names: Vec<String> = std::fs::read_dir(&local)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".csv") || n.ends_with(".minisig"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 6, "{names:?}");
+    for n in &names {
+        w.filer_put(&b, "c/", n, &std::fs::read(local.join(n)).unwrap());
+    }
+    let series = || {
+        let o = run(
+            &w.endpoint,
+            &["verify", "--series", &to, "t", "--key", &public, "--json"],
+        );
+        (o.status.code(), json(&o))
+    };
+    let (code, doc) = series();
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["files"].as_array().unwrap().len(), 3, "{doc}");
+
+    // The middle file and its signature deleted: the chain breaks at the
+    // file after the gap, naming both files.
+    w.filer_delete(&b, "c/t_20240910_143100.csv");
+    w.filer_delete(&b, "c/t_20240910_143100.csv.minisig");
+    let (code, doc) = series();
+    assert_eq!(code, Some(1), "{doc}");
+    let last = &doc["files"][1];
+    assert_eq!(error_kinds(last), ["chain-broken"], "{doc}");
+    let message = last["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("t_20240910_143000.csv") && message.contains("t_20240910_143100.csv"),
+        "{message}"
+    );
+}

@@ -280,6 +280,32 @@ impl Weed {
         }
     }
 
+    /// Puts an object through the filer (not through S3, not through
+    /// csvseal).
+    pub fn filer_put(&self, bucket: &str, dir: &str, name: &str, content: &[u8]) {
+        let status = http_post_file(
+            &self.filer(),
+            &format!("/buckets/{bucket}/{dir}"),
+            name,
+            content,
+        );
+        assert!(
+            (200..300).contains(&status),
+            "filer POST {bucket}/{dir}{name}: HTTP {status}"
+        );
+    }
+
+    /// Deletes an object through the filer (not through S3, not through
+    /// csvseal).
+    pub fn filer_delete(&self, bucket: &str, key: &str) {
+        let (status, _) =
+            http_request(&self.filer(), "DELETE", &format!("/buckets/{bucket}/{key}"));
+        assert!(
+            (200..300).contains(&status),
+            "filer DELETE {bucket}/{key}: HTTP {status}"
+        );
+    }
+
     /// Names in a filer directory (`/buckets/BUCKET/DIR/`), `[]` if none.
     pub fn filer_list(&self, bucket: &str, dir: &str) -> Vec<String> {
         let (status, body) = http_get(
@@ -448,6 +474,12 @@ impl WeedRef {
     }
     pub fn create_bucket(&self, bucket: &str) {
         SHARED.lock().unwrap()[self.index].create_bucket(bucket)
+    }
+    pub fn filer_put(&self, bucket: &str, dir: &str, name: &str, content: &[u8]) {
+        SHARED.lock().unwrap()[self.index].filer_put(bucket, dir, name, content)
+    }
+    pub fn filer_delete(&self, bucket: &str, key: &str) {
+        SHARED.lock().unwrap()[self.index].filer_delete(bucket, key)
     }
 }
 

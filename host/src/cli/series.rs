@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use csvseal::jobs::series::verify_series;
-use csvseal::{Error, Sandbox, Schema};
+use csvseal::{Sandbox, Schema};
 use serde_json::json;
 
 use super::args::{EXIT_ERROR, EXIT_INVALID, EXIT_OK};
@@ -21,13 +21,9 @@ pub fn verify(
     json: bool,
 ) -> i32 {
     let report = match csvseal::location::Location::parse(dir).and_then(|l| match l {
-        csvseal::location::Location::Object(_) if keys.is_some() => Err(Error::Usage(
-            "--key is not supported for object storage yet: check signatures on a local copy"
-                .into(),
-        )),
         csvseal::location::Location::Object(url) => {
             let options = super::object::options();
-            csvseal::object::verify_series_at(sandbox, schema, &url, base, &options)
+            csvseal::object::verify_series_at(sandbox, schema, keys, &url, base, &options)
         }
         csvseal::location::Location::Local(_) => {
             verify_series(sandbox, schema, keys, Path::new(dir), base)

@@ -124,7 +124,15 @@ pub fn run(args: VerifyArgs) -> i32 {
         match &keys {
             Some(keys) => {
                 let own = builtin.as_ref().unwrap_or(&sandbox);
-                csvseal::verify::verify_signed(own, keys, path, verify)
+                match csvseal::location::Location::from_path(path)? {
+                    csvseal::location::Location::Object(url) => {
+                        let options = super::object::options();
+                        csvseal::object::verify_object_signed(own, keys, &url, &options, verify)
+                    }
+                    csvseal::location::Location::Local(_) => {
+                        csvseal::verify::verify_signed(own, keys, path, verify)
+                    }
+                }
             }
             None => verify(),
         }

@@ -9,6 +9,8 @@
 //! and committed like a sealed file: an upload, hashes checked, created with
 //! `If-None-Match: *`, the stored checksum confirmed. A `--backup-dir` is
 //! probed for conditional writes before the write starts, like the target.
+//! The replaced version's signature, if it has one, is kept beside its
+//! backup as `BACKUP.minisig`, put before the backup is committed.
 
 use std::sync::Arc;
 
@@ -72,12 +74,14 @@ fn bucket_of(bucket: &Arc<Bucket>, prefix: &ObjectUrl) -> Result<Arc<Bucket>> {
     }
 }
 
-/// Makes a verified backup of version `etag` of `target`; returns its URL.
+/// Makes a verified backup of version `etag` of `target`, and of its
+/// signature `signature` (its text) when it has one; returns its URL.
 pub(crate) fn backup_object(
     bucket: &Arc<Bucket>,
     verifier: &Sandbox,
     target: &ObjectUrl,
     etag: &str,
+    signature: Option<&str>,
     policy: &BackupPolicy,
 ) -> Result<ObjectUrl> {
     let prefix = backup_prefix(target, policy)?;
@@ -105,6 +109,12 @@ pub(crate) fn backup_object(
             report: Box::new(report),
         });
     }
+    // The signature first, as beside the target: a backup is never
+    // listed without it.
+    if let Some(text) = signature {
+        let sig_key = super::signature::key_of(&backup.key);
+        super::signature::put(&into, &sig_key, text, None, &new_write_id())?;
+    }
     upload.commit(&digests.digests, &Condition::Create)?;
     tracing::info!(file = %source_path.display(), backup = %backup, "backup made");
     Ok(backup)
@@ -125,6 +135,7 @@ pub(crate) fn prune(bucket: &Arc<Bucket>, target: &ObjectUrl, policy: &BackupPol
         names.sort_by(|a, b| b.name.cmp(&a.name));
         for old in names.iter().skip(keep.max(1)) {
             read::delete(&into, &old.key)?;
+            read::delete(&into, &super::signature::key_of(&old.key))?;
             tracing::info!(file = %into.url_of(&old.key).display(), "old backup deleted (--keep)");
         }
         Ok::<_, Error>(())

@@ -1,5 +1,6 @@
 //! Checking what is in object storage: `verify s3://…`, `verify --series
-//! s3://… BASE`, and `audit s3://…` (the audit's [`AuditSource`]).
+//! s3://… BASE` (with `--key`, signatures and the chain too), and `audit
+//! s3://…` (the audit's [`AuditSource`]).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -12,16 +13,18 @@ use super::bucket::{Bucket, ObjectOptions, connect};
 use super::ledger;
 use super::read;
 use super::runtime::block_on;
+use super::signature;
 use crate::error::{Error, Result};
 use crate::jobs::audit::{
     AuditOptions, AuditReport, AuditSource, DEFAULT_STATE_FILE, Entry, StateStore, audit_source,
 };
-use crate::jobs::series::{SeriesReport, is_member, series_report};
+use crate::jobs::series::{SeriesReport, check_chain, is_member, series_report};
 use crate::location::ObjectUrl;
 use crate::plugin::{builtin_for, verify_checked};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
-use crate::verify::{Schema, verify_reader};
+use crate::verify::signed::{stream_signature_of, verify_signed_by};
+use crate::verify::{Schema, TrustedKeys, verify_reader};
 
 /// Verifies the object at `url`. With a plugin (`sandbox` not built in),
 /// the built-in verifier's verdict is combined with the plugin's, as for
@@ -56,11 +59,46 @@ fn verify_key(
     }
 }
 
+/// Verifies the object at `url` with `verify` while its signature
+/// (`KEY.minisig`, read bounded) is checked against `keys` by `builtin`
+/// (csvseal's own component) on another thread, the object streamed into
+/// the check; as [`crate::verify::verify_signed`] does for a local file.
+pub fn verify_object_signed(
+    builtin: &Sandbox,
+    keys: &TrustedKeys,
+    url: &ObjectUrl,
+    options: &ObjectOptions,
+    verify: impl FnOnce() -> Result<VerifyReport>,
+) -> Result<VerifyReport> {
+    let bucket = connect(&url.bucket, options)?;
+    verify_key_signed(builtin, keys, &bucket, &url.key, verify)
+}
+
+fn verify_key_signed(
+    builtin: &Sandbox,
+    keys: &TrustedKeys,
+    bucket: &Arc<Bucket>,
+    key: &str,
+    verify: impl FnOnce() -> Result<VerifyReport>,
+) -> Result<VerifyReport> {
+    let label = bucket.url_of(key);
+    let file_name = key.rsplit('/').next().unwrap_or(key).to_owned();
+    let stream = || {
+        let text = signature::read_text(bucket, &signature::key_of(key), None)?.map(|s| s.text);
+        stream_signature_of(builtin, keys, file_name, text, &label, || {
+            Ok(Box::new(read::open(bucket, key, None)?))
+        })
+    };
+    verify_signed_by(builtin, &label, stream, verify)
+}
+
 /// Verifies the series `{prefix}{base}_YYYYMMDD_HHMMSS.csv`: every object in
-/// name order, and the seams between them.
+/// name order, and the seams between them; with `keys`, every object's
+/// signature and the chain of signed links too ([`check_chain`]).
 pub fn verify_series_at(
     sandbox: &Sandbox,
     schema: Option<&Schema>,
+    keys: Option<&TrustedKeys>,
     prefix: &ObjectUrl,
     base: &str,
     options: &ObjectOptions,
@@ -74,14 +112,23 @@ pub fn verify_series_at(
         .collect();
     // With a plugin, csvseal's own verifier runs too and has the final say.
     let builtin = builtin_for(sandbox)?;
-    Ok(series_report(members.into_iter().map(|l| {
-        (
-            bucket.url_of(&l.key),
+    let own = builtin.as_ref().unwrap_or(sandbox);
+    let mut report = series_report(members.into_iter().map(|l| {
+        let verify = || {
             verify_checked(sandbox, builtin.as_ref(), |s| {
                 verify_key(&bucket, s, schema, &l.key)
-            }),
-        )
-    })))
+            })
+        };
+        let r = match keys {
+            Some(keys) => verify_key_signed(own, keys, &bucket, &l.key, verify),
+            None => verify(),
+        };
+        (bucket.url_of(&l.key), r)
+    }));
+    if keys.is_some() {
+        check_chain(own, &mut report)?;
+    }
+    Ok(report)
 }
 
 /// Audits the objects directly under `prefix` (`opts.dir` should be its

@@ -22,12 +22,13 @@ mod read;
 mod recover;
 mod runtime;
 mod s3api;
+mod signature;
 mod signed;
 mod upload;
 mod write;
 
 pub use bucket::{Bucket, ObjectOptions, connect};
-pub use check::{audit_prefix, verify_object, verify_series_at};
+pub use check::{audit_prefix, verify_object, verify_object_signed, verify_series_at};
 pub use probe::PROBE_NAME;
 pub use read::ObjectReader;
 pub use recover::recover_prefix;

@@ -9,8 +9,14 @@
 //! write fail; it never makes anything partial visible. Only csvseal's own
 //! uploads are touched: those its ledger names ([`super::ledger`]), under
 //! the prefix and its default backup prefix, and the probe's.
+//!
+//! A signature `X.csv.minisig` without `X.csv` is an orphan (a signed write
+//! died between its two commits, or could not undo its signature). It is
+//! removed only when it is older than `older_than` (the same rule as an
+//! upload's: its writer may still be running) and no upload of `X.csv` is
+//! pending; otherwise kept and reported.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use super::bucket::{ObjectOptions, connect};
@@ -25,6 +31,7 @@ use crate::jobs::recover::{Kept, RecoverReport, Unreadable};
 use crate::location::ObjectUrl;
 use crate::monitor::metrics::{ORIGIN_STALE, temp_sweep_failed, temp_swept};
 use crate::sandbox::Sandbox;
+use crate::store::naming::signed_file_of;
 use crate::verify::verify_reader;
 
 /// Aborts csvseal's incomplete uploads directly under `prefix` (and its
@@ -54,6 +61,8 @@ pub fn recover_prefix(
         }
     }
     let mut uploads = block_on(bucket.list_uploads(&prefix.key))?;
+    // Any pending upload of a key (csvseal's or not) spares its signature.
+    let pending: HashSet<String> = uploads.iter().map(|u| u.key.clone()).collect();
     uploads.sort_by(|a, b| (&a.key, a.initiated).cmp(&(&b.key, b.initiated)));
     for u in uploads {
         let name = &u.key[prefix.key.len()..];
@@ -108,7 +117,9 @@ pub fn recover_prefix(
             }
         }
     }
-    for l in read::list(&bucket, &prefix.key)? {
+    // Listed after the uploads: an object committed in between is seen.
+    let listed = read::list(&bucket, &prefix.key)?;
+    for l in &listed {
         if !l.name.ends_with(".csv") {
             continue;
         }
@@ -117,7 +128,65 @@ pub fn recover_prefix(
             .and_then(|mut r| verify_reader(sandbox, None, &mut r, &path));
         report.record(path, verified);
     }
+    let objects: HashSet<&str> = listed.iter().map(|l| l.name.as_str()).collect();
+    for l in &listed {
+        let Some(csv) = signed_file_of(&l.name) else {
+            continue;
+        };
+        if objects.contains(csv) {
+            continue;
+        }
+        let csv_key = format!("{}{csv}", prefix.key);
+        let path = bucket.url_of(&l.key);
+        let age = now.duration_since(l.modified).unwrap_or_default();
+        if pending.contains(&csv_key) || age <= older_than {
+            // Not an orphan yet, as a local signature whose writer holds
+            // its CSV's temp is not: left alone, and said why in the log.
+            let reason = orphan_kept_reason(pending.contains(&csv_key), age, older_than);
+            tracing::info!(file = %path.display(), reason = %reason, "signature kept");
+            continue;
+        }
+        if dry_run {
+            report.orphan_signatures.push(path);
+            continue;
+        }
+        // Only the version judged an orphan: one a new writer has put
+        // since is its own (and its writer puts it back if this races it).
+        let still = |h: &Option<super::s3api::Head>| {
+            let bare = |e: &str| e.trim_matches('"').to_owned();
+            h.as_ref()
+                .is_some_and(|h| Some(bare(&h.etag)) == l.etag.as_deref().map(bare))
+        };
+        match block_on(bucket.head(&l.key)).and_then(|h| {
+            if still(&h) {
+                read::delete(&bucket, &l.key).map(|()| true)
+            } else {
+                Ok(false)
+            }
+        }) {
+            Ok(true) => report.orphan_signatures.push(path),
+            Ok(false) => {}
+            Err(e) => report.unreadable.push(Unreadable {
+                path,
+                error: format!("remove orphan signature: {e}"),
+            }),
+        }
+    }
     Ok(report)
+}
+
+fn orphan_kept_reason(pending: bool, age: Duration, older_than: Duration) -> String {
+    if pending {
+        return "a signature without its object, whose upload is pending: its writer may be \
+                between its two commits"
+            .into();
+    }
+    format!(
+        "a signature without its object, put {} ago, not more than --older-than {}: its writer \
+         may be between its two commits",
+        humantime::format_duration(Duration::from_secs(age.as_secs())),
+        humantime::format_duration(older_than)
+    )
 }
 
 fn kept_reason(known: bool, age: Duration, older_than: Duration) -> String {

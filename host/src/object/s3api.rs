@@ -88,8 +88,8 @@ impl Bucket {
         self.error(key, op, resp.error_text())
     }
 
-    /// PutObject of a whole (small) object under `cond`, with its SHA-256
-    /// for the store to check.
+    /// PutObject of a whole (small) sealed file under `cond`, with its
+    /// SHA-256 for the store to check.
     pub(crate) async fn put_conditional(
         &self,
         key: &str,
@@ -97,6 +97,20 @@ impl Bucket {
         sha256: [u8; 32],
         cond: &Condition,
         write_id: &str,
+    ) -> Result<Committed> {
+        self.put_typed(key, body, sha256, cond, write_id, "text/csv")
+            .await
+    }
+
+    /// [`Self::put_conditional`] of an object of another content type.
+    pub(crate) async fn put_typed(
+        &self,
+        key: &str,
+        body: PutPayload,
+        sha256: [u8; 32],
+        cond: &Condition,
+        write_id: &str,
+        content_type: &str,
     ) -> Result<Committed> {
         let op = "put object";
         let req = Req {
@@ -106,7 +120,7 @@ impl Bucket {
             ..with_condition(Req::new(Method::PUT, Some(key)), cond)
                 .header(name(CHECKSUM_HEADER), b64(&sha256))
                 .header(name(WRITE_ID_HEADER), write_id)
-                .header(http::header::CONTENT_TYPE, "text/csv")
+                .header(http::header::CONTENT_TYPE, content_type)
         };
         let resp = self.call(key, op, &req).await?;
         commit_outcome(self, key, op, resp)

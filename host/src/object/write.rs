@@ -13,27 +13,41 @@
 //!    every segment judged must be a part sent.
 //! 5. `--replace`: a verified backup object of exactly the version being
 //!    replaced ([`super::backup`]).
-//! 6. Complete with `If-None-Match: *` (or `If-Match: ETAG`); then confirm
-//!    the stored checksum (or read the object back) before reporting success.
+//! 6. Signed (`--sign-key`): put `KEY.minisig`, signing the prehash of the
+//!    bytes judged, with `If-None-Match: *`, or `If-Match` on the ETag of
+//!    the signature there (an orphan, or the replaced version's)
+//!    ([`super::signature`]).
+//! 7. Complete with `If-None-Match: *` (or `If-Match: ETAG`); then confirm
+//!    the stored checksum (or read the object back), and that the signature
+//!    is still this write's, before reporting success.
 //!
-//! Any failure aborts the upload: nothing is visible, the target untouched.
+//! Any failure aborts the upload: nothing is visible, the target untouched;
+//! a signature put in step 6 is deleted (or the replaced one put back).
 
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
+
+use bytes::Bytes;
 
 use super::backup;
 use super::bucket::Bucket;
 use super::probe::ensure_conditional_writes;
 use super::runtime::block_on;
 use super::s3api::Condition;
+use super::signature;
 use super::upload::{PART_SIZE, Upload, new_write_id};
+use crate::checked_seal::SealedSink;
 use crate::deadline::{DeadlineReader, is_deadline};
 use crate::error::{Error, Result};
 use crate::location::ObjectUrl;
 use crate::sandbox::Sandbox;
+use crate::signing::Signed;
+use crate::signing::minisig::Prehash;
 use crate::store::naming;
-use crate::write::{Committed, WriteControl, WriteRequest, builtin_judge, seal_request};
+use crate::write::{
+    Committed, WriteControl, WriteRequest, builtin_judge, seal_request, signature_text,
+};
 
 /// Seals `input` into a new object `{prefix}{base}_YYYYMMDD_HHMMSS.csv`
 /// (`req.dir` is not used; `prefix` is the location). See the module docs
@@ -69,13 +83,6 @@ fn write_inner(
     let input = &mut DeadlineReader::new(input, deadline);
     let input = &mut *crate::write::decoded(input, req.encoding);
     crate::write::check_request(req)?;
-    if control.sign.is_some() {
-        return Err(Error::Usage(
-            "signing is not supported for object storage yet: write locally with --sign-key, \
-             or sign after the upload"
-                .into(),
-        ));
-    }
     let prefix = prefix.as_prefix();
     let final_name = naming::final_name(&req.base_name, req.timestamp)?;
     let target = prefix.join(&final_name);
@@ -102,10 +109,24 @@ fn write_inner(
         }
     };
 
+    // The signature already there: an orphan (its object was never
+    // committed), or the one of the version `--replace` supersedes, which
+    // its backup keeps.
+    let sig_key = signature::key_of(&target.key);
+    let prior_sig = if control.sign.is_some() || existing.is_some() {
+        signature::read_text(bucket, &sig_key, None)?
+    } else {
+        None
+    };
+
     let own = builtin_judge(sandbox)?;
     let verifier = own.as_ref().unwrap_or(sandbox);
     tracing::debug!(file = %target, "sealing into a multipart upload");
-    let mut upload = Upload::new(bucket.clone(), target.key.clone(), new_write_id());
+    let write_id = new_write_id();
+    let mut upload = Prehashing {
+        upload: Upload::new(bucket.clone(), target.key.clone(), write_id.clone()),
+        prehash: control.sign.as_ref().map(|_| Prehash::new()),
+    };
     let checked = seal_request(
         sandbox,
         verifier,
@@ -116,13 +137,48 @@ fn write_inner(
         PART_SIZE as u64,
         &target.to_path(),
     )?;
+    let Prehashing { upload, prehash } = upload;
     check_deadline(deadline, &target, "commit")?;
     if let (Condition::Match(etag), Some(policy)) = (&cond, &control.replace) {
-        backup::backup_object(bucket, verifier, &target, etag, policy)?;
+        let sig_text = prior_sig.as_ref().map(|s| s.text.as_str());
+        backup::backup_object(bucket, verifier, &target, etag, sig_text, policy)?;
         check_deadline(deadline, &target, "commit")?;
     }
-    let stored = upload.commit(&checked.digests.digests, &cond)?;
+
+    // The signature is committed first: no object is visible without it.
+    let signature = match (&control.sign, prehash) {
+        (Some(signer), Some(prehash)) => {
+            let text = signature_text(signer, &final_name, &checked.verified, prehash.finish())?;
+            let replacing = prior_sig.as_ref().map(|s| s.etag.as_str());
+            let etag = signature::put(bucket, &sig_key, &text, replacing, &write_id)?;
+            tracing::debug!(file = %bucket.url_of(&sig_key).display(), "signature committed");
+            Some((text, etag, signer.key.id()))
+        }
+        _ => None,
+    };
+    let stored = match upload.commit(&checked.digests.digests, &cond) {
+        Ok(stored) => stored,
+        Err(e) => {
+            if let Some((_, etag, _)) = &signature
+                && !committed_by(bucket, &target.key, &write_id)
+            {
+                let replaced = prior_sig.as_ref().map(|s| s.text.as_str());
+                signature::undo(bucket, &sig_key, etag, &write_id, replaced);
+            }
+            return Err(e);
+        }
+    };
     tracing::debug!(file = %target, etag = %stored.etag, check = ?stored.check, "stored object confirmed");
+    let signed = match signature {
+        Some((text, _, key_id)) => {
+            signature::confirm(bucket, &sig_key, &text, &write_id)?;
+            Some(Signed {
+                path: bucket.url_of(&sig_key),
+                key_id,
+            })
+        }
+        None => None,
+    };
     if let Some(policy) = &control.replace {
         backup::prune(bucket, &target, policy);
     }
@@ -130,8 +186,36 @@ fn write_inner(
         path: target.to_path(),
         summary: checked.summary,
         verified: checked.verified,
-        signed: None,
+        signed,
     })
+}
+
+/// Whether the object `key` is this write's (its commit took effect even
+/// though it reported a failure, such as a checksum it could not confirm):
+/// then its signature stays. Unknown counts as not.
+fn committed_by(bucket: &Bucket, key: &str, write_id: &str) -> bool {
+    matches!(block_on(bucket.head(key)), Ok(Some(h)) if h.write_id.as_deref() == Some(write_id))
+}
+
+/// The upload as a sealed sink that also takes the prehash a signature
+/// needs of the bytes written (only when the write is signed), as the local
+/// write wraps its temp file.
+struct Prehashing {
+    upload: Upload,
+    prehash: Option<Prehash>,
+}
+
+impl SealedSink for Prehashing {
+    fn write_sealed(&mut self, bytes: Bytes) -> Result<()> {
+        if let Some(h) = &mut self.prehash {
+            h.update(&bytes);
+        }
+        self.upload.write_sealed(bytes)
+    }
+
+    fn end_segment(&mut self, digest: &[u8; 32]) -> Result<()> {
+        self.upload.end_segment(digest)
+    }
 }
 
 fn check_deadline(deadline: Option<Instant>, target: &ObjectUrl, step: &'static str) -> Result<()> {

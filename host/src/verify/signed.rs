@@ -8,6 +8,7 @@
 //! signature (name, rows, first and last `file_seq`) are then matched
 //! against what the verifier found.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -113,17 +114,36 @@ pub fn stream_signature(
     path: &Path,
 ) -> Result<PendingSignature> {
     let (_, file_name) = by_path::split_path(path)?;
-    let Some(text) = read_signature(path)? else {
+    let text = read_signature(path)?;
+    stream_signature_of(builtin, keys, file_name, text, path, || {
+        Ok(Box::new(by_path::open_file(path, "open")?.into_std()))
+    })
+}
+
+/// Starts checking the signature `text` (None: the file has none) of the
+/// file `file_name` against `keys` in `builtin`, streaming into the check
+/// the bytes `open` gives (called only when there is a signature; `label`
+/// names them in errors). The signature pass of a file anywhere: a local
+/// file, an object.
+pub fn stream_signature_of(
+    builtin: &Sandbox,
+    keys: &TrustedKeys,
+    file_name: String,
+    text: Option<String>,
+    label: &Path,
+    open: impl FnOnce() -> Result<Box<dyn Read + Send>>,
+) -> Result<PendingSignature> {
+    let Some(text) = text else {
         return Ok(PendingSignature {
             session: None,
             file_name,
         });
     };
     let mut session = builtin.signature_check(&text, keys.texts())?;
-    let mut file = by_path::open_file(path, "open")?.into_std();
+    let mut file = open()?;
     let mut buf = vec![0u8; CHUNK_SIZE];
     loop {
-        let n = read_full(&mut file, &mut buf).map_err(|e| Error::io(path, "read", e))?;
+        let n = read_full(&mut file, &mut buf).map_err(|e| Error::io(label, "read", e))?;
         if n == 0 {
             break;
         }
@@ -175,6 +195,23 @@ pub fn verify_signed(
     path: &Path,
     verify: impl FnOnce() -> Result<VerifyReport>,
 ) -> Result<VerifyReport> {
+    verify_signed_by(
+        builtin,
+        path,
+        || stream_signature(builtin, keys, path),
+        verify,
+    )
+}
+
+/// [`verify_signed`] with the signature pass `stream` (see
+/// [`stream_signature_of`]) run on its own thread while `verify` runs;
+/// `label` names the file in errors.
+pub fn verify_signed_by(
+    builtin: &Sandbox,
+    label: &Path,
+    stream: impl FnOnce() -> Result<PendingSignature> + Send,
+    verify: impl FnOnce() -> Result<VerifyReport>,
+) -> Result<VerifyReport> {
     if !builtin.is_builtin() {
         return Err(Error::Usage(
             "signatures are checked by csvseal's own component only".into(),
@@ -183,8 +220,8 @@ pub fn verify_signed(
     let (report, pending) = std::thread::scope(|s| {
         let pending = std::thread::Builder::new()
             .name("csvseal-signature".into())
-            .spawn_scoped(s, || stream_signature(builtin, keys, path))
-            .map_err(|e| Error::io(path, "start signature thread", e))?;
+            .spawn_scoped(s, stream)
+            .map_err(|e| Error::io(label, "start signature thread", e))?;
         let report = verify();
         let pending = pending
             .join()
