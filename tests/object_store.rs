@@ -1038,6 +1038,11 @@ fn a_store_echoing_checksums_it_does_not_check_gets_the_object_read_back() {
     assert!(p.tampered.load(std::sync::atomic::Ordering::SeqCst) >= 2);
 }
 
+/// The one bucket of the signature tests, each in a prefix of its own:
+/// SeaweedFS gives every bucket volumes of its own, and a disk with little
+/// free space has few.
+const SIGNED: &str = "signed";
+
 /// A key pair made by `csvseal keygen` in `dir`: (secret, public).
 fn keypair(dir: &Path) -> (String, String) {
     let s = dir.join("sign.key").to_string_lossy().into_owned();
@@ -1084,7 +1089,7 @@ fn minisign_verifies(dir: &Path, bytes: &[u8], sig: &[u8], public: &str) -> Opti
 #[test]
 fn a_signed_write_commits_a_signature_that_verify_key_and_minisign_check() {
     let w = weed::shared();
-    let b = bucket("signed");
+    let b = bucket(SIGNED);
     let tmp = TempDir::new().unwrap();
     let (secret, public) = keypair(tmp.path());
     let to = format!("s3://{b}/s/");
@@ -1186,7 +1191,7 @@ fn a_signed_write_commits_a_signature_that_verify_key_and_minisign_check() {
 #[test]
 fn an_orphan_signature_is_taken_over_by_the_next_writer_and_removed_by_recover_only_when_old() {
     let w = weed::shared();
-    let b = bucket("orphan");
+    let b = bucket(SIGNED);
     let tmp = TempDir::new().unwrap();
     let (secret, public) = keypair(tmp.path());
     let to = format!("s3://{b}/o/");
@@ -1252,7 +1257,7 @@ fn an_orphan_signature_is_taken_over_by_the_next_writer_and_removed_by_recover_o
 #[test]
 fn signed_writers_racing_for_one_key_one_commits_with_its_own_signature() {
     let w = weed::shared();
-    let b = bucket("signrace");
+    let b = bucket(SIGNED);
     let tmp = TempDir::new().unwrap();
     let (secret, public) = keypair(tmp.path());
     let to = format!("s3://{b}/race/");
@@ -1298,7 +1303,7 @@ fn signed_writers_racing_for_one_key_one_commits_with_its_own_signature() {
 #[test]
 fn a_signed_write_whose_commit_fails_takes_its_signature_back() {
     let w = weed::shared();
-    let b = bucket("signundo");
+    let b = bucket(SIGNED);
     let tmp = TempDir::new().unwrap();
     let (secret, _public) = keypair(tmp.path());
     let to = format!("s3://{b}/u/");
@@ -1354,7 +1359,7 @@ fn a_signed_write_whose_commit_fails_takes_its_signature_back() {
 #[test]
 fn a_series_signed_locally_and_uploaded_has_its_chain_walked_on_the_prefix() {
     let w = weed::shared();
-    let b = bucket("chain");
+    let b = bucket(SIGNED);
     let tmp = TempDir::new().unwrap();
     let (secret, public) = keypair(tmp.path());
     let local = tmp.path().join("local");

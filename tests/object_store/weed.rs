@@ -280,32 +280,6 @@ impl Weed {
         }
     }
 
-    /// Puts an object through the filer (not through S3, not through
-    /// csvseal).
-    pub fn filer_put(&self, bucket: &str, dir: &str, name: &str, content: &[u8]) {
-        let status = http_post_file(
-            &self.filer(),
-            &format!("/buckets/{bucket}/{dir}"),
-            name,
-            content,
-        );
-        assert!(
-            (200..300).contains(&status),
-            "filer POST {bucket}/{dir}{name}: HTTP {status}"
-        );
-    }
-
-    /// Deletes an object through the filer (not through S3, not through
-    /// csvseal).
-    pub fn filer_delete(&self, bucket: &str, key: &str) {
-        let (status, _) =
-            http_request(&self.filer(), "DELETE", &format!("/buckets/{bucket}/{key}"));
-        assert!(
-            (200..300).contains(&status),
-            "filer DELETE {bucket}/{key}: HTTP {status}"
-        );
-    }
-
     /// Names in a filer directory (`/buckets/BUCKET/DIR/`), `[]` if none.
     pub fn filer_list(&self, bucket: &str, dir: &str) -> Vec<String> {
         let (status, body) = http_get(
@@ -475,11 +449,24 @@ impl WeedRef {
     pub fn create_bucket(&self, bucket: &str) {
         SHARED.lock().unwrap()[self.index].create_bucket(bucket)
     }
+    // The filer's address is taken under the lock; the request and its
+    // assertion run outside it (a failed assertion must not poison the
+    // lock every other test shares).
     pub fn filer_put(&self, bucket: &str, dir: &str, name: &str, content: &[u8]) {
-        SHARED.lock().unwrap()[self.index].filer_put(bucket, dir, name, content)
+        let filer = SHARED.lock().unwrap()[self.index].filer();
+        let status = http_post_file(&filer, &format!("/buckets/{bucket}/{dir}"), name, content);
+        assert!(
+            (200..300).contains(&status),
+            "filer POST {bucket}/{dir}{name}: HTTP {status}"
+        );
     }
     pub fn filer_delete(&self, bucket: &str, key: &str) {
-        SHARED.lock().unwrap()[self.index].filer_delete(bucket, key)
+        let filer = SHARED.lock().unwrap()[self.index].filer();
+        let (status, _) = http_request(&filer, "DELETE", &format!("/buckets/{bucket}/{key}"));
+        assert!(
+            (200..300).contains(&status),
+            "filer DELETE {bucket}/{key}: HTTP {status}"
+        );
     }
 }
 
