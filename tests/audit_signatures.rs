@@ -26,21 +26,6 @@ const NAMES: [&str; 3] = [
     "t_20240912_143000.csv",
 ];
 
-/// A key pair made by `csvseal keygen` in `dir`: (secret, public).
-fn keypair(dir: &Path, name: &str) -> (String, String) {
-    let s = dir
-        .join(format!("{name}.key"))
-        .to_string_lossy()
-        .into_owned();
-    let p = dir
-        .join(format!("{name}.pub"))
-        .to_string_lossy()
-        .into_owned();
-    let out = csvseal(&["keygen", "--secret-key", &s, "--public-key", &p], None);
-    assert_eq!(out.status.code(), Some(0), "keygen: {}", stderr(&out));
-    (s, p)
-}
-
 /// A signed 3-file series `t` in `dir`, each file continuing the last.
 fn signed_series(dir: &Path, secret: &str) {
     let d = dir.to_string_lossy().into_owned();

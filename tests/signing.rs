@@ -12,21 +12,6 @@ use std::process::Command;
 use common::*;
 use tempfile::TempDir;
 
-/// A key pair made by `csvseal keygen` in `dir`: (secret, public).
-pub fn keypair(dir: &Path, name: &str) -> (String, String) {
-    let s = dir
-        .join(format!("{name}.key"))
-        .to_string_lossy()
-        .into_owned();
-    let p = dir
-        .join(format!("{name}.pub"))
-        .to_string_lossy()
-        .into_owned();
-    let out = csvseal(&["keygen", "--secret-key", &s, "--public-key", &p], None);
-    assert_eq!(out.status.code(), Some(0), "keygen: {}", stderr(&out));
-    (s, p)
-}
-
 /// Debian's minisign, which CI installs; skipped only outside CI.
 fn minisign() -> Option<Command> {
     let found = Command::new("minisign").arg("-v").output().is_ok();
@@ -338,86 +323,43 @@ fn no_command_ever_shows_the_secret_key() {
     let metrics = w.join("metrics.prom").to_string_lossy().into_owned();
     let input = put(w, "in.csv", TRADES.as_bytes());
     let mut runs: Vec<Vec<String>> = vec![];
-    let mut args = |a: &[&str]| runs.push(a.iter().map(|s| s.to_string()).collect());
     let common = ["-vvv", "--metrics-file", &metrics];
+    let write = |name: &str, input: &str, stamp: &str, extra: &[&str]| -> Vec<String> {
+        let mut a = vec!["write", "--dir", &o, "--name", name, "--input", input];
+        a.extend(["--sign-key", &secret, "--timestamp", stamp]);
+        a.extend(extra);
+        a.iter().map(|s| s.to_string()).collect()
+    };
     for log in ["text", "json"] {
-        args(&[
-            "write",
-            "--dir",
-            &o,
-            "--name",
+        let fmt = ["--log-format", log];
+        runs.push(write(
             log,
-            "--input",
             &input,
-            "--sign-key",
-            &secret,
-            "--timestamp",
             "2024-09-10T14:30:00Z",
-            "--json",
-            "--log-format",
+            &[&["--json"][..], &fmt].concat(),
+        ));
+        runs.push(write(
             log,
-        ]);
-        args(&[
-            "write",
-            "--dir",
-            &o,
-            "--name",
-            log,
-            "--input",
             &input,
-            "--sign-key",
-            &secret,
-            "--timestamp",
             "2024-09-11T14:30:00Z",
-            "--continue",
-            "--log-format",
-            log,
-        ]);
+            &[&["--continue"][..], &fmt].concat(),
+        ));
         // Failures: the target exists; the input is rejected.
-        args(&[
-            "write",
-            "--dir",
-            &o,
-            "--name",
+        runs.push(write(
             log,
-            "--input",
             &input,
-            "--sign-key",
-            &secret,
-            "--timestamp",
             "2024-09-10T14:30:00Z",
-            "--json",
-            "--log-format",
-            log,
-        ]);
-        args(&[
-            "write",
-            "--dir",
-            &o,
-            "--name",
-            "bad",
-            "--input",
-            &secret,
-            "--sign-key",
-            &secret,
-            "--log-format",
-            log,
-        ]);
+            &[&["--json"][..], &fmt].concat(),
+        ));
+        runs.push(write("bad", &secret, "2024-09-12T14:30:00Z", &fmt));
     }
-    args(&[
-        "write",
-        "--dir",
-        &o,
-        "--name",
+    runs.push(write(
         "text",
-        "--input",
         &input,
-        "--sign-key",
-        &secret,
-        "--timestamp",
         "2024-09-10T14:30:00Z",
-        "--replace",
-    ]);
+        &["--replace"],
+    ));
+    let mut args = |a: &[&str]| runs.push(a.iter().map(|s| s.to_string()).collect());
     let first = format!("{o}/text_20240910_143000.csv");
     args(&["sign", "--sign-key", &secret, "--force", "--json", &first]);
     args(&["sign", "--sign-key", &secret, &first]);

@@ -225,3 +225,18 @@ pub fn csvseal_within(args: &[&str], secs: u64) -> Option<Output> {
     }
     Some(child.wait_with_output().expect("csvseal's output"))
 }
+
+/// A key pair made by `csvseal keygen` in `dir`: (secret key path, public key path).
+pub fn keypair(dir: &Path, name: &str) -> (String, String) {
+    let s = dir
+        .join(format!("{name}.key"))
+        .to_string_lossy()
+        .into_owned();
+    let p = dir
+        .join(format!("{name}.pub"))
+        .to_string_lossy()
+        .into_owned();
+    let out = csvseal(&["keygen", "--secret-key", &s, "--public-key", &p], None);
+    assert_eq!(out.status.code(), Some(0), "keygen: {}", stderr(&out));
+    (s, p)
+}
