@@ -18,7 +18,7 @@ use crate::report::{SealSummary, VerifyReport};
 use crate::sandbox::{Dialect, InputFormat, Sandbox, SealOptions};
 use crate::segment_digest::{Mismatch, SEGMENT_BYTES};
 use crate::signing::commit::{check_signable, commit_signature, undo_signature};
-use crate::signing::minisig::{Prehash, sign_prehashed};
+use crate::signing::minisig::{PrehashThread, sign_prehashed};
 use crate::signing::{Signed, Signer, Statement};
 use crate::store::atomic_file::TempFile;
 use crate::store::file_ops::{FileOps, RealFs};
@@ -279,9 +279,15 @@ fn write_inner(
     let verifier = own.as_ref().unwrap_or(sandbox);
     let temp_path = temp.path();
     tracing::debug!(temp = %temp_path.display(), "sealing into temp file, verifying as it goes");
+    let prehash = match control.sign {
+        Some(_) => Some(
+            PrehashThread::spawn().map_err(|e| Error::io(&temp_path, "start prehash thread", e))?,
+        ),
+        None => None,
+    };
     let mut sink = Prehashing {
         temp: &mut temp,
-        prehash: control.sign.as_ref().map(|_| Prehash::new()),
+        prehash,
     };
     let checked = seal_request(
         sandbox,
@@ -293,7 +299,7 @@ fn write_inner(
         SEGMENT_BYTES,
         &temp_path,
     )?;
-    let prehash = sink.prehash.map(Prehash::finish);
+    let prehash = sink.prehash.map(PrehashThread::finish);
     check_deadline(deadline, temp_path.clone(), "fsync temp file")?;
     temp.sync()?;
 
@@ -437,13 +443,13 @@ pub(crate) fn signature_text(
 /// needs of the bytes written (only when the write is signed).
 struct Prehashing<'t, 'd> {
     temp: &'t mut TempFile<'d>,
-    prehash: Option<Prehash>,
+    prehash: Option<PrehashThread>,
 }
 
 impl SealedSink for Prehashing<'_, '_> {
     fn write_sealed(&mut self, bytes: Bytes) -> Result<()> {
-        if let Some(h) = &mut self.prehash {
-            h.update(&bytes);
+        if let Some(h) = &self.prehash {
+            h.update(bytes.clone());
         }
         self.temp.write_sealed(bytes)
     }

@@ -154,14 +154,14 @@ class Bench:
             return run
         (plain, _), (signed, _) = medians(self.a.runs, write(False), write(True))
         self.row(f'`write --sign-key`, {n / 1e6:g}M rows, vs the same `write` unsigned', ms(signed),
-                 ms(plain), f'+{(signed / plain - 1) * 100:.0f}%', '≤ +5%')
+                 ms(plain), f'{(signed / plain - 1) * 100:+.0f}%', '≤ +5%')
         sealed = str(next(Path(f'{self.work}/signing-on').glob('bench_*.csv')))
         (keyed, _), (bare, _) = medians(
             self.a.runs,
             lambda: spawn([self.bin, 'verify', '--key', pub, sealed]),
             lambda: spawn([self.bin, 'verify', sealed]))
         self.row(f'`verify --key`, {n / 1e6:g}M rows ({mb(sealed):.0f} MB), vs `verify`', ms(keyed),
-                 ms(bare), f'+{(keyed / bare - 1) * 100:.0f}%', '≤ +15%')
+                 ms(bare), f'{(keyed / bare - 1) * 100:+.0f}%', '≤ +15%')
         os.remove(inp)
 
     def verify_tiny(self):

@@ -25,6 +25,53 @@ impl Prehash {
     }
 }
 
+/// [`Prehash`] on a thread of its own, fed shared chunks: a write's two
+/// busy threads (sealer and judge) do not wait for the hash, and the bounded
+/// queue (a few chunks) keeps memory flat if the hash falls behind.
+pub struct PrehashThread {
+    tx: Option<std::sync::mpsc::SyncSender<bytes::Bytes>>,
+    handle: std::thread::JoinHandle<[u8; 64]>,
+}
+
+/// Chunks queued for the hashing thread at most.
+const PREHASH_QUEUE: usize = 4;
+
+impl PrehashThread {
+    /// Starts the thread.
+    pub fn spawn() -> std::io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(PREHASH_QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("csvseal-prehash".into())
+            .spawn(move || {
+                let mut h = Prehash::new();
+                for chunk in rx {
+                    h.update(&chunk);
+                }
+                h.finish()
+            })?;
+        Ok(PrehashThread {
+            tx: Some(tx),
+            handle,
+        })
+    }
+
+    /// Adds the next bytes (a cheap shared handle, not a copy).
+    pub fn update(&self, bytes: bytes::Bytes) {
+        if let Some(tx) = &self.tx {
+            // The thread only ends when the sender is dropped: a send cannot fail.
+            let _ = tx.send(bytes);
+        }
+    }
+
+    /// The prehash of everything given.
+    pub fn finish(mut self) -> [u8; 64] {
+        drop(self.tx.take());
+        self.handle
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    }
+}
+
 /// A reader that takes the prehash of everything read through it.
 pub struct PrehashReader<R> {
     inner: R,
