@@ -15,7 +15,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use cap_std::ambient_authority;
-use cap_std::fs::{Dir, File, OpenOptions};
+use cap_std::fs::{Dir, File};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -201,11 +201,9 @@ fn unconfirmed_backup(e: Error) -> Error {
 }
 
 /// Holds the backup directory's lock while the manifest is updated.
-fn lock_backup_dir(bdir: &Dir, bdir_path: &Path) -> Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true);
-    let f = bdir
-        .open_with(LOCK, &options)
+fn lock_backup_dir(ops: &dyn FileOps, bdir: &Dir, bdir_path: &Path) -> Result<File> {
+    let f = ops
+        .open_lock(bdir, LOCK)
         .map_err(|e| Error::io(bdir_path.join(LOCK), "open lock file", e))?;
     lock_exclusive(&f).map_err(|e| Error::io(bdir_path.join(LOCK), "lock", e))?;
     Ok(f)
@@ -232,7 +230,7 @@ pub fn backup_in(
         Err(e) => return Err(Error::io(&src_path, "open", e)),
     }
     let bdir_path = policy.dir_for(dir_path);
-    let bdir = open_or_create_dir(&bdir_path)?;
+    let bdir = open_or_create_dir(ops, &bdir_path)?;
     let stamp = OffsetDateTime::now_utc()
         .format(format_description!(
             "[year][month][day]T[hour][minute][second].[subsecond digits:9]Z"
@@ -248,7 +246,7 @@ pub fn backup_in(
     backup_signature(ops, dir_path, &bdir, &bdir_path, name, &bname)?;
     let path = temp.commit(&bname).map_err(unconfirmed_backup)?;
 
-    let _lock = lock_backup_dir(&bdir, &bdir_path)?;
+    let _lock = lock_backup_dir(ops, &bdir, &bdir_path)?;
     let mut entries = read_manifest(&bdir, &bdir_path)?;
     entries.push((bname, sha.clone()));
     let mut pruned = vec![];

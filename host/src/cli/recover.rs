@@ -93,6 +93,18 @@ fn print_text(r: &RecoverReport) -> std::io::Result<()> {
             p.display()
         )?;
     }
+    let finished = if r.dry_run {
+        "would finish"
+    } else {
+        "finished"
+    };
+    for p in &r.completed {
+        writeln!(
+            out,
+            "{finished} an interrupted signed commit (its signature was in place): {}",
+            p.display()
+        )?;
+    }
     for k in &r.kept {
         writeln!(out, "kept {}: {}", k.path.display(), k.reason)?;
     }

@@ -14,12 +14,17 @@ use crate::backup::{DEFAULT_BACKUP_DIR, is_backup_temp};
 use crate::error::{Error, Result};
 use crate::report::VerifyReport;
 use crate::sandbox::Sandbox;
+use crate::signing::commit::SIGNATURE_LIMIT;
+use crate::signing::minisig::PrehashReader;
+use crate::signing::statement::stated_blake2b;
 use crate::store::atomic_file::TempFile;
+use crate::store::by_path::{Links, read_small_text};
 use crate::store::file_ops::FileOps;
 use crate::store::naming::{
-    FINAL_SUFFIX, is_final_temp, is_signature_temp, signed_file_of, temp_name,
+    FINAL_SUFFIX, SIGNATURE_SUFFIX, TEMP_SUFFIX, is_final_temp, is_signature_temp, signature_name,
+    signed_file_of, temp_name,
 };
-use crate::store::temp_lock::{Sweep, sweep_if_stale};
+use crate::store::temp_lock::{Sweep, names_file, sweep_if_stale, try_lock_exclusive};
 use crate::verify::verify_reader;
 
 /// A temp file that was left in place, and why.
@@ -62,6 +67,10 @@ pub struct RecoverReport {
     /// Signatures whose CSV was never committed (a writer died between the
     /// two renames), removed (in a dry run: that would be removed).
     pub orphan_signatures: Vec<PathBuf>,
+    /// Commits finished: a writer died between its two renames, leaving
+    /// the new signature in place and the whole temp it signs, which was
+    /// verified and renamed over the file (in a dry run: would be).
+    pub completed: Vec<PathBuf>,
 }
 
 impl RecoverReport {
@@ -107,15 +116,30 @@ pub fn recover_dir(
     // its temps too (backups there are checked by `restore`, not here).
     let bdir_path = dir_path.join(DEFAULT_BACKUP_DIR);
     if let Ok(bdir) = Dir::open_ambient_dir(&bdir_path, ambient_authority()) {
-        for name in sorted_names(&bdir, &bdir_path)? {
-            if is_backup_temp(&name) {
-                sweep_one(ops, &bdir, &bdir_path, &name, &mut report);
+        let names = sorted_names(&bdir, &bdir_path)?;
+        for name in &names {
+            if is_backup_temp(name) {
+                sweep_one(ops, &bdir, &bdir_path, name, &mut report);
+            }
+        }
+        // A backup's signature is committed just before the backup.
+        for name in &names {
+            if let Some(backup) = name
+                .strip_suffix(SIGNATURE_SUFFIX)
+                .filter(|b| b.ends_with(".bak"))
+            {
+                sweep_orphan_signature(ops, &bdir, &bdir_path, name, backup, &mut report);
             }
         }
     }
     let names = sorted_names(&dir, dir_path)?;
     for name in &names {
         let (name, path) = (name.as_str(), dir_path.join(name));
+        if is_final_temp(name)
+            && finish_signed_commit(ops, sandbox, &dir, dir_path, name, &mut report)
+        {
+            continue;
+        }
         if is_final_temp(name) || is_signature_temp(name) {
             sweep_one(ops, &dir, dir_path, name, &mut report);
         } else if name.ends_with(FINAL_SUFFIX) {
@@ -203,6 +227,81 @@ fn sweep_orphan_signature(
             error: e.to_string(),
         }),
     }
+}
+
+/// Finishes a signed commit a writer left between its two renames: the
+/// signature beside `temp`'s final name states `temp`'s exact BLAKE2b (so
+/// the temp is whole: it was fsynced before the signature was made), the
+/// final file is not already that version, and the temp verifies. Then the
+/// temp is renamed over the final name and the directory fsynced, under the
+/// temp's lock (so never a live writer's temp). Returns whether it did.
+fn finish_signed_commit(
+    ops: &dyn FileOps,
+    sandbox: &Sandbox,
+    dir: &Dir,
+    dir_path: &Path,
+    temp: &str,
+    report: &mut RecoverReport,
+) -> bool {
+    let Some(csv) = temp.strip_suffix(TEMP_SUFFIX) else {
+        return false;
+    };
+    let sig_path = dir_path.join(signature_name(csv));
+    let Some(stated) = read_small_text(&sig_path, "read signature", SIGNATURE_LIMIT, Links::Refuse)
+        .ok()
+        .and_then(|text| stated_blake2b(&text))
+    else {
+        return false;
+    };
+    if !dir.symlink_metadata(temp).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let Ok(mut file) = dir.open(temp) else {
+        return false;
+    };
+    // A live writer holds the lock: it finishes its own commit.
+    if !try_lock_exclusive(&file).unwrap_or(false) || !names_file(dir, temp, &file).unwrap_or(false)
+    {
+        return false;
+    }
+    if blake2b_of(&mut file) != Some(stated) {
+        return false;
+    }
+    let committed = dir.open(csv).ok().and_then(|mut f| blake2b_of(&mut f));
+    if committed == Some(stated) {
+        return false;
+    }
+    let path = dir_path.join(temp);
+    let verified = dir
+        .open(temp)
+        .map_err(|e| Error::io(&path, "open", e))
+        .and_then(|mut f| verify_reader(sandbox, None, &mut f, &path));
+    if !verified.is_ok_and(|r| r.valid) {
+        return false;
+    }
+    if !report.dry_run {
+        let renamed = ops
+            .rename_replace(dir, temp, csv)
+            .and_then(|()| ops.sync_dir(dir));
+        if let Err(e) = renamed {
+            report.unreadable.push(Unreadable {
+                path,
+                error: format!("finish the interrupted commit: {e}"),
+            });
+            return true;
+        }
+    }
+    report.completed.push(dir_path.join(csv));
+    true
+}
+
+/// The BLAKE2b-512 of a file's bytes, read from the start.
+fn blake2b_of(file: &mut cap_std::fs::File) -> Option<[u8; 64]> {
+    use std::io::Seek;
+    file.rewind().ok()?;
+    let mut reader = PrehashReader::new(file);
+    std::io::copy(&mut reader, &mut std::io::sink()).ok()?;
+    Some(reader.finish())
 }
 
 /// Sweeps one temp name, recording the outcome.

@@ -67,7 +67,7 @@ pub fn salvage_file(
         other => other,
     };
 
-    let dir = open_or_create_dir(out_dir)?;
+    let dir = open_or_create_dir(ops, out_dir)?;
     if dir.symlink_metadata(&name).is_ok() {
         return Err(Error::TargetExists {
             path: out_dir.join(&name),

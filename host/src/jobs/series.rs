@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use cap_std::ambient_authority;
-use cap_std::fs::{Dir, File, OpenOptions};
+use cap_std::fs::{Dir, File};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -97,6 +97,7 @@ pub struct SeriesLock {
 /// Takes the series' allocation lock. Held by another writer: `busy`, or
 /// with `wait`, polled until it is free or the time is up.
 pub fn lock_series(
+    ops: &dyn FileOps,
     dir: &Dir,
     dir_path: &Path,
     base: &str,
@@ -104,10 +105,8 @@ pub fn lock_series(
 ) -> Result<SeriesLock> {
     let name = format!(".{base}.series.lock");
     let path = dir_path.join(&name);
-    let mut options = OpenOptions::new();
-    options.write(true).create(true);
-    let file = dir
-        .open_with(&name, &options)
+    let file = ops
+        .open_lock(dir, &name)
         .map_err(|e| Error::io(&path, "open series lock", e))?;
     // A wait past what the clock can hold is a wait without end.
     let deadline = wait.and_then(|w| Instant::now().checked_add(w));
@@ -137,7 +136,7 @@ pub fn write_continue(
     let dir = Dir::open_ambient_dir(&req.dir, ambient_authority())
         .map_err(|e| Error::io(&req.dir, "open directory", e))?;
     crate::store::naming::check_base_name(&req.base_name)?;
-    let _lock = lock_series(&dir, &req.dir, &req.base_name, control.wait)?;
+    let _lock = lock_series(ops, &dir, &req.dir, &req.base_name, control.wait)?;
     let names = members(&dir, &req.dir, &req.base_name)?;
     let new_name = crate::store::naming::final_name(&req.base_name, req.timestamp)?;
     let mut req = req.clone();

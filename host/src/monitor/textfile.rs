@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use cap_std::fs::{File, OpenOptions};
+use cap_std::fs::File;
 
 use crate::error::{Error, Result};
 use crate::monitor::prom_text::Exposition;
@@ -25,7 +25,7 @@ use crate::store::temp_lock::lock_exclusive;
 pub fn update(ops: &dyn FileOps, path: &Path, run: &Exposition) -> Result<Vec<String>> {
     let (dir_path, name) = split_path(path)?;
     let dir = open_dir(&dir_path)?;
-    let _lock = lock(&dir, &dir_path, &name)?;
+    let _lock = lock(ops, &dir, &dir_path, &name)?;
     let mut warnings = Vec::new();
     let mut exp = match dir.read_to_string(&name) {
         Ok(text) => match Exposition::parse(&text) {
@@ -54,13 +54,11 @@ pub fn update(ops: &dyn FileOps, path: &Path, run: &Exposition) -> Result<Vec<St
 
 /// Holds an exclusive `flock` on `.NAME.lock` beside the file until dropped
 /// (a file that is never deleted, so every updater locks the same inode).
-fn lock(dir: &cap_std::fs::Dir, dir_path: &Path, name: &str) -> Result<File> {
+fn lock(ops: &dyn FileOps, dir: &cap_std::fs::Dir, dir_path: &Path, name: &str) -> Result<File> {
     let lock_name = format!(".{name}.lock");
     let lock_path = dir_path.join(&lock_name);
-    let mut options = OpenOptions::new();
-    options.create(true).truncate(false).write(true);
-    let file = dir
-        .open_with(&lock_name, &options)
+    let file = ops
+        .open_lock(dir, &lock_name)
         .map_err(|e| Error::io(&lock_path, "open metrics lock file", e))?;
     lock_exclusive(&file).map_err(|e| Error::io(&lock_path, "lock metrics file", e))?;
     Ok(file)

@@ -1,8 +1,10 @@
 //! Committing a signature beside its CSV, before the CSV: the signature
 //! goes through its own temp file, fsync, rename and directory fsync, so
 //! that no CSV is ever visible (even after a power cut) without it. A crash
-//! between the two renames leaves an orphan signature, which the next
-//! writer of that name replaces and `recover` removes.
+//! between the two renames leaves the new signature beside the old CSV (or
+//! none) and the whole, fsynced CSV temp it signs: `recover` finishes that
+//! commit (the temp's BLAKE2b is the one the signature states), or, when
+//! the temp is gone or torn, removes an orphan signature.
 //!
 //! Every step runs while the writer holds its CSV temp's lock, which every
 //! writer of the target and `recover` take first: so a signature without
@@ -69,6 +71,12 @@ pub fn commit_signature(
     let mut temp = TempFile::acquire(ops, dir, dir_path, &temp_name(&name), None)?;
     temp.write_all(text.as_bytes())?;
     temp.sync()?;
+    // Both temps' names (the CSV's, made first, and this one) durable before
+    // the signature is renamed: a power cut that keeps the new signature
+    // then also keeps the whole CSV temp it signs, for `recover` to finish
+    // the commit with (`jobs::recover`, "roll forward").
+    ops.sync_dir(dir)
+        .map_err(|e| Error::io(dir_path, "fsync directory", e))?;
     let committed = match &previous {
         Some(_) => temp.commit_replacing(&name),
         None => temp.commit(&name),

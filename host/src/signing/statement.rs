@@ -67,9 +67,43 @@ fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The BLAKE2b-512 a signature file's statement says its file has, read
+/// without checking the signature: only to recognise the file it was made
+/// for (`recover` finishing an interrupted commit), never to trust it.
+pub fn stated_blake2b(signature_text: &str) -> Option<[u8; 64]> {
+    let comment = signature_text
+        .lines()
+        .find_map(|l| l.strip_prefix("trusted comment: "))?;
+    if !comment.starts_with(TAG) {
+        return None;
+    }
+    let hex_digest = comment
+        .split('\t')
+        .find_map(|f| f.strip_prefix("blake2b:"))?;
+    let mut digest = [0u8; 64];
+    hex::decode_to_slice(hex_digest, &mut digest).ok()?;
+    Some(digest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stated_digest_is_read_back_from_a_signature_file() {
+        let comment = format!(
+            "{TAG}\tfile:a.csv\trows:0\tfirst_seq:-\tlast_seq:-\tblake2b:{}\tprev:none",
+            "cd".repeat(64)
+        );
+        let text = format!("untrusted comment: x\nRUQ=\ntrusted comment: {comment}\nRUQ=\n");
+        assert_eq!(stated_blake2b(&text), Some([0xcd; 64]));
+        assert_eq!(stated_blake2b(&text.replace(TAG, "other:1")), None);
+        assert_eq!(stated_blake2b(&text.replace("cdcd", "zz")), None);
+        assert_eq!(
+            stated_blake2b("trusted comment: csvseal-signature:1\tfile:a"),
+            None
+        );
+    }
 
     #[test]
     fn the_comment_follows_the_grammar() {

@@ -3,12 +3,14 @@
 //! file csvseal touches, so that later steps on the same directory are
 //! relative to one handle.
 
+use std::io;
 use std::path::{Path, PathBuf};
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, File};
 
 use crate::error::{Error, Result};
+use crate::store::file_ops::FileOps;
 
 /// Splits `file` into its directory and its name.
 pub fn split_path(file: &Path) -> Result<(PathBuf, String)> {
@@ -30,10 +32,30 @@ pub fn open_dir(path: &Path) -> Result<Dir> {
         .map_err(|e| Error::io(path, "open directory", e))
 }
 
-/// Opens the directory `path`, creating it (and its parents) if missing.
-pub fn open_or_create_dir(path: &Path) -> Result<Dir> {
-    Dir::create_ambient_dir_all(path, ambient_authority())
-        .map_err(|e| Error::io(path, "create directory", e))?;
+/// Opens the directory `path`, creating it (and its missing parents) if
+/// needed. Each directory created is made durable — its parent synced —
+/// before anything is written inside it: otherwise a power cut could take
+/// the new directory, and every file committed in it, away with its entry.
+pub fn open_or_create_dir(ops: &dyn FileOps, path: &Path) -> Result<Dir> {
+    match open_dir(path) {
+        Ok(dir) => return Ok(dir),
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let (parent_path, name) = split_path(path)?;
+    if parent_path == path {
+        return open_dir(path);
+    }
+    let parent = open_or_create_dir(ops, &parent_path)?;
+    match ops.create_dir(&parent, &name) {
+        Ok(()) => {}
+        // Another process made it first: it syncs the parent itself, but
+        // syncing again costs little and does not depend on its luck.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io(path, "create directory", e)),
+    }
+    ops.sync_dir(&parent)
+        .map_err(|e| Error::io(&parent_path, "fsync directory", e))?;
     open_dir(path)
 }
 

@@ -37,6 +37,24 @@ pub trait FileOps: Send + Sync {
     fn sync_dir(&self, dir: &Dir) -> io::Result<()>;
     /// Removes the file `name` from `dir`.
     fn remove(&self, dir: &Dir, name: &str) -> io::Result<()>;
+    /// Opens the lock file `name` in `dir` for writing, creating it empty if
+    /// missing; never truncates. Lock files hold no data, so a wrapper only
+    /// needs to see the create (the crash-state explorer models it).
+    fn open_lock(&self, dir: &Dir, name: &str) -> io::Result<File> {
+        open_lock(dir, name)
+    }
+    /// Creates the directory `name` in `dir`; like any entry, it is durable
+    /// only once `dir` is synced.
+    fn create_dir(&self, dir: &Dir, name: &str) -> io::Result<()> {
+        dir.create_dir(name)
+    }
+}
+
+/// Opens (creating if missing, never truncating) the lock file `name`.
+pub fn open_lock(dir: &Dir, name: &str) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    dir.open_with(name, &options)
 }
 
 /// The real file system.
