@@ -24,6 +24,9 @@ echo "== debian: strace (durable-order test)"
 command -v strace >/dev/null || apt_install strace
 # Debian's minisign checks csvseal's signatures independently (tests/signing.rs).
 command -v minisign >/dev/null || apt_install minisign
+# fuse3 (fusermount3) for the FUSE file system that forgets (tests/power_loss_fuse.rs);
+# as root the test mounts through /dev/fuse directly, elsewhere through fusermount3.
+command -v fusermount3 >/dev/null || apt_install fuse3
 
 command -v python3 >/dev/null || { echo "python3 is needed by the compatibility tests" >&2; exit 1; }
 
