@@ -227,6 +227,8 @@ struct Case {
     /// Bytes any `.bak` left may hold.
     backups: Vec<Vec<u8>>,
     series: bool,
+    /// The public key a signed case's files must verify with.
+    public_key: Option<String>,
     _work: TempDir,
 }
 
@@ -246,20 +248,34 @@ fn case(name: &'static str) -> Case {
         run_ok(&a);
     };
     let target_in = |dir: &Path, t: &str| std::fs::read(dir.join(t)).ok();
-    let write_args = |input: PathBuf, stamp: &'static str, extra: &'static [&'static str]| {
+    let write_args = |input: PathBuf, stamp: &'static str, extra: &[&str]| {
+        let extra: Vec<OsString> = extra.iter().map(OsString::from).collect();
         Box::new(move |mp: &Path| {
             let mut a: Vec<OsString> = vec!["write".into(), "--dir".into(), mp.into()];
             a.extend(["--name", "k", "--timestamp", stamp].map(OsString::from));
             a.extend(["--input".into(), input.clone().into_os_string()]);
-            a.extend(extra.iter().map(OsString::from));
+            a.extend(extra.iter().cloned());
             a
         }) as ArgsFn
     };
+    let mut public_key = None;
     let (args, target, series) = match name {
         "write" => (write_args(new_in, STAMP, &[]), TARGET, false),
         "replace" => {
             write(&old_in, STAMP, &[]);
             (write_args(new_in, STAMP, &["--replace"]), TARGET, false)
+        }
+        "signed-replace" => {
+            // A cut between the signature's rename and the file's leaves the
+            // new signature beside the old file: `recover` must finish it.
+            let (secret, public) = keypair(work.path(), "signer");
+            write(&old_in, STAMP, &["--sign-key", &secret]);
+            public_key = Some(public);
+            (
+                write_args(new_in, STAMP, &["--replace", "--sign-key", &secret]),
+                TARGET,
+                false,
+            )
         }
         "continue" => {
             write(&old_in, STAMP, &[]);
@@ -301,6 +317,7 @@ fn case(name: &'static str) -> Case {
         old,
         backups,
         series,
+        public_key,
         _work: work,
     }
 }
@@ -587,6 +604,18 @@ fn power_loss_case(name: &'static str) {
             let v = csvseal_within(&["verify", target.to_str().unwrap()], 60).unwrap();
             assert_eq!(v.status.code(), Some(0), "{}: {}", context(), stdout(&v));
         }
+        // A signed file and its signature belong together; none is orphaned.
+        if let Some(public) = &c.public_key {
+            let target = mp.join(c.target);
+            let signature = mp.join(format!("{}.minisig", c.target));
+            if now.is_some() {
+                let v = csvseal_within(&["verify", "--key", public, target.to_str().unwrap()], 60)
+                    .unwrap();
+                assert_eq!(v.status.code(), Some(0), "{}: {}", context(), stdout(&v));
+            } else {
+                assert!(!signature.exists(), "{}: orphan signature", context());
+            }
+        }
         if c.series {
             let v = csvseal_within(&["verify", "--series", mps, "k"], 60).unwrap();
             assert_eq!(v.status.code(), Some(0), "{}: {}", context(), stdout(&v));
@@ -646,6 +675,11 @@ fn power_loss_write() {
 #[test]
 fn power_loss_replace() {
     power_loss_case("replace");
+}
+
+#[test]
+fn power_loss_signed_replace() {
+    power_loss_case("signed-replace");
 }
 
 #[test]
