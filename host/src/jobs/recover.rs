@@ -4,6 +4,7 @@
 //! the backup directory its backups' and manifest's temps): a user's
 //! `notes.tmp` is not csvseal's to remove.
 
+use std::io::Seek;
 use std::path::{Path, PathBuf};
 
 use cap_std::ambient_authority;
@@ -253,10 +254,7 @@ fn finish_signed_commit(
     else {
         return false;
     };
-    if !dir.symlink_metadata(temp).is_ok_and(|m| m.is_file()) {
-        return false;
-    }
-    let Ok(mut file) = dir.open(temp) else {
+    let Some(mut file) = open_regular(dir, temp) else {
         return false;
     };
     // A live writer holds the lock: it finishes its own commit.
@@ -267,15 +265,25 @@ fn finish_signed_commit(
     if blake2b_of(&mut file) != Some(stated) {
         return false;
     }
-    let committed = dir.open(csv).ok().and_then(|mut f| blake2b_of(&mut f));
+    let path = dir_path.join(temp);
+    if dir.symlink_metadata(csv).is_ok_and(|m| !m.is_file()) {
+        // Something else stands at the final name: never replaced, and the
+        // temp, the one whole copy, is not swept either.
+        report.kept.push(Kept {
+            path,
+            reason: format!("its signature states its bytes, but {csv} is not a regular file"),
+        });
+        return true;
+    }
+    let committed = open_regular(dir, csv).and_then(|mut f| blake2b_of(&mut f));
     if committed == Some(stated) {
         return false;
     }
-    let path = dir_path.join(temp);
-    let verified = dir
-        .open(temp)
-        .map_err(|e| Error::io(&path, "open", e))
-        .and_then(|mut f| verify_reader(sandbox, None, &mut f, &path));
+    // The very bytes hashed, through the locked handle.
+    let verified = file
+        .rewind()
+        .map_err(|e| Error::io(&path, "rewind", e))
+        .and_then(|()| verify_reader(sandbox, None, &mut file, &path));
     if !verified.is_ok_and(|r| r.valid) {
         return false;
     }
@@ -295,9 +303,21 @@ fn finish_signed_commit(
     true
 }
 
+/// Opens `name` for reading if it is a regular file: never following a
+/// symlink, never blocking on a FIFO someone planted under that name.
+fn open_regular(dir: &Dir, name: &str) -> Option<cap_std::fs::File> {
+    use cap_std::fs::{OpenOptions, OpenOptionsExt};
+    use rustix::fs::OFlags;
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .custom_flags((OFlags::NONBLOCK | OFlags::NOFOLLOW).bits() as i32);
+    let file = dir.open_with(name, &options).ok()?;
+    file.metadata().ok()?.is_file().then_some(file)
+}
+
 /// The BLAKE2b-512 of a file's bytes, read from the start.
 fn blake2b_of(file: &mut cap_std::fs::File) -> Option<[u8; 64]> {
-    use std::io::Seek;
     file.rewind().ok()?;
     let mut reader = PrehashReader::new(file);
     std::io::copy(&mut reader, &mut std::io::sink()).ok()?;
