@@ -25,7 +25,7 @@ pub const PAGE: usize = 4096;
 /// in one directory (2^N subsets); beyond, the newest N vary.
 const MAX_PENDING: usize = 10;
 /// At most this many lengths of one file with unsynced bytes.
-const MAX_PREFIXES: usize = 48;
+const MAX_PREFIXES: usize = 96;
 /// At most this many combinations of torn files in one state's tree.
 const MAX_PRODUCT: usize = 256;
 
