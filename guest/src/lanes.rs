@@ -341,15 +341,26 @@ impl<E: Engine> LaneHasher<E> {
     }
 }
 
-/// Appends SHA-256 padding: `0x80`, zeros, the length in bits.
+/// Appends SHA-256 padding: `0x80`, zeros, the length in bits. Written as
+/// fixed-size stores: a variable-length fill would be a `memory.fill`,
+/// which wasmtime runs as a call out of the compiled code.
 #[inline]
 fn pad(msg: &mut Vec<u8>) {
     let len = msg.len();
     let total = (len + 9).div_ceil(64) * 64;
-    msg.reserve(total - len);
-    msg.push(0x80);
-    msg.resize(total - 8, 0);
-    msg.extend_from_slice(&((len as u64) * 8).to_be_bytes());
+    // At most 72 bytes of padding; 80 zeroed keeps the fill a constant.
+    msg.reserve(80);
+    // SAFETY: `reserve` made room for 80 bytes after `len`, and
+    // `total - len <= 72`; every byte up to `total` is written before
+    // `set_len` covers it.
+    unsafe {
+        let end = msg.as_mut_ptr().add(len);
+        core::ptr::write_bytes(end, 0, 80);
+        *end = 0x80;
+        let bits = ((len as u64) * 8).to_be_bytes();
+        core::ptr::copy_nonoverlapping(bits.as_ptr(), msg.as_mut_ptr().add(total - 8), 8);
+        msg.set_len(total);
+    }
 }
 
 #[cfg(test)]
