@@ -42,8 +42,6 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use alloc::collections::VecDeque;
-
 use crate::checksum::{BATCH_MAX_ROW_BYTES, CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex};
 use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig, Record};
 use crate::lanes::{LaneStats, RowHasher};
@@ -115,9 +113,7 @@ struct Tally {
     hasher: RowHasher,
     /// Rows waiting for their checksum, in row order (one per digest the
     /// hasher has yet to return).
-    waiting: VecDeque<Pending>,
-    /// Emptied rows, for reuse (their buffers keep their capacity).
-    spare: Vec<Pending>,
+    waiting: Waiting,
     rows: u64,
     prev_seq: Option<u64>,
     first_seq: Option<u64>,
@@ -169,8 +165,7 @@ impl Verifier {
                 columns: Vec::new(),
                 t: Tally {
                     hasher: RowHasher::new(),
-                    waiting: VecDeque::new(),
-                    spare: Vec::new(),
+                    waiting: Waiting::default(),
                     rows: 0,
                     prev_seq: None,
                     first_seq: None,
@@ -442,12 +437,56 @@ struct Pending {
     after: Vec<RowError>,
 }
 
+/// Rows waiting for their checksum, in row order: a ring of slots reused
+/// in place (with their buffers), so a row is never moved.
+#[derive(Debug, Default)]
+struct Waiting {
+    /// A power of two long, or empty.
+    slots: Vec<Pending>,
+    head: usize,
+    len: usize,
+}
+
+impl Waiting {
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The slot after the last row, to fill and then [`Self::push`].
+    #[inline]
+    fn next_slot(&mut self) -> &mut Pending {
+        if self.len == self.slots.len() {
+            self.slots.rotate_left(self.head);
+            self.head = 0;
+            let grown = (2 * self.slots.len()).max(8);
+            self.slots.resize_with(grown, Pending::default);
+        }
+        let i = (self.head + self.len) & (self.slots.len() - 1);
+        &mut self.slots[i]
+    }
+
+    fn push(&mut self) {
+        self.len += 1;
+    }
+
+    /// The first row, if any.
+    #[inline]
+    fn front(&mut self) -> Option<&mut Pending> {
+        (self.len > 0).then(|| &mut self.slots[self.head])
+    }
+
+    fn pop_front(&mut self) {
+        self.head = (self.head + 1) & (self.slots.len() - 1);
+        self.len -= 1;
+    }
+}
+
 impl Tally {
     /// Logs the errors of the rows whose checksum is done, in row order.
     #[inline]
     fn emit(&mut self) {
         while let Some(digest) = self.hasher.pop() {
-            let Some(mut p) = self.waiting.pop_front() else {
+            let Some(p) = self.waiting.front() else {
                 debug_assert!(false, "a digest with no row");
                 return;
             };
@@ -456,12 +495,12 @@ impl Tally {
                 self.log.push(e);
             }
             if !crate::short_bytes::eq64(&p.stored, &sum) {
-                self.log.push_with(|| mismatch(&p, &sum));
+                self.log.push_with(|| mismatch(p, &sum));
             }
             for e in p.after.drain(..) {
                 self.log.push(e);
             }
-            self.spare.push(p);
+            self.waiting.pop_front();
         }
     }
 
@@ -521,7 +560,7 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
                 .map(|i| record.bytes(i)),
         );
     }
-    let mut p = st.spare.pop().unwrap_or_default();
+    let p = st.waiting.next_slot();
     let seq_text = record.bytes(cols.seq);
     let seq = parse_seq(seq_text);
     p.line = line;
@@ -599,7 +638,7 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
         st.hasher
             .submit(|buf| cols.plan.join_into(|i| record.bytes(i), buf));
     }
-    st.waiting.push_back(p);
+    st.waiting.push();
     st.emit();
 }
 

@@ -247,20 +247,37 @@ fn even_cuts(job: &FileJob<'_>, data_start: u64, parts: usize) -> Option<Vec<u64
     let starts: Vec<u64> = std::iter::once(data_start)
         .chain(targets.iter().copied())
         .collect();
-    // `"` in each span data_start..t1, t1..t2, ...
-    let counts: Vec<u64> = std::thread::scope(|s| {
-        let counters: Vec<_> = starts
-            .windows(2)
-            .map(|w| {
-                let range = w[0]..w[1];
-                s.spawn(move || count_quotes(job.file, range))
+    // `"` in each span data_start..t1, t1..t2, ..., each span's count
+    // split over `parts` threads (the work is the same for any number of
+    // parts: everything before the last target).
+    let pieces: Vec<std::ops::Range<u64>> = starts
+        .windows(2)
+        .flat_map(|w| {
+            let (a, b) = (w[0], w[1]);
+            let n = parts as u64;
+            (0..n).map(move |i| a + (b - a) * i / n..a + (b - a) * (i + 1) / n)
+        })
+        .collect();
+    let per_thread = pieces.len().div_ceil(parts);
+    let piece_counts: Vec<u64> = std::thread::scope(|s| {
+        let counters: Vec<_> = pieces
+            .chunks(per_thread)
+            .map(|ranges| {
+                s.spawn(move || {
+                    ranges
+                        .iter()
+                        .map(|r| count_quotes(job.file, r.clone()))
+                        .collect::<Option<Vec<u64>>>()
+                })
             })
             .collect();
         counters
             .into_iter()
             .map(|c| c.join().ok().flatten())
-            .collect::<Option<Vec<u64>>>()
-    })?;
+            .collect::<Option<Vec<Vec<u64>>>>()
+    })?
+    .concat();
+    let counts: Vec<u64> = piece_counts.chunks(parts).map(|c| c.iter().sum()).collect();
     let mut cuts: Vec<u64> = Vec::new();
     let mut quotes = 0u64;
     let mut window = vec![0u8; 64 << 10];
@@ -293,14 +310,18 @@ fn even_cuts(job: &FileJob<'_>, data_start: u64, parts: usize) -> Option<Vec<u64
 
 /// The number of `"` bytes in `range` of the file.
 fn count_quotes(file: &File, range: std::ops::Range<u64>) -> Option<u64> {
-    let mut buf = vec![0u8; 256 << 10];
+    let mut buf = vec![0u8; 512 << 10];
     let mut quotes = 0u64;
     let mut at = range.start;
     while at < range.end {
         let n = (buf.len() as u64).min(range.end - at) as usize;
         file.read_exact_at(&mut buf[..n], at).ok()?;
-        // Vectorised by the compiler: a compare and add per byte.
-        quotes += buf[..n].iter().filter(|&&b| b == b'"').count() as u64;
+        // Byte counters summed every 255 bytes: the compiler makes this a
+        // vector compare and subtract per 16 or 32 bytes.
+        quotes += buf[..n]
+            .chunks(255)
+            .map(|c| u64::from(c.iter().fold(0u8, |k, &b| k + u8::from(b == b'"'))))
+            .sum::<u64>();
         at += n as u64;
     }
     Some(quotes)
