@@ -2,7 +2,8 @@
 # csvseal's performance table (issue 9), all in one run: write 200k rows
 # (JSON Lines and CSV, 16 and 4 columns) and verify 1M rows against the
 # policy's Python on the same input; verify a tiny file with a warm and an
-# empty compile cache; write 10 rows against a bare C commit of the same
+# empty compile cache; rows of mixed widths (issue 20: long notes among short
+# rows, with the SHA-256 lane utilisation); write 10 rows against a bare C commit of the same
 # bytes; verify a 1.3 GB file with its peak RSS; then the criterion benches
 # (library small commit vs bare syscalls, sandboxed vs native guest code).
 # Medians of interleaved runs, whole processes. Timing stays out of tests.
@@ -13,6 +14,8 @@
 #   scripts/bench.sh --update-readme --markdown, pasted between README's bench markers
 #   sizes: --write-rows N --verify-rows N --big-mb N --runs N --shapes wide,narrow
 #          --no-criterion
+#   --only mixed,verify,...  some sections only (write, verify, mixed, signing, tiny,
+#                            small, big, criterion); --best  the fastest run, not the median
 set -euo pipefail
 cd "$(dirname "$0")/.."
 update=0
@@ -21,11 +24,12 @@ for a in "$@"; do
   if [[ "$a" == --update-readme ]]; then update=1; args+=(--markdown); else args+=("$a"); fi
 done
 cargo build --locked --release -p csvseal >&2
+cargo build --locked --release -p csvseal-guest --example lane_stats >&2
 mkdir -p target/bench
 cc -O2 -o target/bench/bare_write scripts/bench/bare_write.c
 run() {
   python3 scripts/bench/bench.py --csvseal target/release/csvseal \
-    --bare target/bench/bare_write --command "scripts/bench.sh $*" "${args[@]}"
+    --bare target/bench/bare_write --lane-stats target/release/examples/lane_stats --command "scripts/bench.sh $*" "${args[@]}"
 }
 if (( update )); then
   out="$(run "$@")"

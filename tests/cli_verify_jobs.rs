@@ -55,6 +55,25 @@ fn seams_inside_quoted_fields_give_the_same_report_with_1_to_8_jobs() {
 }
 
 #[test]
+fn files_of_quoted_line_breaks_are_cut_at_record_boundaries() {
+    // Most `\n` here are inside quotes: cuts at the first `\n` after each
+    // target landed inside a field, every part after the first failed, and
+    // the file was verified whole after all (issue 20). Cuts at an even
+    // number of `"` engage the split.
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_ok(dir.path(), "multi", &multiline_input(6 << 20), &[]);
+    for jobs in ["2", "3", "5"] {
+        let out = csvseal(&["-vv", "verify", "--jobs", jobs, &good], None);
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+        let err = common::stderr(&out);
+        assert!(
+            err.contains("verified in parts file=") && err.contains(&format!("parts={jobs}")),
+            "--jobs {jobs}: {err}"
+        );
+    }
+}
+
+#[test]
 fn many_files_are_reported_in_the_order_given_whatever_the_jobs() {
     let dir = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();

@@ -44,6 +44,12 @@ impl ChecksumPlan {
     /// `field(i)`.
     #[inline]
     pub fn compute<'a>(&self, field: impl Fn(usize) -> &'a [u8]) -> [u8; 64] {
+        to_hex(&self.digest(field))
+    }
+
+    /// The SHA-256 digest behind [`Self::compute`].
+    #[inline]
+    pub fn digest<'a>(&self, field: impl Fn(usize) -> &'a [u8]) -> [u8; 32] {
         let mut hasher = Sha256::new();
         let mut first = true;
         for &i in &self.order {
@@ -53,14 +59,14 @@ impl ChecksumPlan {
             first = false;
             hasher.update(field(i));
         }
-        to_hex(&hasher.finalize().into())
+        hasher.finalize().into()
     }
 }
 
 impl ChecksumPlan {
     /// Writes the checksum's input (the values in plan order joined with
-    /// `|`) into `out`, replacing its contents; for hashing rows four at a
-    /// time with [`hex4`].
+    /// `|`) into `out`, replacing its contents; for hashing rows in SIMD
+    /// lanes (see [`crate::lanes`]).
     #[inline]
     pub fn join_into<'a>(&self, field: impl Fn(usize) -> &'a [u8], out: &mut Vec<u8>) {
         out.clear();
@@ -74,32 +80,24 @@ impl ChecksumPlan {
 }
 
 /// Rows larger than this (bytes) are hashed alone, straight from their
-/// fields, rather than joined and batched four at a time: a batch holds a
-/// copy of each row, and four copies of rows near the record cap would take
-/// four times the cap. Above this size the batch gains nothing anyway.
+/// fields, rather than joined and given to a SHA-256 lane
+/// ([`crate::lanes`]): a lane holds a copy of its row, and copies of rows
+/// near the record cap in every lane would take several times the cap.
+/// Above this size the lanes gain little anyway: a row this long keeps its
+/// lane busy for 1,000 steps, and the rows that fill the other lanes
+/// meanwhile must wait in memory for it.
 pub const BATCH_MAX_ROW_BYTES: usize = 64 << 10;
 
-/// Lowercase hex SHA-256 of up to four messages (entries past
-/// `msgs.len()` are unspecified).
-///
-/// wasm has no SHA instructions, so there the four are hashed together in
-/// SIMD lanes ([`crate::sha256x4`]); natively `sha2` (which uses the CPU's
-/// SHA extensions) hashes them one by one.
+/// Lowercase hex of a digest: in SIMD on wasm32, by table elsewhere.
 #[inline]
-pub fn hex4(msgs: &[&[u8]]) -> [[u8; 64]; 4] {
-    debug_assert!(msgs.len() <= 4);
+pub fn hex(digest: &[u8; 32]) -> [u8; 64] {
     #[cfg(target_arch = "wasm32")]
     {
-        let lanes: [&[u8]; 4] = core::array::from_fn(|i| msgs.get(i).copied().unwrap_or(&[]));
-        simd_hex::hex4(&crate::sha256x4::sha256x4(lanes))
+        simd_hex::hex(digest)
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let mut out = [[0u8; 64]; 4];
-        for (o, m) in out.iter_mut().zip(msgs) {
-            *o = to_hex(&Sha256::digest(m).into());
-        }
-        out
+        to_hex(digest)
     }
 }
 
@@ -133,33 +131,31 @@ mod simd_hex {
     use core::arch::wasm32::*;
 
     #[target_feature(enable = "simd128")]
-    pub fn hex4(digests: &[[u8; 32]; 4]) -> [[u8; 64]; 4] {
+    pub fn hex(d: &[u8; 32]) -> [u8; 64] {
         let digits = u8x16(
             b'0', b'1', b'2', b'3', b'4', b'5', b'6', b'7', b'8', b'9', b'a', b'b', b'c', b'd',
             b'e', b'f',
         );
-        let mut out = [[0u8; 64]; 4];
-        for (o, d) in out.iter_mut().zip(digests) {
-            for half in 0..2 {
-                // SAFETY: 16 bytes at 16·half of a 32-byte array; v128_load
-                // has no alignment requirement.
-                let v = unsafe { v128_load(d.as_ptr().add(16 * half).cast()) };
-                let hi = u8x16_swizzle(digits, u8x16_shr(v, 4));
-                let lo = u8x16_swizzle(digits, v128_and(v, u8x16_splat(0x0f)));
-                let first =
-                    u8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(hi, lo);
-                let second =
-                    u8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(
-                        hi, lo,
-                    );
-                // SAFETY: 32 bytes at 32·half of a 64-byte array.
-                unsafe {
-                    v128_store(o.as_mut_ptr().add(32 * half).cast(), first);
-                    v128_store(o.as_mut_ptr().add(32 * half + 16).cast(), second);
-                }
+        let mut o = [0u8; 64];
+        for half in 0..2 {
+            // SAFETY: 16 bytes at 16·half of a 32-byte array; v128_load
+            // has no alignment requirement.
+            let v = unsafe { v128_load(d.as_ptr().add(16 * half).cast()) };
+            let hi = u8x16_swizzle(digits, u8x16_shr(v, 4));
+            let lo = u8x16_swizzle(digits, v128_and(v, u8x16_splat(0x0f)));
+            let first =
+                u8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(hi, lo);
+            let second =
+                u8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(
+                    hi, lo,
+                );
+            // SAFETY: 32 bytes at 32·half of a 64-byte array.
+            unsafe {
+                v128_store(o.as_mut_ptr().add(32 * half).cast(), first);
+                v128_store(o.as_mut_ptr().add(32 * half + 16).cast(), second);
             }
         }
-        out
+        o
     }
 }
 
@@ -277,10 +273,9 @@ mod tests {
         plan.join_into(|i| fields[i].as_bytes(), &mut joined);
         assert_eq!(joined, "é|x|y|7".as_bytes());
         let direct = plan.compute(|i| fields[i].as_bytes());
-        let batch = hex4(&[b"", &joined, b"abc"]);
-        assert_eq!(batch[1], direct);
+        assert_eq!(hex(&Sha256::digest(&joined).into()), direct);
         assert_eq!(
-            &batch[0][..],
+            &hex(&Sha256::digest(b"").into())[..],
             b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }

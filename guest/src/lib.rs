@@ -17,6 +17,7 @@ pub mod csv_writer;
 #[doc(hidden)]
 pub mod fuzz_oracle;
 pub mod jsonl;
+pub mod lanes;
 pub mod policy_compat;
 pub mod report;
 mod scan;

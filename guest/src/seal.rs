@@ -19,20 +19,23 @@
 //!   record; JSON Lines without a header option, schema or any object) is a
 //!   `bad-header` error at line 0.
 //!
-//! Rows are hashed four at a time (see [`crate::checksum::hex4`]): a row is
-//! written with a placeholder checksum that is filled in when its batch is
-//! hashed, at the latest before `feed` or `finish` returns. The output
-//! never depends on the batching.
+//! Rows are hashed in SIMD lanes (see [`crate::lanes`]): a row is written
+//! with a placeholder checksum that is filled in when its lane has hashed
+//! it, at the latest before `feed` or `finish` returns. The output never
+//! depends on the scheduling.
 
 use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::checksum::{BATCH_MAX_ROW_BYTES, CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
+use alloc::collections::VecDeque;
+
+use crate::checksum::{BATCH_MAX_ROW_BYTES, CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex};
 use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig, Record};
 use crate::csv_writer::{PolicyWriter, write_record};
 use crate::jsonl::{ColumnIndex, LineEvent, LineReader, parse_object, simple_row, to_row};
+use crate::lanes::{LaneStats, RowHasher};
 use crate::report::{
     ErrorKind, ErrorLog, InputFormat, Limits, RowError, SealFailure, SealOptions, SealSummary,
     shown,
@@ -216,8 +219,12 @@ struct Core {
     /// CSV input: the first data row is yet to be compared with the header
     /// (a header repeated as the first data row is refused).
     check_double_header: bool,
-    /// Rows written with a placeholder checksum, to be hashed four at once.
-    batch: Batch,
+    /// Hashes the rows' checksum inputs in lanes.
+    hasher: RowHasher,
+    /// Where each row whose checksum is still a placeholder in `out` has
+    /// its 64 placeholder bytes, in row order (one per digest the hasher
+    /// has yet to return).
+    placeholders: VecDeque<usize>,
     /// False when the schema checks `checksum_sha256`: then each checksum
     /// must be known before its row is checked.
     batching: bool,
@@ -230,16 +237,6 @@ struct Core {
     /// no quote and no `\r` is written out as it was read, its fields being
     /// ones the output never quotes.
     copy_raw: bool,
-}
-
-/// Rows whose checksum is still a placeholder in `Core::out`.
-#[derive(Debug, Default)]
-struct Batch {
-    /// Each row's checksum input (values in plan order joined with `|`).
-    messages: [Vec<u8>; 4],
-    /// Where each row's 64 placeholder bytes start in `Core::out`.
-    at: [usize; 4],
-    len: usize,
 }
 
 #[derive(Debug)]
@@ -317,7 +314,8 @@ impl Sealer {
             header_line: None,
             guard_delimiter: csv && dialect.guard_delimiter,
             check_double_header: csv,
-            batch: Batch::default(),
+            hasher: RowHasher::new(),
+            placeholders: VecDeque::new(),
             batching: true,
             seq_digits: SeqDigits::new(),
             values: None,
@@ -390,6 +388,11 @@ impl Sealer {
             }
         }
         self.core.take_output()
+    }
+
+    /// The SHA-256 lanes' work so far (see [`LaneStats`]).
+    pub fn lane_stats(&self) -> LaneStats {
+        self.core.hasher.stats()
     }
 
     /// Ends the input: the last bytes and a summary, or every error (up to
@@ -501,19 +504,25 @@ impl Core {
         }
     }
 
-    /// Hashes the batched rows and fills in their checksums.
+    /// Fills in the checksums the lanes have computed, in row order.
+    #[inline]
+    fn fill_done(&mut self) {
+        while let Some(digest) = self.hasher.pop() {
+            let Some(at) = self.placeholders.pop_front() else {
+                debug_assert!(false, "a digest with no row");
+                return;
+            };
+            self.out[at..at + 64].copy_from_slice(&hex(&digest));
+        }
+    }
+
+    /// Hashes every waiting row and fills in its checksum.
     fn flush(&mut self) {
-        let batch = &mut self.batch;
-        if batch.len == 0 {
+        if self.placeholders.is_empty() {
             return;
         }
-        let n = batch.len;
-        batch.len = 0;
-        let [a, b, c, d] = &batch.messages;
-        let all = [a.as_slice(), b, c, d];
-        for (sum, &at) in hex4(&all[..n]).iter().zip(&batch.at[..n]) {
-            self.out[at..at + 64].copy_from_slice(sum);
-        }
+        self.hasher.drain();
+        self.fill_done();
     }
 
     fn take_output(&mut self) -> Vec<u8> {
@@ -749,16 +758,14 @@ impl Core {
         }
         if self.log.is_empty() {
             self.write_row(seq_text, n, &field, raw);
-            let k = self.batch.len;
             // Hex digits are never quoted: the placeholder starts here.
-            self.batch.at[k] = self.out.len() + self.writer.pending();
+            let at = self.out.len() + self.writer.pending();
             self.writer.plain(&[b'0'; 64]);
             self.writer.terminator(&mut self.out);
-            self.plan.join_into(out_field, &mut self.batch.messages[k]);
-            self.batch.len += 1;
-            if self.batch.len == 4 {
-                self.flush();
-            }
+            let plan = &self.plan;
+            self.hasher.submit(|buf| plan.join_into(out_field, buf));
+            self.placeholders.push_back(at);
+            self.fill_done();
         }
     }
 

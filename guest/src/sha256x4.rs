@@ -1,13 +1,16 @@
-//! SHA-256 of four messages at once, one per 32-bit lane.
+//! SHA-256 compression of several messages at once, one per 32-bit lane.
 //!
 //! Verifying means one short SHA-256 per row, and in WebAssembly there is no
 //! SHA instruction: hashing dominated verification. Rows are independent, so
 //! four are hashed together in 128-bit SIMD lanes (the "multi-buffer"
 //! technique), about three times the throughput of one-at-a-time scalar code.
-//! On wasm32 the lanes are a `v128`: [`sha256x4`] enables `simd128` for
-//! itself, so the component needs no global `-C target-feature` flag (every
-//! engine csvseal targets supports SIMD). Elsewhere (native tests) the same
-//! code runs on a plain `[u32; 4]`, checked against the `sha2` crate.
+//! This module is the arithmetic: [`compress`] over a group of lanes
+//! ([`Lanes`]: a `v128` on wasm32, a plain `[u32; 4]` elsewhere, or a
+//! [`Pair`] of them for eight lanes). Which message each lane holds, and
+//! when, is [`crate::lanes`]'s business. The caller enables `simd128` for
+//! the function everything here is inlined into, so the component needs no
+//! global `-C target-feature` flag (every engine csvseal targets supports
+//! SIMD).
 
 /// SHA-256 round constants.
 const K: [u32; 64] = [
@@ -21,15 +24,19 @@ const K: [u32; 64] = [
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ];
 
-const H0: [u32; 8] = [
+pub const H0: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
-/// Four u32 lanes and the operations SHA-256 needs.
-trait Lanes: Copy {
+/// A group of u32 lanes (four, or eight as two groups of four) and the
+/// operations SHA-256 needs.
+pub trait Lanes: Copy {
+    /// Number of lanes.
+    const N: usize;
     fn splat(x: u32) -> Self;
-    fn from_array(a: [u32; 4]) -> Self;
-    fn to_array(self) -> [u32; 4];
+    /// Lane `i` from `a[i]` (`a` has [`Self::N`] entries).
+    fn from_lanes(a: &[u32]) -> Self;
+    fn lane(self, i: usize) -> u32;
     fn add(self, o: Self) -> Self;
     fn xor(self, o: Self) -> Self;
     fn or(self, o: Self) -> Self;
@@ -38,15 +45,17 @@ trait Lanes: Copy {
     /// Bits of `a` where `mask` is 1, of `b` where it is 0.
     fn select(a: Self, b: Self, mask: Self) -> Self;
 
-    /// The 16 big-endian words of four blocks, word `j` of every lane in
-    /// vector `j`.
+    /// The 16 big-endian words of [`Self::N`] blocks, word `j` of every
+    /// lane in vector `j`.
     #[inline(always)]
-    fn load_blocks(blocks: [&[u8; 64]; 4]) -> [Self; 16] {
+    fn load_blocks(blocks: &[&[u8; 64]]) -> [Self; 16] {
         core::array::from_fn(|j| {
-            Self::from_array(core::array::from_fn(|l| {
-                let b = blocks[l];
-                u32::from_be_bytes([b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]])
-            }))
+            let words: [u32; 8] = core::array::from_fn(|l| {
+                blocks.get(l).map_or(0, |b| {
+                    u32::from_be_bytes([b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]])
+                })
+            });
+            Self::from_lanes(&words[..Self::N])
         })
     }
 
@@ -57,17 +66,18 @@ trait Lanes: Copy {
 }
 
 impl Lanes for [u32; 4] {
+    const N: usize = 4;
     #[inline(always)]
     fn splat(x: u32) -> Self {
         [x; 4]
     }
     #[inline(always)]
-    fn from_array(a: [u32; 4]) -> Self {
-        a
+    fn from_lanes(a: &[u32]) -> Self {
+        [a[0], a[1], a[2], a[3]]
     }
     #[inline(always)]
-    fn to_array(self) -> [u32; 4] {
-        self
+    fn lane(self, i: usize) -> u32 {
+        self[i]
     }
     #[inline(always)]
     fn add(self, o: Self) -> Self {
@@ -95,6 +105,61 @@ impl Lanes for [u32; 4] {
     }
 }
 
+/// Two groups side by side: every operation is done on both, so the
+/// compiler sees two independent dependency chains per round.
+#[derive(Clone, Copy)]
+pub struct Pair<L>(pub L, pub L);
+
+impl<L: Lanes> Lanes for Pair<L> {
+    const N: usize = 2 * L::N;
+    #[inline(always)]
+    fn splat(x: u32) -> Self {
+        Pair(L::splat(x), L::splat(x))
+    }
+    #[inline(always)]
+    fn from_lanes(a: &[u32]) -> Self {
+        Pair(L::from_lanes(&a[..L::N]), L::from_lanes(&a[L::N..]))
+    }
+    #[inline(always)]
+    fn lane(self, i: usize) -> u32 {
+        if i < L::N {
+            self.0.lane(i)
+        } else {
+            self.1.lane(i - L::N)
+        }
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        Pair(self.0.add(o.0), self.1.add(o.1))
+    }
+    #[inline(always)]
+    fn xor(self, o: Self) -> Self {
+        Pair(self.0.xor(o.0), self.1.xor(o.1))
+    }
+    #[inline(always)]
+    fn or(self, o: Self) -> Self {
+        Pair(self.0.or(o.0), self.1.or(o.1))
+    }
+    #[inline(always)]
+    fn shr(self, n: u32) -> Self {
+        Pair(self.0.shr(n), self.1.shr(n))
+    }
+    #[inline(always)]
+    fn shl(self, n: u32) -> Self {
+        Pair(self.0.shl(n), self.1.shl(n))
+    }
+    #[inline(always)]
+    fn select(a: Self, b: Self, mask: Self) -> Self {
+        Pair(L::select(a.0, b.0, mask.0), L::select(a.1, b.1, mask.1))
+    }
+    #[inline(always)]
+    fn load_blocks(blocks: &[&[u8; 64]]) -> [Self; 16] {
+        let lo = L::load_blocks(&blocks[..L::N]);
+        let hi = L::load_blocks(&blocks[L::N..]);
+        core::array::from_fn(|j| Pair(lo[j], hi[j]))
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 mod simd {
     use core::arch::wasm32::*;
@@ -103,22 +168,21 @@ mod simd {
     pub struct V(pub v128);
 
     impl super::Lanes for V {
+        const N: usize = 4;
         #[inline(always)]
         fn splat(x: u32) -> Self {
             V(u32x4_splat(x))
         }
         #[inline(always)]
-        fn from_array(a: [u32; 4]) -> Self {
+        fn from_lanes(a: &[u32]) -> Self {
             V(u32x4(a[0], a[1], a[2], a[3]))
         }
         #[inline(always)]
-        fn to_array(self) -> [u32; 4] {
-            [
-                u32x4_extract_lane::<0>(self.0),
-                u32x4_extract_lane::<1>(self.0),
-                u32x4_extract_lane::<2>(self.0),
-                u32x4_extract_lane::<3>(self.0),
-            ]
+        fn lane(self, i: usize) -> u32 {
+            let mut out = [0u32; 4];
+            // SAFETY: 16 bytes into a 16-byte array.
+            unsafe { v128_store(out.as_mut_ptr().cast(), self.0) };
+            out[i]
         }
         #[inline(always)]
         fn add(self, o: Self) -> Self {
@@ -148,7 +212,7 @@ mod simd {
         /// Vector loads, a byte swap per word, and a 4x4 transpose by
         /// shuffles: far fewer instructions than 64 scalar loads and inserts.
         #[inline(always)]
-        fn load_blocks(blocks: [&[u8; 64]; 4]) -> [Self; 16] {
+        fn load_blocks(blocks: &[&[u8; 64]]) -> [Self; 16] {
             let mut out = [V(u32x4_splat(0)); 16];
             for q in 0..4 {
                 let rows: [v128; 4] = core::array::from_fn(|l| {
@@ -174,17 +238,19 @@ mod simd {
     }
 }
 
+/// Four lanes in one SIMD register on wasm32, a plain array elsewhere.
 #[cfg(target_arch = "wasm32")]
-type Vector = simd::V;
+pub type Vector = simd::V;
+/// Four lanes in one SIMD register on wasm32, a plain array elsewhere.
 #[cfg(not(target_arch = "wasm32"))]
-type Vector = [u32; 4];
+pub type Vector = [u32; 4];
 
 /// One SHA-256 compression of four blocks (given as big-endian words).
 ///
 /// The schedule is a rolling 16-word window and the rounds are unrolled by
 /// macro, so every value stays in a local rather than a stack array.
 #[inline(always)]
-fn compress<L: Lanes>(state: &mut [L; 8], w: &[L; 16]) {
+pub fn compress<L: Lanes>(state: &mut [L; 8], w: &[L; 16]) {
     let mut w = *w;
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
     macro_rules! round {
@@ -249,126 +315,39 @@ fn compress<L: Lanes>(state: &mut [L; 8], w: &[L; 16]) {
     }
 }
 
-/// Number of 64-byte blocks a message of `len` bytes pads to.
-#[inline]
-fn block_count(len: usize) -> usize {
-    (len + 9).div_ceil(64)
-}
-
-/// Block `i` of the padded message: borrowed from the message when it lies
-/// wholly inside it, else assembled (with padding and length) in `scratch`.
-#[inline(always)]
-fn block<'a>(msg: &'a [u8], i: usize, scratch: &'a mut [u8; 64]) -> &'a [u8; 64] {
-    let start = i * 64;
-    if let Some(full) = msg.get(start..start + 64) {
-        return full.try_into().expect("64 bytes");
-    }
-    *scratch = [0u8; 64];
-    let tail = msg.get(start..).unwrap_or(&[]);
-    crate::short_bytes::copy(scratch, tail);
-    if start <= msg.len() {
-        scratch[tail.len()] = 0x80;
-    }
-    if i + 1 == block_count(msg.len()) {
-        scratch[56..].copy_from_slice(&((msg.len() as u64) * 8).to_be_bytes());
-    }
-    scratch
-}
-
-/// SHA-256 of four messages of any lengths.
-///
-/// On wasm32 this function carries `simd128` itself: everything below is
-/// `#[inline(always)]`, so the SIMD intrinsics are inlined into it and the
-/// rest of the component stays plain wasm.
-#[cfg(target_arch = "wasm32")]
-#[target_feature(enable = "simd128")]
-pub fn sha256x4(msgs: [&[u8]; 4]) -> [[u8; 32]; 4] {
-    hash_lanes(msgs)
-}
-
-/// SHA-256 of four messages of any lengths (portable lanes).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn sha256x4(msgs: [&[u8]; 4]) -> [[u8; 32]; 4] {
-    hash_lanes(msgs)
-}
-
-#[inline(always)]
-fn hash_lanes(msgs: [&[u8]; 4]) -> [[u8; 32]; 4] {
-    let blocks = msgs.map(|m| block_count(m.len()));
-    let most = blocks.iter().copied().max().unwrap_or(0);
-    let mut state: [Vector; 8] = core::array::from_fn(|i| Vector::splat(H0[i]));
-    let mut scratch = [[0u8; 64]; 4];
-    for b in 0..most {
-        let [s0, s1, s2, s3] = &mut scratch;
-        // A lane whose message has ended hashes a dummy block (its own
-        // last one); its state is restored below.
-        let w = Vector::load_blocks([
-            block(msgs[0], b.min(blocks[0] - 1), s0),
-            block(msgs[1], b.min(blocks[1] - 1), s1),
-            block(msgs[2], b.min(blocks[2] - 1), s2),
-            block(msgs[3], b.min(blocks[3] - 1), s3),
-        ]);
-        let before = state;
-        compress(&mut state, &w);
-        if blocks.iter().any(|&n| b >= n) {
-            let keep = Vector::from_array(core::array::from_fn(|l| {
-                if b >= blocks[l] { u32::MAX } else { 0 }
-            }));
-            for (s, old) in state.iter_mut().zip(before) {
-                *s = Vector::select(old, *s, keep);
-            }
-        }
-    }
-    let lanes: [[u32; 4]; 8] = state.map(Lanes::to_array);
-    core::array::from_fn(|lane| {
-        let mut out = [0u8; 32];
-        for (i, word) in lanes.iter().enumerate() {
-            out[4 * i..4 * i + 4].copy_from_slice(&word[lane].to_be_bytes());
-        }
-        out
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use sha2::{Digest, Sha256};
 
-    fn reference(m: &[u8]) -> [u8; 32] {
-        Sha256::digest(m).into()
+    /// One padded block of a message under 56 bytes.
+    fn padded(m: &[u8]) -> [u8; 64] {
+        let mut b = [0u8; 64];
+        b[..m.len()].copy_from_slice(m);
+        b[m.len()] = 0x80;
+        b[56..].copy_from_slice(&((m.len() as u64) * 8).to_be_bytes());
+        b
     }
 
-    #[test]
-    fn matches_sha2_for_every_length_mix() {
-        let data: alloc::vec::Vec<u8> = (0..300u32).map(|i| (i * 31 + 7) as u8).collect();
-        // Lengths around every padding boundary, mixed across lanes.
-        let lens = [0, 1, 54, 55, 56, 63, 64, 65, 119, 120, 128, 200, 300];
-        for (i, &a) in lens.iter().enumerate() {
-            for &b in &lens[i..] {
-                let msgs = [
-                    &data[..a],
-                    &data[..b],
-                    &data[1..b.max(1)],
-                    &data[..(a + b) / 2],
-                ];
-                let got = sha256x4(msgs);
-                for lane in 0..4 {
-                    assert_eq!(
-                        got[lane],
-                        reference(msgs[lane]),
-                        "lengths {a} {b} lane {lane}"
-                    );
-                }
-            }
+    fn one_block<L: Lanes>() {
+        let msgs: alloc::vec::Vec<alloc::vec::Vec<u8>> = (0..L::N)
+            .map(|l| (0..l * 7).map(|i| (i * 31 + l) as u8).collect())
+            .collect();
+        let blocks: alloc::vec::Vec<[u8; 64]> = msgs.iter().map(|m| padded(m)).collect();
+        let refs: alloc::vec::Vec<&[u8; 64]> = blocks.iter().collect();
+        let mut state: [L; 8] = core::array::from_fn(|i| L::splat(H0[i]));
+        compress(&mut state, &L::load_blocks(&refs));
+        for (l, m) in msgs.iter().enumerate() {
+            let want: [u8; 32] = Sha256::digest(m).into();
+            let got: alloc::vec::Vec<u8> =
+                state.iter().flat_map(|w| w.lane(l).to_be_bytes()).collect();
+            assert_eq!(got, want, "lane {l}");
         }
     }
 
     #[test]
-    fn policy_example() {
-        let m = b"1|25.0|EURUSD|2024-09-10T14:30:00Z|TRADE_20240910_001";
-        let got = sha256x4([m, b"", m, b"abc"]);
-        assert_eq!(got[0], reference(m));
-        assert_eq!(got[2], reference(m));
-        assert_eq!(got[3], reference(b"abc"));
+    fn four_and_eight_lanes_match_sha2() {
+        one_block::<Vector>();
+        one_block::<Pair<Vector>>();
     }
 }

@@ -42,8 +42,9 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::checksum::{BATCH_MAX_ROW_BYTES, CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex4};
+use crate::checksum::{BATCH_MAX_ROW_BYTES, CHECKSUM_COLUMN, ChecksumPlan, SEQ_COLUMN, hex};
 use crate::csv_reader::{CsvReader, Event, ReadError, ReaderConfig, Record};
+use crate::lanes::{LaneStats, RowHasher};
 use crate::policy_compat::PolicyHazards;
 use crate::report::{
     ErrorKind, ErrorLog, Limits, RowError, SeqGap, VerifyOptions, VerifyReport, shown,
@@ -108,7 +109,11 @@ struct State {
 /// What the row checks accumulate.
 #[derive(Debug)]
 struct Tally {
-    batch: Batch,
+    /// Hashes the rows' checksum inputs (see [`crate::lanes`]).
+    hasher: RowHasher,
+    /// Rows waiting for their checksum, in row order (one per digest the
+    /// hasher has yet to return).
+    waiting: Waiting,
     rows: u64,
     prev_seq: Option<u64>,
     first_seq: Option<u64>,
@@ -159,7 +164,8 @@ impl Verifier {
                 header: Header::Pending,
                 columns: Vec::new(),
                 t: Tally {
-                    batch: Batch::default(),
+                    hasher: RowHasher::new(),
+                    waiting: Waiting::default(),
                     rows: 0,
                     prev_seq: None,
                     first_seq: None,
@@ -193,6 +199,11 @@ impl Verifier {
     pub fn with_values_digest(mut self) -> Self {
         self.state.t.values = Some(ValuesDigest::new());
         self
+    }
+
+    /// The SHA-256 lanes' work so far (see [`LaneStats`]).
+    pub fn lane_stats(&self) -> LaneStats {
+        self.state.t.hasher.stats()
     }
 
     /// After [`Self::finish`], the values digest of the rows read, when
@@ -417,11 +428,6 @@ impl State {
 struct Pending {
     line: u64,
     seq: Option<u64>,
-    /// The checksum's input: the values in plan order joined with `|`
-    /// (empty for a row hashed alone, see [`BATCH_MAX_ROW_BYTES`]).
-    message: Vec<u8>,
-    /// The checksum of a row hashed alone.
-    alone: Option<[u8; 64]>,
     /// The stored `checksum_sha256` field (its start, when it is longer
     /// than any checksum: enough to show).
     stored: Vec<u8>,
@@ -431,39 +437,80 @@ struct Pending {
     after: Vec<RowError>,
 }
 
-/// Up to four rows hashed together (see [`crate::checksum::hex4`]). The
-/// buffers are reused, so a batch allocates only while rows grow.
+/// Rows waiting for their checksum, in row order: a ring of slots reused
+/// in place (with their buffers), so a row is never moved.
 #[derive(Debug, Default)]
-struct Batch {
-    rows: [Pending; 4],
+struct Waiting {
+    /// A power of two long, or empty.
+    slots: Vec<Pending>,
+    head: usize,
     len: usize,
 }
 
-impl Tally {
-    /// Hashes the waiting rows and logs their errors in row order.
-    fn flush(&mut self) {
-        let batch = &mut self.batch;
-        if batch.len == 0 {
-            return;
+impl Waiting {
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The slot after the last row, to fill and then [`Self::push`].
+    #[inline]
+    fn next_slot(&mut self) -> &mut Pending {
+        if self.len == self.slots.len() {
+            self.slots.rotate_left(self.head);
+            self.head = 0;
+            let grown = (2 * self.slots.len()).max(8);
+            self.slots.resize_with(grown, Pending::default);
         }
-        let n = batch.len;
-        batch.len = 0;
-        let [a, b, c, d] = &batch.rows;
-        let all = [a.message.as_slice(), &b.message, &c.message, &d.message];
-        let sums = hex4(&all[..n]);
-        for (p, sum) in batch.rows[..n].iter_mut().zip(&sums) {
-            let alone = p.alone.take();
-            let sum = alone.as_ref().unwrap_or(sum);
+        let i = (self.head + self.len) & (self.slots.len() - 1);
+        &mut self.slots[i]
+    }
+
+    fn push(&mut self) {
+        self.len += 1;
+    }
+
+    /// The first row, if any.
+    #[inline]
+    fn front(&mut self) -> Option<&mut Pending> {
+        (self.len > 0).then(|| &mut self.slots[self.head])
+    }
+
+    fn pop_front(&mut self) {
+        self.head = (self.head + 1) & (self.slots.len() - 1);
+        self.len -= 1;
+    }
+}
+
+impl Tally {
+    /// Logs the errors of the rows whose checksum is done, in row order.
+    #[inline]
+    fn emit(&mut self) {
+        while let Some(digest) = self.hasher.pop() {
+            let Some(p) = self.waiting.front() else {
+                debug_assert!(false, "a digest with no row");
+                return;
+            };
+            let sum = hex(&digest);
             for e in p.before.drain(..) {
                 self.log.push(e);
             }
-            if !crate::short_bytes::eq64(&p.stored, sum) {
-                self.log.push_with(|| mismatch(p, sum));
+            if !crate::short_bytes::eq64(&p.stored, &sum) {
+                self.log.push_with(|| mismatch(p, &sum));
             }
             for e in p.after.drain(..) {
                 self.log.push(e);
             }
+            self.waiting.pop_front();
         }
+    }
+
+    /// Hashes every waiting row and logs their errors in row order.
+    fn flush(&mut self) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        self.hasher.drain();
+        self.emit();
     }
 }
 
@@ -490,7 +537,7 @@ fn mismatch(p: &Pending, sum: &[u8; 64]) -> RowError {
 }
 
 /// The per-row checks: the hot path. The checksum comparison is deferred
-/// to [`Tally::flush`], which hashes four rows at once.
+/// to [`Tally::emit`], once the lanes have hashed the row.
 #[inline]
 fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
     let line = record.line;
@@ -513,7 +560,7 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
                 .map(|i| record.bytes(i)),
         );
     }
-    let p = &mut st.batch.rows[st.batch.len];
+    let p = st.waiting.next_slot();
     let seq_text = record.bytes(cols.seq);
     let seq = parse_seq(seq_text);
     p.line = line;
@@ -560,13 +607,6 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
         },
     }
 
-    let alone = record.size() > BATCH_MAX_ROW_BYTES;
-    if alone {
-        p.message.clear();
-        p.alone = Some(cols.plan.compute(|i| record.bytes(i)));
-    } else {
-        cols.plan.join_into(|i| record.bytes(i), &mut p.message);
-    }
     p.stored.clear();
     let stored = record.get(cols.checksum);
     // A checksum is 64 bytes; keep at most 128 of a longer field, cut at a
@@ -589,10 +629,17 @@ fn check_row(cols: &mut Columns, record: &Record<'_>, st: &mut Tally) {
         });
     }
 
-    st.batch.len += 1;
-    if st.batch.len == 4 || alone {
-        st.flush();
+    // A large row is hashed here, from its fields: a lane would hold a
+    // copy of it (see BATCH_MAX_ROW_BYTES).
+    if record.size() > BATCH_MAX_ROW_BYTES {
+        st.hasher
+            .submit_digest(cols.plan.digest(|i| record.bytes(i)));
+    } else {
+        st.hasher
+            .submit(|buf| cols.plan.join_into(|i| record.bytes(i), buf));
     }
+    st.waiting.push();
+    st.emit();
 }
 
 #[cfg(test)]

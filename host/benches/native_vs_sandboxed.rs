@@ -4,9 +4,10 @@
 //!
 //!     cargo bench --locked -p csvseal --bench native_vs_sandboxed
 //!
-//! Natively the checksum is the `sha2` crate (SHA instructions where the
-//! CPU has them); in the component it is `guest/src/sha256x4.rs` (four rows
-//! at once in wasm SIMD lanes), since WebAssembly has no SHA instructions.
+//! Both run the lane scheduler (`guest/src/lanes.rs`); natively its lanes
+//! are compressed by the `sha2` crate (SHA instructions where the CPU has
+//! them), in the component by `guest/src/sha256x4.rs` (four rows at once in
+//! wasm SIMD lanes), since WebAssembly has no SHA instructions.
 //! That difference is part of what is measured.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

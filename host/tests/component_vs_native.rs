@@ -2,7 +2,8 @@
 //! same random jobs (valid, damaged and random files to verify; CSV and
 //! JSON Lines to seal; schemas; tight limits), each side cut into its own
 //! random chunks. This is what tests the wasm-only code: the SIMD scanner,
-//! the SIMD lanes of `sha256x4` and the wasm branch of `checksum::hex4`.
+//! the SIMD lanes of `sha256x4` fed by the lane scheduler (`lanes.rs`) and
+//! the wasm branch of `checksum::hex`.
 //!
 //! Seeded and repeatable: CSVSEAL_DIFF_CASES (default 3000) and
 //! CSVSEAL_DIFF_SEED (default 1) make longer or other runs.

@@ -2,7 +2,7 @@
 //! job (verify or seal, input, schema, limits, two chunkings) through
 //! `Sandbox` and through `csvseal_guest` directly; the reports must be
 //! equal. Only the wasm build runs the SIMD scanner (`scan.rs`), the SIMD
-//! lanes of `sha256x4` and `checksum::hex4`'s wasm branch, so this is
+//! lanes of `sha256x4` (`lanes.rs`'s engine) and `checksum::hex`'s wasm branch, so this is
 //! what tests them. Shared by `component_vs_native.rs` (seeded random
 //! jobs) and the fuzz target in `host/fuzz`.
 #![allow(dead_code)]
