@@ -28,20 +28,6 @@ use tempfile::TempDir;
 const STAMP: &str = "2024-09-10T14:30:00Z";
 const TARGET: &str = "k_20240910_143000.csv";
 
-/// xorshift64*: reproducible from the printed seed, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 fn iterations() -> usize {
     std::env::var("CSVSEAL_KILL_ITERS")
         .ok()
@@ -50,16 +36,7 @@ fn iterations() -> usize {
 }
 
 fn seed() -> u64 {
-    std::env::var("CSVSEAL_KILL_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
+    seed_from("CSVSEAL_KILL_SEED")
 }
 
 fn rows_csv(rows: usize, tag: &str) -> String {

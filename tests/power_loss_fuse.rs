@@ -58,31 +58,8 @@ const ROWS: usize = 3000;
 /// Longest a child may run before the test calls it hung.
 const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// xorshift64*: reproducible from the printed seed, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 fn seed() -> u64 {
-    std::env::var("CSVSEAL_FUSE_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
+    seed_from("CSVSEAL_FUSE_SEED")
 }
 
 fn kills_per_command() -> usize {

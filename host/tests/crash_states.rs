@@ -65,7 +65,7 @@ fn request(dir: &Path, stamp: &str) -> WriteRequest {
     }
 }
 
-/// How a write is made.
+/// How a write is made: `How::default().replace().signed()`.
 #[derive(Clone, Copy, Default)]
 struct How {
     replace: bool,
@@ -74,6 +74,36 @@ struct How {
     continued: bool,
     /// Rows written: [`ROWS`] when 0.
     rows: usize,
+}
+
+impl How {
+    fn replace(self) -> Self {
+        How {
+            replace: true,
+            ..self
+        }
+    }
+    fn keep(self, keep: usize) -> Self {
+        How {
+            keep: Some(keep),
+            ..self
+        }
+    }
+    fn signed(self) -> Self {
+        How {
+            signed: true,
+            ..self
+        }
+    }
+    fn continued(self) -> Self {
+        How {
+            continued: true,
+            ..self
+        }
+    }
+    fn rows(self, rows: usize) -> Self {
+        How { rows, ..self }
+    }
 }
 
 fn write(ops: &dyn FileOps, dir: &Path, tag: &str, how: How) {
@@ -132,17 +162,7 @@ fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "write --replace (first backup: creates the backup directory)",
             setup: |d| write(&RealFs, d, "old", How::default()),
-            run: |ops, d| {
-                write(
-                    ops,
-                    d,
-                    "new",
-                    How {
-                        replace: true,
-                        ..How::default()
-                    },
-                )
-            },
+            run: |ops, d| write(ops, d, "new", How::default().replace()),
             backs_up: true,
             extra: None,
         },
@@ -150,73 +170,28 @@ fn scenarios() -> Vec<Scenario> {
             name: "write --replace --keep 1 (prunes the older backup)",
             setup: |d| {
                 write(&RealFs, d, "oldest", How::default());
-                write(
-                    &RealFs,
-                    d,
-                    "old",
-                    How {
-                        replace: true,
-                        ..How::default()
-                    },
-                );
+                write(&RealFs, d, "old", How::default().replace());
             },
-            run: |ops, d| {
-                write(
-                    ops,
-                    d,
-                    "new",
-                    How {
-                        replace: true,
-                        keep: Some(1),
-                        ..How::default()
-                    },
-                )
-            },
+            run: |ops, d| write(ops, d, "new", How::default().replace().keep(1)),
             backs_up: true,
             extra: None,
         },
         Scenario {
             name: "write, 3 MB (several appends before the fsync)",
             setup: |_| {},
-            run: |ops, d| {
-                write(
-                    ops,
-                    d,
-                    "new",
-                    How {
-                        rows: MANY_ROWS,
-                        ..How::default()
-                    },
-                )
-            },
+            run: |ops, d| write(ops, d, "new", How::default().rows(MANY_ROWS)),
             backs_up: false,
             extra: None,
         },
         Scenario {
             name: "write --sign-key --replace, 3 MB",
-            setup: |d| {
-                write(
-                    &RealFs,
-                    d,
-                    "old",
-                    How {
-                        signed: true,
-                        rows: MANY_ROWS,
-                        ..How::default()
-                    },
-                )
-            },
+            setup: |d| write(&RealFs, d, "old", How::default().signed().rows(MANY_ROWS)),
             run: |ops, d| {
                 write(
                     ops,
                     d,
                     "new",
-                    How {
-                        signed: true,
-                        replace: true,
-                        rows: MANY_ROWS,
-                        ..How::default()
-                    },
+                    How::default().signed().replace().rows(MANY_ROWS),
                 )
             },
             backs_up: true,
@@ -225,133 +200,41 @@ fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "write --continue",
             setup: |d| write(&RealFs, d, "first", How::default()),
-            run: |ops, d| {
-                write(
-                    ops,
-                    d,
-                    "next",
-                    How {
-                        continued: true,
-                        ..How::default()
-                    },
-                )
-            },
+            run: |ops, d| write(ops, d, "next", How::default().continued()),
             backs_up: false,
             extra: None,
         },
         Scenario {
             name: "write --sign-key",
             setup: |_| {},
-            run: |ops, d| {
-                write(
-                    ops,
-                    d,
-                    "new",
-                    How {
-                        signed: true,
-                        ..How::default()
-                    },
-                )
-            },
+            run: |ops, d| write(ops, d, "new", How::default().signed()),
             backs_up: false,
             extra: None,
         },
         Scenario {
             name: "write --sign-key --replace (signed over signed)",
-            setup: |d| {
-                write(
-                    &RealFs,
-                    d,
-                    "old",
-                    How {
-                        signed: true,
-                        ..How::default()
-                    },
-                )
-            },
-            run: |ops, d| {
-                write(
-                    ops,
-                    d,
-                    "new",
-                    How {
-                        signed: true,
-                        replace: true,
-                        ..How::default()
-                    },
-                )
-            },
+            setup: |d| write(&RealFs, d, "old", How::default().signed()),
+            run: |ops, d| write(ops, d, "new", How::default().signed().replace()),
             backs_up: true,
             extra: None,
         },
         Scenario {
             name: "write --replace (unsigned over signed)",
-            setup: |d| {
-                write(
-                    &RealFs,
-                    d,
-                    "old",
-                    How {
-                        signed: true,
-                        ..How::default()
-                    },
-                )
-            },
-            run: |ops, d| {
-                write(
-                    ops,
-                    d,
-                    "new",
-                    How {
-                        replace: true,
-                        ..How::default()
-                    },
-                )
-            },
+            setup: |d| write(&RealFs, d, "old", How::default().signed()),
+            run: |ops, d| write(ops, d, "new", How::default().replace()),
             backs_up: true,
             extra: None,
         },
         Scenario {
             name: "write --sign-key --continue (a signed chain link)",
-            setup: |d| {
-                write(
-                    &RealFs,
-                    d,
-                    "first",
-                    How {
-                        signed: true,
-                        ..How::default()
-                    },
-                )
-            },
-            run: |ops, d| {
-                write(
-                    ops,
-                    d,
-                    "next",
-                    How {
-                        signed: true,
-                        continued: true,
-                        ..How::default()
-                    },
-                )
-            },
+            setup: |d| write(&RealFs, d, "first", How::default().signed()),
+            run: |ops, d| write(ops, d, "next", How::default().signed().continued()),
             backs_up: false,
             extra: None,
         },
         Scenario {
             name: "backup",
-            setup: |d| {
-                write(
-                    &RealFs,
-                    d,
-                    "old",
-                    How {
-                        signed: true,
-                        ..How::default()
-                    },
-                )
-            },
+            setup: |d| write(&RealFs, d, "old", How::default().signed()),
             run: |ops, d| {
                 csvseal::backup::backup_file(ops, sb(), &d.join(TARGET), &policy()).unwrap();
             },
@@ -375,25 +258,8 @@ fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "restore --force (signed, over a newer signed file)",
             setup: |d| {
-                write(
-                    &RealFs,
-                    d,
-                    "old",
-                    How {
-                        signed: true,
-                        ..How::default()
-                    },
-                );
-                write(
-                    &RealFs,
-                    d,
-                    "new",
-                    How {
-                        signed: true,
-                        replace: true,
-                        ..How::default()
-                    },
-                );
+                write(&RealFs, d, "old", How::default().signed());
+                write(&RealFs, d, "new", How::default().signed().replace());
             },
             run: |ops, d| {
                 csvseal::jobs::restore::restore_file(ops, sb(), &d.join(TARGET), &policy(), true)
@@ -423,15 +289,7 @@ fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "recover (stale temps, an orphan signature)",
             setup: |d| {
-                write(
-                    &RealFs,
-                    d,
-                    "old",
-                    How {
-                        signed: true,
-                        ..How::default()
-                    },
-                );
+                write(&RealFs, d, "old", How::default().signed());
                 let torn = rows("torn", ROWS);
                 std::fs::write(d.join(format!("{NEXT}.tmp")), &torn[..torn.len() / 2]).unwrap();
                 std::fs::copy(

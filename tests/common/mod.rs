@@ -240,3 +240,34 @@ pub fn keypair(dir: &Path, name: &str) -> (String, String) {
     assert_eq!(out.status.code(), Some(0), "keygen: {}", stderr(&out));
     (s, p)
 }
+
+/// xorshift64*: reproducible from the printed seed, no dependency.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// A random test's seed: the environment variable `var` replays one,
+/// otherwise the clock picks it (odd, as xorshift needs a non-zero state).
+pub fn seed_from(var: &str) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        })
+}
