@@ -78,6 +78,14 @@ impl PolicyWriter {
         self.len += field.len();
     }
 
+    /// Writes fields that are already in the output's form, `,` between
+    /// them included (an unquoted input record copied whole).
+    #[inline]
+    pub fn verbatim(&mut self, fields: &[u8]) {
+        crate::short_bytes::copy(room(&mut self.row, self.len, fields.len()), fields);
+        self.len += fields.len();
+    }
+
     /// Ends the current field (its closing quote, if any) and writes `,`.
     #[inline]
     pub fn delimiter(&mut self) {

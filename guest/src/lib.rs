@@ -13,6 +13,7 @@ extern crate alloc;
 pub mod checksum;
 pub mod csv_reader;
 pub mod csv_writer;
+mod dialect_hint;
 #[cfg(not(all(target_arch = "wasm32", not(test))))]
 #[doc(hidden)]
 pub mod fuzz_oracle;

@@ -85,26 +85,20 @@ fn header_problems(cols: &[String], limits: &Limits) -> Vec<(ErrorKind, Option<S
 
 /// A header of one column holding `;`, tab or `|` is a file delimited by
 /// that byte, read with the wrong delimiter: sealed as is, every row would
-/// become one column, silently. The error names the delimiter to give.
+/// become one column, silently. The error names the delimiter to give (and
+/// not the header as a column: it is a whole line, not a name).
 fn other_delimiter(cols: &[String], line: u64) -> Option<RowError> {
-    let [name] = cols else { return None };
-    let option = [(';', "';'"), ('\t', "tab"), ('|', "'|'")]
-        .into_iter()
-        .find(|(c, _)| name.contains(*c))?
-        .1;
-    Some(
-        RowError::new(
-            ErrorKind::BadHeader,
-            line,
-            format!(
-                "the header is one column, {}, holding {option}: the input looks \
-                 {option}-delimited; give --delimiter {option} to read its columns, or \
-                 --delimiter ',' to keep one column",
-                shown(name)
-            ),
-        )
-        .with_column(name.clone()),
-    )
+    let option = crate::dialect_hint::other_delimiter(cols)?;
+    Some(RowError::new(
+        ErrorKind::BadHeader,
+        line,
+        format!(
+            "the header is one column, {}, holding {option}: the input looks \
+             {option}-delimited; give --delimiter {option} to read its columns, or \
+             --delimiter ',' to keep one column",
+            shown(&cols[0])
+        ),
+    ))
 }
 
 /// Formats `n` in decimal into `buf`, returning the digits.
@@ -784,7 +778,7 @@ impl Core {
         match raw {
             Some(raw) => {
                 w.delimiter();
-                w.plain(raw.as_bytes());
+                w.verbatim(raw.as_bytes());
             }
             None => {
                 for i in 0..n {

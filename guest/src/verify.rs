@@ -339,6 +339,25 @@ impl State {
         }
         let find = |name: &str| self.columns.iter().position(|c| c == name);
         let (seq, checksum) = (find(SEQ_COLUMN), find(CHECKSUM_COLUMN));
+        if let Some(option) = crate::dialect_hint::other_delimiter(&self.columns) {
+            // One error that says why, not two missing columns; and no
+            // column label: the one "name" is the whole header line.
+            self.t.log.push(RowError::new(
+                ErrorKind::BadHeader,
+                line,
+                format!(
+                    "the header is one column holding {option}: the file looks \
+                     {option}-delimited, and a sealed file is ','-delimited (the policy \
+                     writes and checks it with Python's csv defaults), so it cannot \
+                     verify; `csvseal write --delimiter {option}` seals rows delimited \
+                     by {option}"
+                ),
+            ));
+            // Nor later: a record's errors would name field 1 by it.
+            self.columns.clear();
+            self.header = Header::Unusable;
+            return;
+        }
         for (name, index) in [(SEQ_COLUMN, seq), (CHECKSUM_COLUMN, checksum)] {
             if index.is_none() {
                 self.t.log.push(
@@ -956,6 +975,36 @@ pub(crate) mod tests {
             vec![(ErrorKind::TornRow, 1), (ErrorKind::MissingColumn, 0)]
         );
         assert_eq!(r.errors[1].message, "no header record");
+    }
+
+    #[test]
+    fn a_header_read_with_the_wrong_delimiter_is_one_error_naming_it() {
+        for (file, option) in [
+            ("file_seq;a;checksum_sha256\r\n1;x;y\r\n", "--delimiter ';'"),
+            (
+                "file_seq\ta\tchecksum_sha256\r\n1\tx\ty\r\n",
+                "--delimiter tab",
+            ),
+            ("file_seq|a|checksum_sha256\r\n", "--delimiter '|'"),
+        ] {
+            let r = verify(file.as_bytes());
+            assert!(!r.valid);
+            assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+            let e = &r.errors[0];
+            assert_eq!(
+                (e.kind, e.line, e.column.as_deref()),
+                (ErrorKind::BadHeader, 1, None)
+            );
+            assert!(e.message.contains(option), "{}", e.message);
+            assert!(r.columns.is_empty(), "{:?}", r.columns);
+        }
+        // A later record's error names no column after that header.
+        let r = verify(b"file_seq;a\r\n\"x\"y\r\n");
+        assert!(
+            r.errors.iter().all(|e| e.column.is_none()),
+            "{:?}",
+            r.errors
+        );
     }
 
     #[test]

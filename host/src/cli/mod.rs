@@ -34,6 +34,7 @@ mod progress;
 mod recover;
 mod restore;
 mod salvage;
+mod sealed_dialect;
 mod series;
 mod sign;
 mod terminal;

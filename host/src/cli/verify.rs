@@ -9,6 +9,7 @@ use clap::Args;
 use csvseal::{Error, Sandbox, Schema, VerifyFileOptions, VerifyReport};
 
 use super::args::{EXIT_ERROR, EXIT_INVALID, EXIT_OK, LimitArgs, PluginArg};
+use super::sealed_dialect::SealedDialectArgs;
 use super::{logging, output, progress};
 
 pub const EXAMPLES: &str = "\
@@ -56,6 +57,8 @@ pub struct VerifyArgs {
     #[arg(long = "key", value_name = "PUBLIC_KEY")]
     keys: Vec<PathBuf>,
     #[command(flatten)]
+    dialect: SealedDialectArgs,
+    #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
     plugin: PluginArg,
@@ -64,6 +67,7 @@ pub struct VerifyArgs {
 /// Runs `verify`; returns the exit code.
 pub fn run(args: VerifyArgs) -> i32 {
     let setup = (|| {
+        args.dialect.check()?;
         let schema = args.schema.as_deref().map(Schema::read).transpose()?;
         let sandbox = args.plugin.sandbox(&args.limits)?;
         // With a plugin, the built-in verifier runs too (see csvseal::plugin).

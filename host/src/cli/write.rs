@@ -271,7 +271,7 @@ fn dialect(args: &WriteArgs) -> csvseal::Result<Dialect> {
 
 /// `--delimiter`: a name (`tab`, `comma`, `semicolon`, `pipe`), `\t`, or one
 /// ASCII character other than CR and LF.
-fn parse_delimiter(s: &str) -> Result<u8, String> {
+pub(super) fn parse_delimiter(s: &str) -> Result<u8, String> {
     match s {
         "tab" | "\\t" => Ok(b'\t'),
         "comma" => Ok(b','),
@@ -282,7 +282,7 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
 }
 
 /// `--quote`: one ASCII character other than CR and LF.
-fn parse_quote(s: &str) -> Result<u8, String> {
+pub(super) fn parse_quote(s: &str) -> Result<u8, String> {
     one_ascii(s, "quote")
 }
 
