@@ -321,7 +321,10 @@ fn every_code_block_in_the_docs_runs_as_printed() {
             let at = &block.at;
             let lang = block.lang.as_str();
             if let Some((_, runner)) = [PYTHON, JS].into_iter().find(|(l, _)| *l == lang) {
-                assert!(block.skip.is_none(), "{at}: {runner} runs every {lang} block");
+                assert!(
+                    block.skip.is_none(),
+                    "{at}: {runner} runs every {lang} block"
+                );
                 let other = if lang == "python" { "js" } else { "python" };
                 assert!(
                     !rel.starts_with(&format!("bindings/{other}/")),
@@ -363,7 +366,10 @@ fn every_code_block_in_the_docs_runs_as_printed() {
         }
     }
     assert!(ran >= 8, "only {ran} shell blocks ran");
-    assert!(ran_in_readme >= 2, "only {ran_in_readme} README.md blocks ran");
+    assert!(
+        ran_in_readme >= 2,
+        "only {ran_in_readme} README.md blocks ran"
+    );
 }
 
 #[test]

@@ -238,9 +238,15 @@ fn check_links(doc: &Path, full: bool, problems: &mut Vec<String>) {
 fn readme_is_a_front_page() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let lines = readme.lines().count();
-    assert!(lines <= 300, "README.md has {lines} lines; the manual goes in docs/");
+    assert!(
+        lines <= 300,
+        "README.md has {lines} lines; the manual goes in docs/"
+    );
     for needed in ["scripts/demo.sh", "scripts/test.sh", "docs/"] {
-        assert!(readme.contains(needed), "README.md does not mention {needed}");
+        assert!(
+            readme.contains(needed),
+            "README.md does not mention {needed}"
+        );
     }
 }
 
@@ -252,7 +258,11 @@ fn every_relative_link_resolves_inside_the_repository() {
     for doc in &docs {
         check_links(doc, true, &mut problems);
     }
-    assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "broken links:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -264,12 +274,19 @@ fn no_markdown_file_links_outside_the_repository() {
     for doc in &all {
         check_links(doc, false, &mut problems);
     }
-    assert!(problems.is_empty(), "links leaving the repository:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "links leaving the repository:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn the_link_checker_catches_what_it_should() {
-    assert_eq!(links("see [a](docs/a.md#b) and ![c](x.png)"), ["docs/a.md#b", "x.png"]);
+    assert_eq!(
+        links("see [a](docs/a.md#b) and ![c](x.png)"),
+        ["docs/a.md#b", "x.png"]
+    );
     assert_eq!(links("[ref]: ../shared/policy.md"), ["../shared/policy.md"]);
     assert_eq!(normalize(Path::new("docs/../../shared/p.md")), None);
     assert_eq!(
@@ -277,7 +294,12 @@ fn the_link_checker_catches_what_it_should() {
         Some(PathBuf::from("README.md"))
     );
     let a = anchors("# T\n## Logs and progress\n### `csvseal audit`\n## Logs and progress\n");
-    for want in ["t", "logs-and-progress", "csvseal-audit", "logs-and-progress-1"] {
+    for want in [
+        "t",
+        "logs-and-progress",
+        "csvseal-audit",
+        "logs-and-progress-1",
+    ] {
         assert!(a.contains(want), "{want} not in {a:?}");
     }
     let code = prose("```text\n[x](../out.md)\n```\nsee `[y](../z)` here, `a\n[b]: c` too\n");
