@@ -10,8 +10,9 @@
 #
 #   scripts/bench.sh                 the full table (~10 minutes on 2 cores)
 #   scripts/bench.sh --quick         small sizes, 3 runs, no criterion (~1 minute)
-#   scripts/bench.sh --markdown      the table as README's Performance section prints it
-#   scripts/bench.sh --update-readme --markdown, pasted between README's bench markers
+#   scripts/bench.sh --markdown      the table as docs/performance.md prints it
+#   scripts/bench.sh --update-docs   --markdown, pasted between docs/performance.md's bench
+#                                    markers (--update-readme: the old name, kept working)
 #   sizes: --write-rows N --verify-rows N --big-mb N --runs N --shapes wide,narrow
 #          --no-criterion
 #   --only mixed,verify,...  some sections only (write, verify, mixed, signing, tiny,
@@ -21,7 +22,7 @@ cd "$(dirname "$0")/.."
 update=0
 args=()
 for a in "$@"; do
-  if [[ "$a" == --update-readme ]]; then update=1; args+=(--markdown); else args+=("$a"); fi
+  if [[ "$a" == --update-docs || "$a" == --update-readme ]]; then update=1; args+=(--markdown); else args+=("$a"); fi
 done
 cargo build --locked --release -p csvseal >&2
 cargo build --locked --release -p csvseal-guest --example lane_stats >&2
@@ -35,15 +36,15 @@ if (( update )); then
   out="$(run "$@")"
   python3 - "$out" <<'PY'
 import re, sys
-readme = open('README.md').read()
+doc = open('docs/performance.md').read()
 start, end = '<!-- bench:start -->', '<!-- bench:end -->'
-if start not in readme or end not in readme:
-    sys.exit('README.md has no bench markers')
-before, rest = readme.split(start, 1)
+if start not in doc or end not in doc:
+    sys.exit('docs/performance.md has no bench markers')
+before, rest = doc.split(start, 1)
 _, after = rest.split(end, 1)
-open('README.md', 'w').write(f'{before}{start}\n{sys.argv[1]}\n{end}{after}')
+open('docs/performance.md', 'w').write(f'{before}{start}\n{sys.argv[1]}\n{end}{after}')
 PY
-  echo "README.md updated" >&2
+  echo "docs/performance.md updated" >&2
 else
   run "$@"
 fi

@@ -20,12 +20,23 @@ root="$PWD"
 toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
 rustup target add wasm32-wasip2 --toolchain "$toolchain" >/dev/null
 src=/tmp/csvseal-plugin-build
-# One build at a time in that fixed path (several checkouts may share it).
-exec 9>"$src.build-lock"
-flock 9
+lock="$src.build-lock"
+# One build at a time in that fixed path (several checkouts may share it). The
+# lock file is removed on exit like the copy, so a waiter that gets the lock
+# on a file already unlinked takes a fresh one.
+while :; do
+  exec 9>"$lock"
+  flock 9
+  [[ "$(stat -c %i "$lock" 2>/dev/null)" == "$(stat -L -c %i /proc/self/fd/9)" ]] && break
+  exec 9>&-
+done
+# Nothing is left in /tmp: the copy and the lock go on any exit (the build
+# output is under target/plugins).
+trap 'rm -rf "$src"; rm -f "$lock"' EXIT
 rm -rf "$src" && mkdir -p "$src"
-# The whole tree: guest/ inherits its package fields from the root workspace.
-tar -C "$root" --exclude=./target --exclude=./.git --exclude='*/target' \
+# The whole tree but build output, git and the npm package's node_modules:
+# guest/ inherits its package fields from the root workspace.
+tar -C "$root" --exclude=./target --exclude=./.git --exclude='*/target' --exclude=node_modules \
     --exclude=corpus --exclude=artifacts --exclude=./tests/plugins -cf - . | tar -C "$src" -xf -
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 rustc_sysroot="$(rustc --print sysroot)"

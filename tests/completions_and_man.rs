@@ -1,4 +1,4 @@
-//! `csvseal completions` and `csvseal man` give what the README says they
+//! `csvseal completions` and `csvseal man` give what README.md's Install section says they
 //! install: a completion script the shell accepts, naming every subcommand,
 //! and one man page per command that `man` can render.
 

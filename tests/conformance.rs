@@ -16,7 +16,7 @@ use serde_json::Value;
 
 const REGENERATE: &str = "CSVSEAL_CONFORMANCE_REGENERATE";
 
-/// Every error kind README documents; the suite must show each one.
+/// Every error kind docs/file-format.md documents; the suite must show each one.
 const KINDS: [&str; 12] = [
     "malformed",
     "encoding",

@@ -1,7 +1,9 @@
 //! Every example the docs give runs: the examples at the end of each
-//! command's `--help`, and every `csvseal` command line in README.md's `sh`
-//! blocks, each through `sh -c` in a directory holding the files they name.
-//! An example expected to fail says so with a trailing `# exit N`.
+//! command's `--help` (in a directory holding the files they name), and
+//! every code block of README.md, docs/*.md and the package READMEs, as
+//! printed: shell blocks here, each in a fresh empty directory, every line
+//! through `sh -c`; Python and JS blocks by the bindings' tests. An example
+//! expected to fail says so with a trailing `# exit N`.
 
 mod common;
 
@@ -75,6 +77,11 @@ fn fixture() -> TempDir {
 /// Runs one example line in `dir` with the binary first on PATH; returns
 /// its exit code and output.
 fn run(dir: &Path, line: &str) -> (i32, String) {
+    run_in(dir, &dir.join(".cache"), line)
+}
+
+/// [`run`], with the compile cache in `cache`.
+fn run_in(dir: &Path, cache: &Path, line: &str) -> (i32, String) {
     let bin_dir = csvseal_bin().parent().unwrap().to_owned();
     let path = std::env::join_paths(
         std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
@@ -85,7 +92,7 @@ fn run(dir: &Path, line: &str) -> (i32, String) {
         .arg(line)
         .current_dir(dir)
         .env("PATH", path)
-        .env("CSVSEAL_CACHE_DIR", dir.join(".cache"))
+        .env("CSVSEAL_CACHE_DIR", cache)
         .output()
         .unwrap();
     let text = format!("{}{}", stdout(&o), stderr(&o));
@@ -165,57 +172,204 @@ fn write_and_verify_help_list_their_exit_codes() {
     }
 }
 
-/// Commands README's `sh` blocks may run: csvseal and the shell tools the
-/// examples set up files with. Other lines (`pip install ...`) are shown,
-/// not run; a line that runs csvseal any other way fails the test.
-const RUNNABLE: &[&str] = &["csvseal", "cat", "cp", "sed", "printf", "echo", "mkdir"];
+/// The documents whose code blocks must run as printed.
+fn documents() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    let mut all = vec![root.join("README.md")];
+    all.extend(docs);
+    all.push(root.join("bindings/python/README.md"));
+    all.push(root.join("bindings/js/README.md"));
+    all
+}
 
-/// README.md's command lines, in order: from its `sh` blocks (`bash` blocks
-/// are for set-up commands, not run), continuation lines joined, comment
-/// lines dropped.
-fn readme_examples() -> Vec<String> {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+/// Shell blocks: run here, line by line.
+const SHELL: &[&str] = &["sh", "bash", "shell"];
+/// Blocks run by the bindings' tests, and the documents those tests read.
+const PYTHON: (&str, &str) = ("python", "bindings/python/tests/test_readme.py");
+const JS: (&str, &str) = ("js", "bindings/js/test/readme.test.js");
+/// Samples (output, file contents, formulas): shown, never run.
+const NOT_RUN: &[&str] = &["text", "console", "csv", "json", "toml", "yaml"];
+
+/// A command that installs or builds: a block holding one runs only in the
+/// test its skip comment names.
+const INSTALLS: &[&str] = &[
+    "cargo install",
+    "cargo build",
+    "cargo test",
+    "cargo bench",
+    "cargo +",
+    "pip install",
+    "npm install",
+    "npm ci",
+    "npm run",
+    "npm pack",
+    "git clone",
+    "scripts/",
+    "http.server",
+];
+
+/// One fenced code block.
+struct Block {
+    /// `path:line` of the opening fence.
+    at: String,
+    lang: String,
+    lines: Vec<String>,
+    /// The reason of a `<!-- not run here: WHY; run by WHAT -->` comment on
+    /// the line before the fence.
+    skip: Option<String>,
+}
+
+/// The skip comment's text, checked for its form: `not run here:` a reason,
+/// then `; run by` what runs it instead.
+fn skip_comment(line: &str, at: &str) -> Option<String> {
+    let inner = line
+        .trim()
+        .strip_prefix("<!--")?
+        .strip_suffix("-->")?
+        .trim();
+    let rest = inner.strip_prefix("not run here:")?;
+    let (why, by) = rest.split_once("; run by ").unwrap_or_else(|| {
+        panic!("{at}: a skip comment must say `not run here: WHY; run by WHAT`: {line}")
+    });
+    assert!(
+        !why.trim().is_empty() && !by.trim().is_empty(),
+        "{at}: empty reason or runner in {line}"
+    );
+    Some(inner.to_owned())
+}
+
+fn blocks(doc: &Path) -> Vec<Block> {
+    let rel = doc
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap()
+        .display()
+        .to_string();
+    let text = std::fs::read_to_string(doc).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(lang) = lines[i].trim_start().strip_prefix("```") else {
+            i += 1;
+            continue;
+        };
+        let at = format!("{rel}:{}", i + 1);
+        let before = lines[..i].iter().rev().find(|l| !l.trim().is_empty());
+        let skip = before.and_then(|l| skip_comment(l, &at));
+        let mut body = Vec::new();
+        i += 1;
+        while i < lines.len() && lines[i].trim() != "```" {
+            body.push(lines[i].to_owned());
+            i += 1;
+        }
+        assert!(i < lines.len(), "{at}: the block is never closed");
+        out.push(Block {
+            at,
+            lang: lang.trim().to_owned(),
+            lines: body,
+            skip,
+        });
+        i += 1;
+    }
+    out
+}
+
+/// A shell block's command lines, in order: continuation lines joined,
+/// comment and blank lines dropped.
+fn command_lines(block: &Block) -> Vec<String> {
     let mut lines = Vec::new();
-    let mut in_sh = false;
     let mut pending = String::new();
-    for raw in readme.lines() {
-        if raw.starts_with("```") {
-            in_sh = raw == "```sh";
-            continue;
-        }
-        if !in_sh {
-            continue;
-        }
+    for raw in &block.lines {
         let line = raw.trim();
         if let Some(head) = line.strip_suffix('\\') {
             pending += head;
             continue;
         }
         let full = std::mem::take(&mut pending) + line;
-        if full.is_empty() || full.starts_with('#') {
-            continue;
-        }
-        let first = full.split_whitespace().next().unwrap_or_default();
-        if RUNNABLE.contains(&first) {
+        if !full.is_empty() && !full.starts_with('#') {
             lines.push(full);
-        } else {
-            assert!(!full.contains("csvseal "), "README example not run: {full}");
         }
     }
     lines
 }
 
+/// Every fenced block of README.md, docs/*.md and the package READMEs has a
+/// known language; shell blocks run here, each in a fresh empty directory
+/// with the built `csvseal` first on PATH, line by line, every line exiting
+/// 0 or the `# exit N` it states. A shell block that installs or builds
+/// must be skipped by a comment naming what runs it; Python and JS blocks
+/// are run by the bindings' tests, which read exactly these documents.
 #[test]
-fn every_readme_example_runs() {
-    let dir = fixture();
-    let lines = readme_examples();
+fn every_code_block_in_the_docs_runs_as_printed() {
+    let cache = TempDir::new().unwrap();
+    let mut ran = 0;
+    let mut ran_in_readme = 0;
+    for doc in documents() {
+        let rel = doc
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        for block in blocks(&doc) {
+            let at = &block.at;
+            let lang = block.lang.as_str();
+            if let Some((_, runner)) = [PYTHON, JS].into_iter().find(|(l, _)| *l == lang) {
+                assert!(
+                    block.skip.is_none(),
+                    "{at}: {runner} runs every {lang} block"
+                );
+                let other = if lang == "python" { "js" } else { "python" };
+                assert!(
+                    !rel.starts_with(&format!("bindings/{other}/")),
+                    "{at}: {runner} does not read {rel}"
+                );
+                continue;
+            }
+            if NOT_RUN.contains(&lang) {
+                assert!(block.skip.is_none(), "{at}: a `{lang}` block is never run");
+                continue;
+            }
+            assert!(
+                SHELL.contains(&lang),
+                "{at}: code block language `{lang}` is neither run ({SHELL:?}, python, js) \
+                 nor a sample ({NOT_RUN:?})"
+            );
+            let lines = command_lines(&block);
+            if block.skip.is_some() {
+                continue;
+            }
+            for line in &lines {
+                assert!(
+                    !INSTALLS.iter().any(|i| line.contains(i)),
+                    "{at}: `{line}` installs or builds: precede the block with \
+                     `<!-- not run here: WHY; run by TEST -->`"
+                );
+            }
+            assert!(!lines.is_empty(), "{at}: an empty shell block");
+            let dir = TempDir::new().unwrap();
+            for line in &lines {
+                let (want, cmd) = expectation(line);
+                let (code, output) = run_in(dir.path(), cache.path(), &cmd);
+                assert_eq!(code, want, "{at}: `{cmd}` exited {code}:\n{output}");
+            }
+            ran += 1;
+            if rel == "README.md" {
+                ran_in_readme += 1;
+            }
+        }
+    }
+    assert!(ran >= 8, "only {ran} shell blocks ran");
     assert!(
-        lines.len() >= 20,
-        "only {} README examples found",
-        lines.len()
+        ran_in_readme >= 2,
+        "only {ran_in_readme} README.md blocks ran"
     );
-    check_all(dir.path(), &lines, "README.md");
 }
 
 #[test]

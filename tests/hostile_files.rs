@@ -12,7 +12,7 @@ use common::{TRADES, csvseal, csvseal_measured, csvseal_within, stderr, stdout, 
 use serde_json::Value;
 
 /// Peak RSS `csvseal verify` may reach on any input with default limits
-/// (README, "Hostile files"): the 64 MiB record cap buffered by the
+/// (docs/security.md, "Hostile input"): the 64 MiB record cap buffered by the
 /// component, plus wasmtime and the 1 MiB read buffer.
 const PEAK_RSS_LIMIT_KIB: u64 = 320 * 1024;
 

@@ -14,7 +14,7 @@
 //!
 //! A SIGKILL is a process crash, not a power cut: it proves the commit
 //! protocol and the cleanup, not that the disk honours fsync (the fault
-//! injection tests cover failing fsyncs; see README "Guarantees and limits").
+//! injection tests cover failing fsyncs; see docs/operations.md, "Guarantees and limits").
 
 mod common;
 

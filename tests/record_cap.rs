@@ -1,5 +1,5 @@
 //! Records up to the cap (`--max-record-mib`) are written and verified
-//! within the memory README states: several records each 1 MiB under the
+//! within the memory docs/security.md states: several records each 1 MiB under the
 //! cap, at the default cap of 64 MiB and at a smaller one. A batch of rows
 //! hashed together once held a copy of each, so four records near the cap
 //! took four times the cap and hit the sandbox's memory limit.
@@ -12,7 +12,7 @@ use std::path::Path;
 use common::{csvseal_measured, stderr, stdout};
 use serde_json::Value;
 
-/// README ("Peak memory"): with records up to the cap, `verify` peaks
+/// docs/security.md ("Peak memory"): with records up to the cap, `verify` peaks
 /// under about 4 times `--max-record-mib` plus 32 MiB (two instances at work
 /// on parts, each holding one record), `write` under about 8 times it plus
 /// 32 MiB (its sealer and verifier, and the sealed record crossing to the

@@ -185,7 +185,7 @@ impl Error {
         }
     }
 
-    /// The process exit code the CLI uses for this error (see README).
+    /// The process exit code the CLI uses for this error (see docs/operations.md).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::InputRejected { .. }

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-/// Why a record (or the file) failed. Names are stable: see README.
+/// Why a record (or the file) failed. Names are stable: see docs/file-format.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {

@@ -2,7 +2,7 @@
 //! a schema, a CSV and the expected verdict per case), run through the
 //! built component as `csvseal write` runs them, and against the reference
 //! implementation, frictionless-py, in one Python process. Where the two
-//! deliberately differ the corpus says so and why (README, "Schemas").
+//! deliberately differ the corpus says so and why (docs/schemas.md).
 //!
 //! A verdict is `"refused"` (the schema is rejected) or the sorted list of
 //! `line:field` cells with an error (`line:primaryKey` for a duplicate key).

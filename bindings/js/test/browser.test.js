@@ -4,8 +4,8 @@
 // and nothing is requested after the page has loaded.
 
 import assert from 'node:assert/strict';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { seal } from '../src/index.js';
@@ -17,7 +17,9 @@ import { pluginPage } from './plugin-page.js';
 import { serve } from './static-server.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const SCREENSHOT = process.env.CSVSEAL_SCREENSHOT ?? join(tmpdir(), 'csvseal-browser.png');
+// The screenshot goes under the repository's target/ (never the system temp
+// directory); CSVSEAL_SCREENSHOT=PATH puts it elsewhere.
+const SCREENSHOT = process.env.CSVSEAL_SCREENSHOT ?? join(ROOT, '..', '..', 'target', 'browser-test', 'csvseal-browser.png');
 const cases = loadCases();
 
 let server, browser, page;
@@ -132,6 +134,7 @@ test('every conformance case, through the file input, matches expected.json', as
   assert.deepEqual(problems, []);
 
   await check(cases.find((c) => c.name === 'mixed-errors'));
+  mkdirSync(dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   console.log(`screenshot: ${SCREENSHOT}`);
 });

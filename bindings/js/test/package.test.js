@@ -1,6 +1,6 @@
 // The package as users get it: `npm pack`, installed into an empty project,
 // imported by name, gives a conformance report byte for byte (and its
-// files are the runtime only).
+// files are the runtime and its README only).
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -21,6 +21,9 @@ test('npm pack -> npm install -> import "csvseal" works, with the runtime files 
     const files = packed.files.map((f) => f.path);
     assert.ok(files.includes('gen/csvseal_guest.js') && files.includes('index.d.ts') && files.includes('src/worker.js'), files.join(' '));
     assert.deepEqual(files.filter((f) => !/^(gen|src)\/|^index\.d\.ts$|^package\.json$|^README\.md$/.test(f)), []);
+    // The package's own README (bindings/js/README.md) is in the tarball,
+    // as npm shows it on the package's page.
+    assert.ok(files.includes('README.md'), `README.md not packed: ${files.join(' ')}`);
 
     const app = join(dir, 'app');
     execFileSync('mkdir', [app]);

@@ -1,30 +1,68 @@
-// README.md's npm example runs as written (with 'csvseal' pointing at this
-// checkout) and prints what its comments say.
+// Every ```js block of README.md, docs/*.md and bindings/js/README.md runs
+// as printed: each is saved as example.mjs in a fresh empty directory whose
+// node_modules/csvseal is a symlink to this package (as `npm install` of it
+// would give), run with node, and must print what its
+// `console.log(...); // expected` comments say. No other setup.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
-test("README's npm example runs and prints what it promises", () => {
-  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-  const section = readme.split(/^## npm$/m)[1].split(/^## /m)[0];
-  const code = /```js\n([\s\S]*?)```/.exec(section)[1];
-  const dir = mkdtempSync(join(tmpdir(), 'csvseal-readme-'));
-  try {
-    const script = join(dir, 'example.mjs');
-    writeFileSync(script, code.replace("from 'csvseal'", `from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)}`));
-    const out = execFileSync(process.execPath, [script], { cwd: dir, encoding: 'utf8' });
-    // Every `// expected` comment in the example, in order.
-    const promised = [...code.matchAll(/console\.log\(.*\); \/\/ (.+)$/gm)].map((m) => m[1]);
-    const lines = out.split('\n');
-    for (const p of promised) assert.ok(lines.includes(p), `the README promises "${p}"; printed:\n${out}`);
-    const canonical = lines.find((l) => l.startsWith('{'));
-    assert.match(canonical, /^\{"bytes":\d+,"columns":\["file_seq","symbol","price","checksum_sha256"\],.*"valid":true,"warnings":\[\]\}$/);
-    assert.match(lines.at(-2), /^[0-9a-f]{64}$/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+const repo = fileURLToPath(new URL('../../..', import.meta.url));
+
+const docs = [
+  'README.md',
+  ...readdirSync(join(repo, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+  'bindings/js/README.md',
+];
+
+/** Every ```js block of `file`, with the line it starts on. */
+function jsBlocks(file) {
+  const text = readFileSync(join(repo, file), 'utf8');
+  const blocks = [];
+  const re = /^```js\n([\s\S]*?)^```$/gm;
+  for (let m; (m = re.exec(text)); ) {
+    blocks.push({ code: m[1], line: text.slice(0, m.index).split('\n').length });
+  }
+  return blocks;
+}
+
+const all = docs.flatMap((file) => jsBlocks(file).map((b) => ({ file, ...b })));
+
+test('the docs have JS examples, in README.md, docs/ and the package README', () => {
+  assert.ok(all.length >= 4, `only ${all.length} js blocks`);
+  for (const f of ['README.md', 'docs/npm-and-browser.md', 'bindings/js/README.md']) {
+    assert.ok(all.some((b) => b.file === f), `no js block in ${f}`);
   }
 });
+
+for (const { file, line, code } of all) {
+  test(`${file}:${line}: the example runs as printed and prints what it promises`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'csvseal-readme-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(pkg, join(dir, 'node_modules', 'csvseal'), 'dir');
+      writeFileSync(join(dir, 'example.mjs'), code);
+      let out;
+      try {
+        out = execFileSync(process.execPath, ['example.mjs'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (e) {
+        assert.fail(`${file}:${line}: node example.mjs failed (exit ${e.status}):\n${e.stdout}${e.stderr}`);
+      }
+      const lines = out.split('\n');
+      // Every `console.log(...); // expected` comment, in order.
+      const promised = [...code.matchAll(/console\.log\(.*\); \/\/ (.+)$/gm)].map((m) => m[1]);
+      for (const p of promised) assert.ok(lines.includes(p), `${file}:${line} promises "${p}"; printed:\n${out}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::args::{EXIT_ERROR, EXIT_OK, LimitArgs, parse_duration};
 use super::logging;
 
-/// Exit code base when alerts were raised: `ALERT_BASE + bits` (see README).
+/// Exit code base when alerts were raised: `ALERT_BASE + bits` (see docs/operations.md).
 pub const ALERT_BASE: i32 = 32;
 
 pub const EXAMPLES: &str = "\

@@ -15,7 +15,7 @@ pub fn hint(e: &Error) -> String {
         Error::Io { path, source, .. } => io_hint(&path.display().to_string(), source),
         Error::Usage(_) => "see `csvseal COMMAND --help` for the options and examples".to_owned(),
         Error::Schema { path, .. } => format!(
-            "fix {} (a Frictionless Table Schema; README \"Schemas\" lists what csvseal supports)",
+            "fix {} (a Frictionless Table Schema; docs/schemas.md lists what csvseal supports)",
             path.display()
         ),
         Error::TargetExists { path } if path.to_string_lossy().ends_with(".minisig") => {
@@ -50,7 +50,7 @@ pub fn hint(e: &Error) -> String {
             path.display()
         ),
         Error::StoreUnsupported { .. } => "write to a store that enforces conditional writes \
-             (If-None-Match / If-Match: AWS S3, SeaweedFS, MinIO; README \"Object storage\"), \
+             (If-None-Match / If-Match: AWS S3, SeaweedFS, MinIO; docs/object-storage.md), \
              or to a local --dir"
             .to_owned(),
         Error::TargetChanged { path } => format!(

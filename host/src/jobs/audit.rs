@@ -89,7 +89,7 @@ impl AlertClass {
         }
     }
 
-    /// The class's bit in the audit exit code (see README).
+    /// The class's bit in the audit exit code (see docs/operations.md).
     pub fn bit(self) -> i32 {
         match self {
             AlertClass::IntegrityFailure => 1,

@@ -4,7 +4,7 @@
 //! `--metrics-file` is one, `metrics-exporter-prometheus` another). With no
 //! recorder installed every call here is a no-op.
 //!
-//! Names are stable and documented in README ("Metrics"); the Prometheus
+//! Names are stable and documented in docs/operations.md ("Metrics"); the Prometheus
 //! alerting rules in `examples/prometheus/csvseal-alerts.yml` use them.
 //! Label values are the library's stable kind names: [`Error::kind`] for
 //! failed writes and verifications that could not be done,

@@ -25,7 +25,8 @@ use crate::error::{Error, Result};
 
 /// The probe object's name under a prefix.
 pub const PROBE_NAME: &str = ".csvseal-probe";
-const PROBE_BODY: &[u8] = b"csvseal conditional-write probe (see csvseal's README)\n";
+const PROBE_BODY: &[u8] =
+    b"csvseal conditional-write probe (see csvseal's docs/object-storage.md)\n";
 /// An ETag no object can have.
 const NO_SUCH_ETAG: &str = "\"csvseal-probe-no-such-etag\"";
 const PROBE_WRITE_ID: &str = "probe";

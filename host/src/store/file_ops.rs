@@ -5,7 +5,7 @@
 //! fsync the directory, remove it. [`RealFs`] does the real thing; tests put
 //! a wrapper in between that records the sequence of calls and fails the Nth
 //! one with `ENOSPC` or `EIO`, which is how the crash-safety claims in
-//! README ("Guarantees and limits") are proven rather than asserted.
+//! docs/operations.md ("Guarantees and limits") are proven rather than asserted.
 
 use std::io::{self, Write};
 

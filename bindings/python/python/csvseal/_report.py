@@ -12,7 +12,7 @@ from typing import Any
 
 class ErrorKind(str, Enum):
     """Why a record (or the file) failed. The values are the stable names of
-    the CLI's ``--json`` output and the README's table."""
+    the CLI's ``--json`` output and docs/file-format.md's table."""
 
     MALFORMED = "malformed"
     ENCODING = "encoding"
