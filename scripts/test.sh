@@ -48,3 +48,10 @@ cargo test --locked --workspace --release --test kill_crash
 
 echo "== npm package and browser page: gen/ re-transpiled from the committed component (pinned jco), then node --test (Node, Worker, headless Chromium)"
 (cd bindings/js && npm run --silent build && npm test --silent)
+
+echo "== release: scripts/release.sh into dist/, signed with a throwaway key, then each file installed and run as its user would (scripts/check-release.sh)"
+release_key="$(mktemp -d)"
+minisign -G -W -p "$release_key/release.pub" -s "$release_key/release.key" >/dev/null
+scripts/release.sh --sign "$release_key/release.key"
+scripts/check-release.sh "$release_key/release.pub"
+rm -rf "$release_key"
