@@ -282,19 +282,6 @@ fn inode(p: &Path) -> Option<u64> {
 /// Kills beyond `CSVSEAL_KILL_ITERS` spent, at most, hitting every phase.
 const MAX_CALIBRATION: usize = 50;
 
-/// Where in the write a kill landed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// No temp file yet, target untouched (start-up, engine load).
-    BeforeTemp = 0,
-    /// A temp file existed (sealing, fsync, verification, a backup).
-    During = 1,
-    /// The new file was in place, but the process had not exited.
-    AfterRename = 2,
-    /// The write finished before the kill.
-    Finished = 3,
-}
-
 impl Phase {
     fn before_or_during(temp_left: bool) -> Phase {
         if temp_left {

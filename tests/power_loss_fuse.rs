@@ -155,19 +155,6 @@ fn wait_child(c: &mut ChildGuard, what: &str) -> (std::process::ExitStatus, Stri
     (status, out)
 }
 
-/// Where a kill landed, by what the file system saw before the cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// No temp file created yet.
-    BeforeTemp = 0,
-    /// A temp file created, the new file not renamed into place.
-    During = 1,
-    /// The new file renamed (or linked) into place; not exited.
-    AfterRename = 2,
-    /// The run exited 0 before the kill.
-    Finished = 3,
-}
-
 const PHASES: [Phase; 3] = [Phase::BeforeTemp, Phase::During, Phase::AfterRename];
 
 fn is_temp_create(e: &Event) -> bool {

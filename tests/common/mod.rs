@@ -271,3 +271,17 @@ pub fn seed_from(var: &str) -> u64 {
                 | 1
         })
 }
+
+/// Where a kill landed in a run that commits a file (the kill and power-loss
+/// tests classify each kill by what they saw before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// No temp file yet, the target untouched (start-up, engine load).
+    BeforeTemp = 0,
+    /// A temp file existed; the new file not yet renamed into place.
+    During = 1,
+    /// The new file renamed (or linked) into place; the process not exited.
+    AfterRename = 2,
+    /// The run exited 0 before the kill.
+    Finished = 3,
+}
