@@ -51,6 +51,7 @@ echo "== npm package and browser page: gen/ re-transpiled from the committed com
 
 echo "== release: scripts/release.sh into dist/, signed with a throwaway key, then each file installed and run as its user would (scripts/check-release.sh)"
 release_key="$(mktemp -d)"
+trap 'rm -rf "$release_key"' EXIT
 minisign -G -W -p "$release_key/release.pub" -s "$release_key/release.key" >/dev/null
 scripts/release.sh --sign "$release_key/release.key"
 scripts/check-release.sh "$release_key/release.pub"

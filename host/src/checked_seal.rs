@@ -252,6 +252,22 @@ enum Sealed {
 
 /// The sealing side: read, seal, hand each output chunk to the other side;
 /// with a plugin, also give each chunk of input to `shadow`.
+/// Sends sealed bytes to the verifier thread in pieces of at most
+/// `CHUNK_SIZE`; false when it is gone. A record near `--max-record-mib`
+/// comes out of the sealer as one chunk: whole, each would take its size
+/// again in the verifier's linear memory (which never shrinks), and
+/// `IN_FLIGHT` of them would queue several records' worth.
+fn send_sealed(tx: &SyncSender<Bytes>, out: Vec<u8>) -> bool {
+    let mut bytes = Bytes::from(out);
+    while !bytes.is_empty() {
+        let piece = bytes.split_to(bytes.len().min(CHUNK_SIZE));
+        if tx.send(piece).is_err() {
+            return false;
+        }
+    }
+    true
+}
+
 fn feed_all(
     mut session: SealSession,
     mut shadow: Option<InputDigestSession>,
@@ -269,13 +285,13 @@ fn feed_all(
             shadow.feed(&buf[..n])?;
         }
         let out = session.feed(&buf[..n])?;
-        if !out.is_empty() && tx.send(out.into()).is_err() {
+        if !send_sealed(tx, out) {
             return Ok(Sealed::VerifierGone);
         }
     }
     let summary = match session.finish()? {
         Ok((tail, summary)) => {
-            if !tail.is_empty() && tx.send(tail.into()).is_err() {
+            if !send_sealed(tx, tail) {
                 return Ok(Sealed::VerifierGone);
             }
             summary
