@@ -250,8 +250,6 @@ enum Sealed {
     VerifierGone,
 }
 
-/// The sealing side: read, seal, hand each output chunk to the other side;
-/// with a plugin, also give each chunk of input to `shadow`.
 /// Sends sealed bytes to the verifier thread in pieces of at most
 /// `CHUNK_SIZE`; false when it is gone. A record near `--max-record-mib`
 /// comes out of the sealer as one chunk: whole, each would take its size
@@ -268,6 +266,8 @@ fn send_sealed(tx: &SyncSender<Bytes>, out: Vec<u8>) -> bool {
     true
 }
 
+/// The sealing side: read, seal, hand each output chunk to the other side;
+/// with a plugin, also give each chunk of input to `shadow`.
 fn feed_all(
     mut session: SealSession,
     mut shadow: Option<InputDigestSession>,
