@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 mod errors;
+mod frames;
 mod readers;
 mod rows;
 mod sandboxes;
@@ -27,9 +28,9 @@ use sandboxes::LimitsKey;
 use signatures::KeysArg;
 
 /// A schema as the Python layer passes it: (label for messages, JSON text).
-type SchemaArg = Option<(String, String)>;
+pub(crate) type SchemaArg = Option<(String, String)>;
 
-fn schema(arg: SchemaArg) -> Option<Schema> {
+pub(crate) fn schema(arg: SchemaArg) -> Option<Schema> {
     arg.map(|(label, json)| Schema {
         path: PathBuf::from(label),
         json,
@@ -230,8 +231,9 @@ fn input_dialect(
 }
 
 /// Seals `source` into a new file, atomically. `source_kind` is "path",
-/// "bytes", "file" (a binary file object) or "rows" (an iterable of dicts
-/// or sequences). Returns (path, rows, first_seq, last_seq, bytes).
+/// "bytes", "file" (a binary file object), "rows" (an iterable of dicts
+/// or sequences) or "arrow" (a frame: an object with `__arrow_c_stream__`
+/// and its columns' styles, see `frames`). Returns (path, rows, first_seq, last_seq, bytes).
 #[pyfunction]
 #[pyo3(signature = (
     dir, target, source_kind, source, label, *, format, header, dialect, encoding, schema_arg,
@@ -295,7 +297,11 @@ fn write(
         base_name,
         timestamp,
         // Rows are sealed as CSV without a header line (see rows.rs).
-        format: match if source_kind == "rows" { "csv" } else { format } {
+        format: match if matches!(source_kind, "rows" | "arrow") {
+            "csv"
+        } else {
+            format
+        } {
             "csv" => InputFormat::Csv,
             "jsonl" => InputFormat::Jsonl,
             other => {
@@ -353,6 +359,12 @@ fn write(
             finish(&slot, result)?
         }
         "rows" => rows::write_rows(py, source, &job)?,
+        "arrow" => {
+            // (an object with __arrow_c_stream__, the columns' styles)
+            let (frame, style): (Bound<'_, PyAny>, frames::StyleArg) = source.extract()?;
+            let stream = frames::import_stream(&frame, &label)?;
+            frames::write_frame(py, stream, &style, &job)?
+        }
         other => {
             return Err(NativeError::new_err(usage(format!(
                 "unknown source {other:?}"
@@ -464,6 +476,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify_series, m)?)?;
     m.add_function(wrap_pyfunction!(row_checksum, m)?)?;
     m.add_function(wrap_pyfunction!(write, m)?)?;
+    m.add_function(wrap_pyfunction!(frames::read_path, m)?)?;
+    m.add_class::<frames::ArrowStream>()?;
     m.add("CHUNK_SIZE", csvseal::verify::CHUNK_SIZE)?;
     m.add(
         "SIGNATURE_FILE_LIMIT",

@@ -135,12 +135,23 @@ fn rejected_as(
     column: Option<String>,
     message: String,
 ) -> PyErr {
+    to_py(rejected_row(job, kind, line, column, message))
+}
+
+/// The input rejected at row `line` (1-based), as the sealer reports it.
+pub(crate) fn rejected_row(
+    job: &Job<'_>,
+    kind: ErrorKind,
+    line: u64,
+    column: Option<String>,
+    message: String,
+) -> Error {
     // Each row consumes a file_seq: the one this row would have had (not
     // known ahead when continuing a series).
     let seq = (!job.continue_series)
         .then(|| job.req.start_seq.checked_add(line - 1))
         .flatten();
-    to_py(Error::InputRejected {
+    Error::InputRejected {
         input: job.label.to_owned(),
         errors: vec![RowError {
             kind,
@@ -151,7 +162,7 @@ fn rejected_as(
         }],
         count: 1,
         truncated: false,
-    })
+    }
 }
 
 /// Turns rows into CSV records.
@@ -269,28 +280,9 @@ impl<'a, 'py> Encoder<'a, 'py> {
         Ok(())
     }
 
-    /// One CSV field, quoted where the reader needs it: `,` `"` CR LF, a
-    /// leading byte order mark (else skipped as one), and the empty value of
-    /// a one-column row (else a blank line, which is skipped).
+    /// One CSV field (see [`csv_field`]).
     fn field(&self, text: &str, out: &mut Vec<u8>) {
-        let bytes = text.as_bytes();
-        let quote = bytes
-            .iter()
-            .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
-            || text.starts_with('\u{feff}')
-            || (bytes.is_empty() && self.header.len() == 1);
-        if !quote {
-            out.extend_from_slice(bytes);
-            return;
-        }
-        out.push(b'"');
-        for &b in bytes {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
+        csv_field(text, self.header.len() == 1, out);
     }
 
     /// A value's text: `str(value)`, `""` for None.
@@ -315,10 +307,34 @@ impl<'a, 'py> Encoder<'a, 'py> {
     }
 }
 
+/// One CSV field, quoted where the reader needs it: `,` `"` CR LF, a
+/// leading byte order mark (else skipped as one), and the empty value of
+/// a one-column row (else a blank line, which is skipped).
+pub(crate) fn csv_field(text: &str, one_column: bool, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    let quote = bytes
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+        || text.starts_with('\u{feff}')
+        || (bytes.is_empty() && one_column);
+    if !quote {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.push(b'"');
+    for &b in bytes {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
 /// Which row a physical CSV line belongs to. Rows are one line each unless
 /// a value holds a newline; only where the two part is recorded.
 #[derive(Default)]
-struct RowLines {
+pub(crate) struct RowLines {
     /// (first physical line of a row, that row), after each row of several lines.
     shifts: Vec<(u64, u64)>,
     /// The physical line the next row starts on.
@@ -326,7 +342,7 @@ struct RowLines {
 }
 
 impl RowLines {
-    fn record(&mut self, row: u64, record: &[u8]) {
+    pub(crate) fn record(&mut self, row: u64, record: &[u8]) {
         let start = if row == 1 { 1 } else { self.next };
         let lines = record.iter().filter(|&&b| b == b'\n').count() as u64;
         self.next = start + lines;
@@ -345,7 +361,7 @@ impl RowLines {
     }
 
     /// `e` with its row errors located by row instead of line.
-    fn by_row(&self, e: Error) -> Error {
+    pub(crate) fn by_row(&self, e: Error) -> Error {
         match e {
             Error::InputRejected {
                 input,

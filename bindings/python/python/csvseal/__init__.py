@@ -13,9 +13,11 @@ True
 """
 
 from ._api import row_checksum, verify, verify_series, write
+from ._read import read, read_batches
 from ._errors import (
     BusyError,
     CsvsealError,
+    FileInvalidError,
     InvalidInputError,
     IoError,
     LimitError,
@@ -53,6 +55,8 @@ __all__ = [
     "verify",
     "verify_series",
     "write",
+    "read",
+    "read_batches",
     "row_checksum",
     "Report",
     "RowError",
@@ -73,6 +77,7 @@ __all__ = [
     "InvalidInputError",
     "WrittenFileInvalidError",
     "SourceInvalidError",
+    "FileInvalidError",
     "NoGoodBackupError",
     "WriteTimeoutError",
     "LimitError",

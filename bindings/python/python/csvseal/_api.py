@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, Union
 
-from . import _native
+from . import _frames, _native
 
 _logger = logging.getLogger("csvseal")
 from ._errors import CsvsealError, IoError, UsageError, from_native
@@ -359,6 +359,17 @@ def write(
     policy's checksum sees them), ``None`` as an empty field. For rows, an
     error's ``line`` is the row's 1-based position.
 
+    ``source`` may also be a frame: a pandas DataFrame, a polars DataFrame
+    or LazyFrame, a pyarrow Table, RecordBatch or RecordBatchReader, or
+    anything with ``__arrow_c_stream__``. Its data crosses into the
+    extension as Arrow batches, with no Python object per value, and is
+    written byte for byte as its own row dicts would be
+    (``df.to_dict("records")``, ``df.to_dicts()``, ``table.to_pylist()``).
+    Where ``schema`` types a column ``datetime``, its timestamps are
+    written as Table Schema reads them (``2024-01-01T09:30:00+00:00``).
+    A column type with no faithful text form (binary, lists, structs,
+    float16) is refused with a ``UsageError`` naming it.
+
     A CSV source's dialect, as the CLI's options: ``delimiter`` and ``quote``
     (one ASCII character each; a one-column header holding ``;``, tab or
     ``|`` is refused unless ``delimiter`` is given), ``has_header`` (default:
@@ -418,8 +429,8 @@ def _dialect(
     given = (delimiter, quote, has_header) != (None, None, None)
     if given and format != "csv":
         raise UsageError("delimiter=, quote= and has_header= describe CSV input, not format='jsonl'")
-    if given and _source(source)[0] == "rows":
-        raise UsageError("delimiter=, quote= and has_header= describe a CSV source, not rows")
+    if given and _source(source)[0] in ("rows", "arrow"):
+        raise UsageError("delimiter=, quote= and has_header= describe a CSV source, not rows or a frame")
 
     def byte(name: str, c: str | None) -> int | None:
         if c is None:
@@ -481,7 +492,12 @@ def _write(
         raise UsageError("timeout=0: must be more than zero")
     if sign_key is not None and not isinstance(sign_key, (str, os.PathLike)):
         raise TypeError(f"sign_key must be a path to a secret key file, not {type(sign_key).__name__}")
+    schema_arg = _schema(schema)
     kind, src, label = _source(source)
+    if kind == "arrow":
+        if header is not None or format != "csv":
+            raise UsageError("a frame names its own columns and is not a file: no header= or format=")
+        src, label = _frames.frame_source(source, None if schema_arg is None else schema_arg[1])
     try:
         path, *_summary, warnings = _native.write(
             os.fspath(dir),
@@ -493,7 +509,7 @@ def _write(
             header=None if header is None else _strings("header", header),
             dialect=dialect,
             encoding=encoding,
-            schema_arg=_schema(schema),
+            schema_arg=schema_arg,
             start_seq=start_seq,
             replace=bool(replace),
             backup_dir=None if backup_dir is None else os.fspath(backup_dir),
@@ -520,12 +536,15 @@ def _source(source: Any) -> tuple[str, Any, str]:
         return ("path", path, path)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return ("bytes", source if isinstance(source, bytes) else bytes(source), "<bytes>")
+    if _frames.is_frame(source):
+        return ("arrow", source, "<frame>")
     if hasattr(source, "read"):
         return ("file", source, str(getattr(source, "name", "<file object>")))
     if isinstance(source, Iterable):
         return ("rows", source, "<rows>")
     raise TypeError(
-        "write() takes a CSV path, bytes, a binary file object or an iterable of rows, "
+        "write() takes a CSV path, bytes, a binary file object, an iterable of rows or a "
+        "frame (pandas, polars, pyarrow, any Arrow C stream), "
         f"not {type(source).__name__}"
     )
 

@@ -136,6 +136,21 @@ class SourceInvalidError(_WithReport):
     kind = "source-invalid"
 
 
+class FileInvalidError(_WithReport):
+    """``read()``: the file does not verify, so no row of it was returned.
+    ``report`` says why (the report ``verify()`` gives)."""
+
+    kind = "file-invalid"
+
+    def __str__(self) -> str:
+        if self.report is None:
+            return self.message
+        shown = [f"  {e}" for e in self.report.errors[:10]]
+        more = self.report.error_count - len(shown)
+        tail = [f"  … and {more} more"] if more > 0 else []
+        return "\n".join([self.message, *shown, *tail])
+
+
 class NoGoodBackupError(CsvsealError):
     """No backup matches its manifest and verifies."""
 
@@ -185,6 +200,7 @@ _BY_KIND: dict[str, type[CsvsealError]] = {
         InvalidInputError,
         WrittenFileInvalidError,
         SourceInvalidError,
+        FileInvalidError,
         NoGoodBackupError,
         WriteTimeoutError,
         LimitError,

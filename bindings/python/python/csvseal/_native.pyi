@@ -48,3 +48,20 @@ def write(
     limits: _Limits,
     sign_key: str | None = None,
 ) -> tuple[str, int, int | None, int | None, int, list[str]]: ...
+
+class ArrowStream:
+    """Record batches, exported once through the Arrow C stream interface."""
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any: ...
+
+def read_path(
+    path: str,
+    schema_arg: _SchemaArg,
+    limits: _Limits,
+    *,
+    keep_checksum: bool,
+    decimal_scale: int | None,
+    datetime_unit: str,
+    batch_rows: int,
+    streaming: bool,
+) -> tuple[str, ArrowStream | None]: ...
