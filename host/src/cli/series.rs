@@ -36,22 +36,7 @@ pub fn verify(
         }
     };
     if json {
-        let files: Vec<_> = report
-            .files
-            .iter()
-            .map(|(p, r)| {
-                let mut v = json!(r);
-                v["path"] = json!(p);
-                v
-            })
-            .collect();
-        output::print_json(&json!({
-            "valid": report.valid,
-            "files": files,
-            "unreadable": report.unreadable,
-            "overlaps": report.overlaps,
-            "gaps": report.gaps,
-        }));
+        output::print_json(&report.json_document());
     } else {
         let mut out = Escaping(std::io::stdout().lock());
         for (p, r) in &report.files {

@@ -197,6 +197,28 @@ pub struct SeriesReport {
     pub gaps: Vec<Seam>,
 }
 
+impl SeriesReport {
+    /// The document `csvseal verify --series --json` prints.
+    pub fn json_document(&self) -> serde_json::Value {
+        let files: Vec<_> = self
+            .files
+            .iter()
+            .map(|(p, r)| {
+                let mut v = serde_json::json!(r);
+                v["path"] = serde_json::json!(p);
+                v
+            })
+            .collect();
+        serde_json::json!({
+            "valid": self.valid,
+            "files": files,
+            "unreadable": self.unreadable,
+            "overlaps": self.overlaps,
+            "gaps": self.gaps,
+        })
+    }
+}
+
 /// Verifies every file of a series and the seams between them; with
 /// `keys`, every file's signature and the chain of signed links too.
 pub fn verify_series(
