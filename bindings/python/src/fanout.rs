@@ -247,7 +247,7 @@ impl AuditSource for FanOut<'_> {
 /// JSON, a final newline). `opts`: (max_temp_age_secs, state_file,
 /// metrics_file, full, rescan_after_secs, max_bytes).
 #[pyfunction]
-#[pyo3(signature = (location, run, schema_arg, limits, opts, object=None))]
+#[pyo3(name = "fanout_audit", signature = (location, run, schema_arg, limits, opts, object=None))]
 pub(crate) fn audit(
     py: Python<'_>,
     location: PathBuf,
@@ -305,7 +305,7 @@ fn secs(s: f64) -> csvseal::Result<std::time::Duration> {
 /// prefix), listed once, its files verified by `run`, as `csvseal verify
 /// --series --json` prints it (pretty JSON, a final newline).
 #[pyfunction]
-#[pyo3(signature = (location, base, run, object=None))]
+#[pyo3(name = "fanout_series", signature = (location, base, run, object=None))]
 pub(crate) fn verify_series(
     py: Python<'_>,
     location: PathBuf,

@@ -210,7 +210,9 @@ fn row_checksum(
 
 /// What `write` returns: (path, rows, first_seq, last_seq, bytes).
 /// (path, rows, first_seq, last_seq, bytes, the verifier's warnings).
-type WriteSummary = (PathBuf, u64, Option<u64>, Option<u64>, u64, Vec<String>);
+/// The path is a `pathlib.Path`, or for an object its `s3://` URL as a
+/// `str` (a `Path` would fold its `//`).
+type WriteSummary = (Py<PyAny>, u64, Option<u64>, Option<u64>, u64, Vec<String>);
 
 /// Where a write commits: the policy's name, or a name of the caller's.
 #[derive(FromPyObject)]
@@ -376,8 +378,12 @@ fn write(
         }
     };
     let s = &committed.summary;
+    let path = match committed.path.to_str() {
+        Some(url) if url.starts_with("s3://") => url.into_pyobject(py)?.into_any().unbind(),
+        _ => committed.path.clone().into_pyobject(py)?.into_any().unbind(),
+    };
     Ok((
-        committed.path,
+        path,
         s.rows,
         s.first_seq,
         s.last_seq,

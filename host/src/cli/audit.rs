@@ -4,15 +4,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use csvseal::jobs::audit::{AlertClass, AuditOptions, AuditReport, audit};
+use csvseal::jobs::audit::{AuditOptions, AuditReport, audit};
 use csvseal::{Error, Sandbox, Schema};
-use serde_json::json;
 
-use super::args::{EXIT_ERROR, EXIT_OK, LimitArgs, parse_duration};
+use super::args::{EXIT_ERROR, LimitArgs, parse_duration};
 use super::logging;
 
-/// Exit code base when alerts were raised: `ALERT_BASE + bits` (see docs/operations.md).
-pub use csvseal::jobs::audit::ALERT_BASE;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -85,7 +82,7 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?}: too large"))
 }
 
-/// The exit code for a report: 0, or `ALERT_BASE` plus each class's bit.
+/// The exit code for a report: 0, or `ALERT_BASE` (32) plus each class's bit.
 pub fn exit_code(report: &AuditReport) -> i32 {
     report.exit_code()
 }
@@ -148,11 +145,11 @@ pub fn run(args: AuditArgs, metrics_file: Option<PathBuf>) -> i32 {
             .unwrap_or_default();
         tracing::error!(class = a.class.as_str(), file, step = "audit", cause = %a.message, "alert");
     }
-    print(&args, &report, code);
+    print(&args, &report);
     code
 }
 
-fn print(args: &AuditArgs, r: &AuditReport, code: i32) {
+fn print(args: &AuditArgs, r: &AuditReport) {
     let classes: Vec<&str> = r.classes().iter().map(|c| c.as_str()).collect();
     if args.json {
         let doc = r.json_document(&args.dir, !args.keys.is_empty());

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use csvseal::jobs::series::verify_series;
 use csvseal::{Sandbox, Schema};
-use serde_json::json;
 
 use super::args::{EXIT_ERROR, EXIT_INVALID, EXIT_OK};
 use super::output;
