@@ -254,7 +254,14 @@ pub(crate) fn audit(
     run: Py<PyAny>,
     schema_arg: SchemaArg,
     limits: LimitsKey,
-    opts: (f64, Option<PathBuf>, Option<PathBuf>, bool, f64, Option<u64>),
+    opts: (
+        f64,
+        Option<PathBuf>,
+        Option<PathBuf>,
+        bool,
+        f64,
+        Option<u64>,
+    ),
     object: ObjectArg,
 ) -> PyResult<String> {
     let slot = new_slot();
@@ -297,8 +304,7 @@ pub(crate) fn audit(
 }
 
 fn secs(s: f64) -> csvseal::Result<std::time::Duration> {
-    std::time::Duration::try_from_secs_f64(s)
-        .map_err(|e| Error::Usage(format!("{s} seconds: {e}")))
+    std::time::Duration::try_from_secs_f64(s).map_err(|e| Error::Usage(format!("{s} seconds: {e}")))
 }
 
 /// The series `base` at `location` (a local directory or an `s3://`
@@ -320,22 +326,20 @@ pub(crate) fn verify_series(
                 .into_iter()
                 .map(|(path, size)| task_of(path, size, None))
                 .collect(),
-            Location::Object(url) => csvseal::object::series_members(
-                &url,
-                &base,
-                &locations::object_options(object)?,
-            )?
-            .into_iter()
-            .map(|(path, size, ino)| {
-                let id = Identity {
-                    size,
-                    mtime_ns: 0,
-                    ctime_ns: 0,
-                    ino,
-                };
-                task_of(path, size, Some(serde_json::to_string(&id).expect("JSON")))
-            })
-            .collect(),
+            Location::Object(url) => {
+                csvseal::object::series_members(&url, &base, &locations::object_options(object)?)?
+                    .into_iter()
+                    .map(|(path, size, ino)| {
+                        let id = Identity {
+                            size,
+                            mtime_ns: 0,
+                            ctime_ns: 0,
+                            ino,
+                        };
+                        task_of(path, size, Some(serde_json::to_string(&id).expect("JSON")))
+                    })
+                    .collect()
+            }
         };
         let paths: Vec<PathBuf> = tasks.iter().map(|t| PathBuf::from(&t.1)).collect();
         let outcomes = run_tasks(&run, tasks, &slot)?;

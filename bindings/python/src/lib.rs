@@ -380,7 +380,12 @@ fn write(
     let s = &committed.summary;
     let path = match committed.path.to_str() {
         Some(url) if url.starts_with("s3://") => url.into_pyobject(py)?.into_any().unbind(),
-        _ => committed.path.clone().into_pyobject(py)?.into_any().unbind(),
+        _ => committed
+            .path
+            .clone()
+            .into_pyobject(py)?
+            .into_any()
+            .unbind(),
     };
     Ok((
         path,

@@ -10,7 +10,6 @@ use csvseal::{Error, Sandbox, Schema};
 use super::args::{EXIT_ERROR, LimitArgs, parse_duration};
 use super::logging;
 
-
 pub const EXAMPLES: &str = "\
 Examples:
   # One pass over out/: broken files, sequence gaps, old temp files, timeouts
