@@ -47,8 +47,10 @@ fi
 # Python packages, pinned, installed only when missing or at another version:
 # maturin builds the csvseal Python package, pytest runs its tests, wasmtime
 # (wasmtime-py) runs the raw-component example.
-echo "== python: maturin, pytest, wasmtime (pip)"
-pip_pins=(maturin==1.16.0 pytest==9.2.0 wasmtime==50.0.1)
+# dask and distributed run csvseal.dask's tests (LocalCluster); dask 2026.11
+# has no matching distributed, so both are pinned to 2026.8.0.
+echo "== python: maturin, pytest, wasmtime, dask, distributed (pip)"
+pip_pins=(maturin==1.16.0 pytest==9.2.0 wasmtime==50.0.1 dask==2026.8.0 distributed==2026.8.0)
 mapfile -t missing < <(python3 - "${pip_pins[@]}" <<'PY'
 import sys
 from importlib.metadata import PackageNotFoundError, version

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 /// Why a record (or the file) failed. Names are stable: see docs/file-format.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {
     Malformed,
@@ -58,13 +58,13 @@ impl std::fmt::Display for ErrorKind {
 }
 
 /// One problem, located by line (1-based; 0 means the whole file).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RowError {
     pub kind: ErrorKind,
     pub line: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
     pub message: String,
 }
@@ -83,7 +83,7 @@ impl std::fmt::Display for RowError {
 }
 
 /// A jump in `file_seq`: `after` was followed by `next` at `line`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SeqGap {
     pub line: u64,
     pub after: u64,
@@ -98,7 +98,7 @@ impl SeqGap {
 }
 
 /// The result of verifying one file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct VerifyReport {
     pub valid: bool,
     pub rows: u64,
@@ -114,7 +114,7 @@ pub struct VerifyReport {
     /// Bytes read from the file.
     pub bytes: u64,
     /// The file's signature, when one was checked (`verify --key`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<SignatureReport>,
 }
 
@@ -139,7 +139,7 @@ pub struct FileFacts {
 }
 
 /// The previous file of a series, as a signature names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChainLink {
     pub file_name: String,
     /// BLAKE2b-512 of its bytes, lowercase hex.
@@ -147,7 +147,7 @@ pub struct ChainLink {
 }
 
 /// What a csvseal signature's trusted comment states about its file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SignedClaims {
     pub file_name: String,
     pub rows: u64,
@@ -179,7 +179,7 @@ pub enum SignatureStatus {
 }
 
 /// A signature check's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SignatureReport {
     pub status: SignatureStatus,
     /// The signing key's ID (16 uppercase hex digits, as minisign prints it).

@@ -16,13 +16,18 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 mod errors;
+mod fanout;
 mod frames;
+mod locations;
 mod readers;
 mod rows;
 mod sandboxes;
 mod signatures;
 
+use csvseal::location::Location;
+use csvseal::object::ObjectOptions;
 use errors::{NativeError, to_py};
+use locations::ObjectArg;
 use readers::{Interruptible, PyFileReader, finish, new_slot};
 use sandboxes::LimitsKey;
 use signatures::KeysArg;
@@ -42,19 +47,34 @@ pub(crate) fn schema(arg: SchemaArg) -> Option<Schema> {
 /// verify` does (the report is the same; a pipe is read once, in order).
 /// With `keys`, its signature (`PATH.minisig`, read by the library: bounded,
 /// never through a symlink) is checked too, as `csvseal verify --key`.
+/// An `s3://bucket/key` location is verified through the host's object
+/// code, as `csvseal verify s3://…` (its signature `KEY.minisig` with keys).
 #[pyfunction]
-#[pyo3(signature = (path, schema_arg, limits, keys=None))]
+#[pyo3(signature = (path, schema_arg, limits, keys=None, object=None))]
 fn verify_path(
     py: Python<'_>,
     path: PathBuf,
     schema_arg: SchemaArg,
     limits: LimitsKey,
     keys: KeysArg,
+    object: ObjectArg,
 ) -> PyResult<String> {
     let result = py.detach(|| {
         let sandbox = sandboxes::get(limits)?;
         let schema = schema(schema_arg);
         let keys = signatures::trusted_keys(&sandbox, keys)?;
+        if let Location::Object(url) = locations::parse(&path)? {
+            let options = locations::object_options(object)?;
+            let verify =
+                || csvseal::object::verify_object(&sandbox, None, schema.as_ref(), &url, &options);
+            return match &keys {
+                Some(keys) => {
+                    csvseal::object::verify_object_signed(&sandbox, keys, &url, &options, verify)
+                }
+                None => verify(),
+            }
+            .map(|r| r.to_canonical_json());
+        }
         let options = csvseal::VerifyFileOptions::default();
         let verify = || csvseal::verify_file_with(&sandbox, schema.as_ref(), &path, &options);
         match &keys {
@@ -141,7 +161,7 @@ fn verify_input(
 /// signed links, as `csvseal verify --series [--key]`. Returns the report
 /// as JSON: the CLI's `--json` document.
 #[pyfunction]
-#[pyo3(signature = (dir, base, schema_arg, limits, keys=None))]
+#[pyo3(signature = (dir, base, schema_arg, limits, keys=None, object=None))]
 fn verify_series(
     py: Python<'_>,
     dir: PathBuf,
@@ -149,37 +169,30 @@ fn verify_series(
     schema_arg: SchemaArg,
     limits: LimitsKey,
     keys: KeysArg,
+    object: ObjectArg,
 ) -> PyResult<String> {
     let result = py.detach(|| {
         let sandbox = sandboxes::get(limits)?;
         let schema = schema(schema_arg);
         let keys = signatures::trusted_keys(&sandbox, keys)?;
-        let report = csvseal::jobs::series::verify_series(
-            &sandbox,
-            schema.as_ref(),
-            keys.as_ref(),
-            &dir,
-            &base,
-        )?;
-        let files: Vec<_> = report
-            .files
-            .iter()
-            .map(|(p, r)| {
-                let mut v = serde_json::json!(r);
-                v["path"] = serde_json::json!(p);
-                v
-            })
-            .collect();
-        Ok::<_, csvseal::Error>(
-            serde_json::json!({
-                "valid": report.valid,
-                "files": files,
-                "unreadable": report.unreadable,
-                "overlaps": report.overlaps,
-                "gaps": report.gaps,
-            })
-            .to_string(),
-        )
+        let report = match locations::parse(&dir)? {
+            Location::Object(url) => csvseal::object::verify_series_at(
+                &sandbox,
+                schema.as_ref(),
+                keys.as_ref(),
+                &url,
+                &base,
+                &locations::object_options(object)?,
+            )?,
+            Location::Local(_) => csvseal::jobs::series::verify_series(
+                &sandbox,
+                schema.as_ref(),
+                keys.as_ref(),
+                &dir,
+                &base,
+            )?,
+        };
+        Ok::<_, csvseal::Error>(report.json_document().to_string())
     });
     result.map_err(to_py)
 }
@@ -198,7 +211,9 @@ fn row_checksum(
 
 /// What `write` returns: (path, rows, first_seq, last_seq, bytes).
 /// (path, rows, first_seq, last_seq, bytes, the verifier's warnings).
-type WriteSummary = (PathBuf, u64, Option<u64>, Option<u64>, u64, Vec<String>);
+/// The path is a `pathlib.Path`, or for an object its `s3://` URL as a
+/// `str` (a `Path` would fold its `//`).
+type WriteSummary = (Py<PyAny>, u64, Option<u64>, Option<u64>, u64, Vec<String>);
 
 /// Where a write commits: the policy's name, or a name of the caller's.
 #[derive(FromPyObject)]
@@ -238,7 +253,7 @@ fn input_dialect(
 #[pyo3(signature = (
     dir, target, source_kind, source, label, *, format, header, dialect, encoding, schema_arg,
     start_seq, replace, backup_dir, keep, wait_secs, timeout_secs, continue_series, limits,
-    sign_key=None,
+    sign_key=None, object=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn write(
@@ -262,7 +277,9 @@ fn write(
     continue_series: bool,
     limits: LimitsKey,
     sign_key: Option<PathBuf>,
+    object: ObjectArg,
 ) -> PyResult<WriteSummary> {
+    let object = locations::object_options(object).map_err(to_py)?;
     // The key is read here, in the host, and never leaves it: no component
     // and no Python object ever holds it (load errors never quote it).
     let sign = sign_key
@@ -336,6 +353,7 @@ fn write(
         continue_series,
         limits,
         label: &label,
+        object: &object,
     };
     let slot = new_slot();
     let committed = match source_kind {
@@ -372,8 +390,17 @@ fn write(
         }
     };
     let s = &committed.summary;
+    let path = match committed.path.to_str() {
+        Some(url) if url.starts_with("s3://") => url.into_pyobject(py)?.into_any().unbind(),
+        _ => committed
+            .path
+            .clone()
+            .into_pyobject(py)?
+            .into_any()
+            .unbind(),
+    };
     Ok((
-        committed.path,
+        path,
         s.rows,
         s.first_seq,
         s.last_seq,
@@ -409,6 +436,8 @@ pub(crate) struct Job<'a> {
     pub continue_series: bool,
     pub limits: LimitsKey,
     pub label: &'a str,
+    /// How to reach object storage when `req.dir` is an `s3://` location.
+    pub object: &'a ObjectOptions,
 }
 
 impl<'a> Job<'a> {
@@ -427,12 +456,19 @@ impl<'a> Job<'a> {
         }
     }
 
-    /// Runs the write (call it without the GIL).
+    /// Runs the write (call it without the GIL), dispatching on the
+    /// location `req.dir` parses to: a local directory (the local sealed
+    /// write, `continue_series`, a named file) or an `s3://` prefix (the
+    /// host's object write, as `csvseal write --to s3://…`). Every source
+    /// kind that ends here gets both.
     pub(crate) fn run(
         &self,
         mut input: Box<dyn std::io::Read + Send + '_>,
     ) -> csvseal::Result<Committed> {
         let sandbox = sandboxes::get(self.limits)?;
+        if let Location::Object(url) = locations::parse(&self.req.dir)? {
+            return self.run_object(&url, &sandbox, &mut input);
+        }
         let ops = &RealFs;
         if self.continue_series {
             return csvseal::jobs::series::write_continue(
@@ -467,6 +503,39 @@ impl<'a> Job<'a> {
     }
 }
 
+impl Job<'_> {
+    /// The object-store write: what `csvseal write --to s3://…` supports
+    /// (no series lock there, so no `continue_series`; the policy's names
+    /// only).
+    fn run_object(
+        &self,
+        url: &csvseal::location::ObjectUrl,
+        sandbox: &csvseal::Sandbox,
+        input: &mut dyn std::io::Read,
+    ) -> csvseal::Result<Committed> {
+        if self.continue_series {
+            return Err(csvseal::Error::Usage(
+                "continue_series=True is not supported for object storage (there is no series lock there); give start_seq=".into(),
+            ));
+        }
+        if let Some(name) = self.file_name {
+            return Err(csvseal::Error::Usage(format!(
+                "{name}: object storage takes the policy's names ({{name}}_YYYYMMDD_HHMMSS.csv) only"
+            )));
+        }
+        let bucket = csvseal::object::connect(&url.bucket, self.object)?;
+        csvseal::object::write_sealed_object(
+            &bucket,
+            url,
+            self.control,
+            sandbox,
+            self.req,
+            input,
+            self.label,
+        )
+    }
+}
+
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NativeError", m.py().get_type::<NativeError>())?;
@@ -478,6 +547,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(write, m)?)?;
     m.add_function(wrap_pyfunction!(frames::read_path, m)?)?;
     m.add_class::<frames::ArrowStream>()?;
+    m.add_function(wrap_pyfunction!(fanout::verify_task, m)?)?;
+    m.add_function(wrap_pyfunction!(fanout::merge_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(fanout::audit, m)?)?;
+    m.add_function(wrap_pyfunction!(fanout::verify_series, m)?)?;
     m.add("CHUNK_SIZE", csvseal::verify::CHUNK_SIZE)?;
     m.add(
         "SIGNATURE_FILE_LIMIT",

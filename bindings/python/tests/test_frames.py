@@ -209,8 +209,9 @@ def polars_column(draw: Any, n: int) -> Any:
         # identity holds where there is no finer digit (ns: see below).
         unit = draw(st.sampled_from(["ms", "us", "ns"]))
         tz = draw(st.sampled_from([None, "UTC", "America/New_York"]))
-        hi = 2**55 if tz in (None, "UTC") else TABLE_END_NS // 1000 - 1
-        v = draw(maybe(st.integers(-(2**55), hi), n))
+        span = 2**55 if unit != "ns" else 2**62 // 1000  # microseconds
+        hi = span if tz in (None, "UTC") else min(span, TABLE_END_NS // 1000 - 1)
+        v = draw(maybe(st.integers(-span, hi), n))
         ints = pl.Series([None if x is None else x - x % 1000 for x in v], dtype=pl.Int64)
         s = ints.cast(pl.Datetime("us")).cast(pl.Datetime(unit))
         return s.dt.replace_time_zone("UTC").dt.convert_time_zone(tz) if tz else s

@@ -201,3 +201,21 @@ def test_read_of_what_is_not_a_sealed_file(tmp_path: Path) -> None:
     path = write(tmp_path, [{"x": "1,5"}], schema=custom)
     with pytest.raises(csvseal.UsageError, match="decimalChar"):
         csvseal.read(path, custom)
+
+
+def test_frames_to_and_from_a_bucket(weed: Any, tmp_path: Path) -> None:
+    df = pd.DataFrame({"n": [1, 2, 3], "s": ["a", "b", "c"]})
+    schema = {"fields": [{"name": "n", "type": "integer"}]}
+    url = csvseal.write("s3://py-frames/p/", "t", df, timestamp=STAMP, schema=schema)
+    assert url == "s3://py-frames/p/t_20240910_150000.csv"
+    t = csvseal.read(url, schema)
+    assert t.column("n").to_pylist() == [1, 2, 3] and t.column("s").to_pylist() == ["a", "b", "c"]
+    assert pa.Table.from_batches(list(csvseal.read_batches(url, schema, batch_rows=2))).equals(t)
+    # A damaged object (stored past csvseal): nothing from it, either way.
+    local = write(tmp_path, df).read_bytes()
+    data = bytearray(local)
+    data[len(data) // 2] ^= 0x01
+    weed.filer_put("py-frames", "bad/t.csv", bytes(data))
+    for read in (csvseal.read, csvseal.read_batches):
+        with pytest.raises(csvseal.FileInvalidError):
+            read("s3://py-frames/bad/t.csv")

@@ -4,15 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use csvseal::jobs::audit::{AlertClass, AuditOptions, AuditReport, audit};
+use csvseal::jobs::audit::{AuditOptions, AuditReport, audit};
 use csvseal::{Error, Sandbox, Schema};
-use serde_json::json;
 
-use super::args::{EXIT_ERROR, EXIT_OK, LimitArgs, parse_duration};
+use super::args::{EXIT_ERROR, LimitArgs, parse_duration};
 use super::logging;
-
-/// Exit code base when alerts were raised: `ALERT_BASE + bits` (see docs/operations.md).
-pub const ALERT_BASE: i32 = 32;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -85,14 +81,9 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?}: too large"))
 }
 
-/// The exit code for a report: 0, or `ALERT_BASE` plus each class's bit.
+/// The exit code for a report: 0, or `ALERT_BASE` (32) plus each class's bit.
 pub fn exit_code(report: &AuditReport) -> i32 {
-    let bits = report.classes().iter().fold(0, |acc, c| acc | c.bit());
-    if bits == 0 {
-        EXIT_OK
-    } else {
-        ALERT_BASE + bits
-    }
+    report.exit_code()
 }
 
 /// Runs `audit`; `metrics_file` is the global `--metrics-file`, read for
@@ -153,36 +144,14 @@ pub fn run(args: AuditArgs, metrics_file: Option<PathBuf>) -> i32 {
             .unwrap_or_default();
         tracing::error!(class = a.class.as_str(), file, step = "audit", cause = %a.message, "alert");
     }
-    print(&args, &report, code);
+    print(&args, &report);
     code
 }
 
-fn print(args: &AuditArgs, r: &AuditReport, code: i32) {
+fn print(args: &AuditArgs, r: &AuditReport) {
     let classes: Vec<&str> = r.classes().iter().map(|c| c.as_str()).collect();
     if args.json {
-        let counts: serde_json::Map<String, serde_json::Value> = AlertClass::ALL
-            .iter()
-            .map(|c| (c.as_str().to_owned(), json!(r.count(*c))))
-            .collect();
-        let doc = json!({
-            "ok": r.alerts.is_empty(),
-            "dir": args.dir,
-            "exit_code": code,
-            "classes": classes,
-            "alert_counts": counts,
-            "alerts": r.alerts,
-            "files": r.files,
-            "verified": r.verified,
-            "unchanged": r.unchanged,
-            "scrubbed": r.scrubbed,
-            "scrub_deferred": r.scrub_deferred,
-            "temp_files": r.temp_files,
-            "warnings": r.warnings,
-        });
-        let mut doc = doc;
-        if !args.keys.is_empty() {
-            doc["heads"] = json!(r.heads);
-        }
+        let doc = r.json_document(&args.dir, !args.keys.is_empty());
         out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return;
     }

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use csvseal::jobs::series::verify_series;
 use csvseal::{Sandbox, Schema};
-use serde_json::json;
 
 use super::args::{EXIT_ERROR, EXIT_INVALID, EXIT_OK};
 use super::output;
@@ -36,22 +35,7 @@ pub fn verify(
         }
     };
     if json {
-        let files: Vec<_> = report
-            .files
-            .iter()
-            .map(|(p, r)| {
-                let mut v = json!(r);
-                v["path"] = json!(p);
-                v
-            })
-            .collect();
-        output::print_json(&json!({
-            "valid": report.valid,
-            "files": files,
-            "unreadable": report.unreadable,
-            "overlaps": report.overlaps,
-            "gaps": report.gaps,
-        }));
+        output::print_json(&report.json_document());
     } else {
         let mut out = Escaping(std::io::stdout().lock());
         for (p, r) in &report.files {

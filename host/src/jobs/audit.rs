@@ -339,6 +339,25 @@ pub trait AuditSource {
     fn is_orphan(&self, _csv: &str) -> bool {
         true
     }
+    /// The audit's plan, once, before the first [`Self::verify`]: the files
+    /// of [`Self::entries`] it will verify (new, changed or due for a
+    /// scrub), in the order it asks for them. A source that verifies
+    /// elsewhere (other processes or machines) verifies them all here; an
+    /// error stops the audit before anything is reported or saved.
+    fn will_verify(&self, _files: &[ToVerify]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A file the audit will verify ([`AuditSource::will_verify`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToVerify {
+    /// Its name in the location.
+    pub name: String,
+    /// The path (or URL) reports give.
+    pub path: PathBuf,
+    /// Its identity as listed: whoever verifies it checks it is still this.
+    pub id: Identity,
 }
 
 /// Largest state file read: ~400 bytes a file (~900 with signatures: two
@@ -654,6 +673,59 @@ fn verify_with_signature(
     Ok((report, signature))
 }
 
+/// The local directory `dir` as an [`AuditSource`] (what [`audit`] audits),
+/// for a caller that wraps it (to verify elsewhere).
+pub fn local_source(dir: &Path) -> Result<Box<dyn AuditSource + '_>> {
+    Ok(Box::new(LocalDir::open(dir)?))
+}
+
+/// The identity of a local file, as the audit records it.
+pub fn identity_of(meta: &std::fs::Metadata) -> Identity {
+    identify(meta).identity()
+}
+
+/// The exit code base of `csvseal audit` when alerts were raised:
+/// `ALERT_BASE + bits` (see docs/operations.md).
+pub const ALERT_BASE: i32 = 32;
+
+impl AuditReport {
+    /// The exit code for this report: 0, or [`ALERT_BASE`] plus each
+    /// class's bit.
+    pub fn exit_code(&self) -> i32 {
+        let bits = self.classes().iter().fold(0, |acc, c| acc | c.bit());
+        if bits == 0 { 0 } else { ALERT_BASE + bits }
+    }
+
+    /// The document `csvseal audit --json` prints for the audit of `dir`
+    /// (with `heads` when signatures were checked).
+    pub fn json_document(&self, dir: &Path, with_heads: bool) -> serde_json::Value {
+        let classes: Vec<&str> = self.classes().iter().map(|c| c.as_str()).collect();
+        let counts: serde_json::Map<String, serde_json::Value> = AlertClass::ALL
+            .iter()
+            .map(|c| (c.as_str().to_owned(), serde_json::json!(self.count(*c))))
+            .collect();
+        let mut doc = serde_json::json!({
+            "ok": self.alerts.is_empty(),
+            "dir": dir,
+            "exit_code": self.exit_code(),
+            "classes": classes,
+            "alert_counts": counts,
+            "alerts": self.alerts,
+            "files": self.files,
+            "verified": self.verified,
+            "unchanged": self.unchanged,
+            "scrubbed": self.scrubbed,
+            "scrub_deferred": self.scrub_deferred,
+            "temp_files": self.temp_files,
+            "warnings": self.warnings,
+        });
+        if with_heads {
+            doc["heads"] = serde_json::json!(self.heads);
+        }
+        doc
+    }
+}
+
 /// Runs an audit of `opts.dir`. Errors only when the audit itself cannot be
 /// done (the directory cannot be listed, the state cannot be saved);
 /// problems with files are alerts.
@@ -801,6 +873,23 @@ pub fn audit_source(
             report.scrub_deferred += 1;
         }
     }
+
+    // The plan: what will be verified (no cached result, or due), for a
+    // source that verifies elsewhere.
+    let plan: Vec<ToVerify> = sealed
+        .iter()
+        .filter(|(name, _, id)| {
+            remembered(name, id)
+                .filter(|_| !scrub.contains(name.as_str()))
+                .is_none()
+        })
+        .map(|(name, path, id)| ToVerify {
+            name: name.clone(),
+            path: path.clone(),
+            id: id.identity(),
+        })
+        .collect();
+    source.will_verify(&plan)?;
 
     // Pass 2: verify what is new, changed or due; reuse the rest.
     // name → (first_seq, last_seq) for the series check.

@@ -69,6 +69,21 @@ pub fn members(dir: &Dir, dir_path: &Path, base: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// The series' files in the directory `dir_path`, in name order, as
+/// [`verify_series`] lists them: each one's path and size.
+pub fn list_members(dir_path: &Path, base: &str) -> Result<Vec<(PathBuf, u64)>> {
+    crate::store::naming::check_base_name(base)?;
+    let dir = Dir::open_ambient_dir(dir_path, ambient_authority())
+        .map_err(|e| Error::io(dir_path, "open directory", e))?;
+    Ok(members(&dir, dir_path, base)?
+        .into_iter()
+        .map(|name| {
+            let size = dir.symlink_metadata(&name).map_or(0, |m| m.len());
+            (dir_path.join(name), size)
+        })
+        .collect())
+}
+
 /// The last `file_seq` of a committed sealed file (`None`: no rows), from
 /// a streamed verification of the whole file by `builtin` (which must be
 /// csvseal's own component). A file that does not verify is
@@ -195,6 +210,28 @@ pub struct SeriesReport {
     /// `after` starts above `before`'s last seq + 1 (a warning, as within
     /// a file).
     pub gaps: Vec<Seam>,
+}
+
+impl SeriesReport {
+    /// The document `csvseal verify --series --json` prints.
+    pub fn json_document(&self) -> serde_json::Value {
+        let files: Vec<_> = self
+            .files
+            .iter()
+            .map(|(p, r)| {
+                let mut v = serde_json::json!(r);
+                v["path"] = serde_json::json!(p);
+                v
+            })
+            .collect();
+        serde_json::json!({
+            "valid": self.valid,
+            "files": files,
+            "unreadable": self.unreadable,
+            "overlaps": self.overlaps,
+            "gaps": self.gaps,
+        })
+    }
 }
 
 /// Verifies every file of a series and the seams between them; with

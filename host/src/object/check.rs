@@ -3,7 +3,7 @@
 //! s3://…` (the audit's [`AuditSource`]).
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -144,6 +144,110 @@ pub fn audit_prefix(
     let prefix = prefix.as_prefix();
     let bucket = connect(&prefix.bucket, options)?;
     audit_source(sandbox, opts, &PrefixSource { bucket, prefix })
+}
+
+/// The prefix `prefix` as the audit's [`AuditSource`] (what
+/// [`audit_prefix`] audits), for a caller that wraps it.
+pub fn prefix_source(prefix: &ObjectUrl, options: &ObjectOptions) -> Result<Box<dyn AuditSource>> {
+    let prefix = prefix.as_prefix();
+    let bucket = connect(&prefix.bucket, options)?;
+    Ok(Box::new(PrefixSource { bucket, prefix }))
+}
+
+/// The series `base`'s objects directly under `prefix`, in name order:
+/// (URL, size, ETag id) of each, as [`verify_series_at`] lists them.
+pub fn series_members(
+    prefix: &ObjectUrl,
+    base: &str,
+    options: &ObjectOptions,
+) -> Result<Vec<(PathBuf, u64, u64)>> {
+    crate::store::naming::check_base_name(base)?;
+    let prefix = prefix.as_prefix();
+    let bucket = connect(&prefix.bucket, options)?;
+    Ok(read::list(&bucket, &prefix.key)?
+        .into_iter()
+        .filter(|l| is_member(&l.name, base))
+        .map(|l| (bucket.url_of(&l.key), l.size, etag_id(l.etag.as_deref())))
+        .collect())
+}
+
+/// One object's version, for reading any range of it
+/// ([`crate::verify::remote`]): every read is of the version first seen.
+pub struct ObjectRanged {
+    bucket: Arc<Bucket>,
+    key: String,
+    etag: Option<String>,
+    size: u64,
+    label: PathBuf,
+}
+
+/// Opens the object at `url` for ranged reads. With `expected_id` (the
+/// audit's identity of it: a hash of the ETag listed), a different
+/// version is an error: what is checked is what was listed.
+pub fn open_ranged(
+    url: &ObjectUrl,
+    options: &ObjectOptions,
+    expected_id: Option<u64>,
+) -> Result<ObjectRanged> {
+    use object_store::ObjectStoreExt;
+    let bucket = connect(&url.bucket, options)?;
+    let label = bucket.url_of(&url.key);
+    let meta = block_on(bucket.s3.head(&read::path(&url.key))).map_err(|e| match e {
+        object_store::Error::NotFound { .. } => Error::io(
+            &label,
+            "open",
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such object"),
+        ),
+        e => Error::io(&label, "open", std::io::Error::other(e.to_string())),
+    })?;
+    if expected_id.is_some_and(|id| id != etag_id(meta.e_tag.as_deref())) {
+        return Err(Error::io(
+            &label,
+            "open",
+            std::io::Error::other("changed since it was listed"),
+        ));
+    }
+    Ok(ObjectRanged {
+        bucket,
+        key: url.key.clone(),
+        etag: meta.e_tag,
+        size: meta.size,
+        label,
+    })
+}
+
+impl crate::verify::remote::Ranged for ObjectRanged {
+    fn len(&self) -> u64 {
+        self.size
+    }
+    fn label(&self) -> &Path {
+        &self.label
+    }
+    fn read_from(&self, start: u64) -> Result<Box<dyn std::io::Read + Send + '_>> {
+        Ok(Box::new(read::open_from(
+            &self.bucket,
+            &self.key,
+            self.etag.as_deref(),
+            start,
+        )?))
+    }
+}
+
+/// Opens the object at `url` for reading from its start (a streamed GET).
+pub fn open_object(url: &ObjectUrl, options: &ObjectOptions) -> Result<read::ObjectReader> {
+    open_object_version(url, options, None)
+}
+
+/// [`open_object`], only while the object is still the version whose ETag
+/// is `etag` (the store refuses the read otherwise): a second read of what
+/// a first one verified.
+pub fn open_object_version(
+    url: &ObjectUrl,
+    options: &ObjectOptions,
+    etag: Option<&str>,
+) -> Result<read::ObjectReader> {
+    let bucket = connect(&url.bucket, options)?;
+    read::open(&bucket, &url.key, etag)
 }
 
 struct PrefixSource {

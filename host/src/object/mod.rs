@@ -28,7 +28,10 @@ mod upload;
 mod write;
 
 pub use bucket::{Bucket, ObjectOptions, connect};
-pub use check::{audit_prefix, verify_object, verify_object_signed, verify_series_at};
+pub use check::{
+    ObjectRanged, audit_prefix, open_object, open_object_version, open_ranged, prefix_source,
+    series_members, verify_object, verify_object_signed, verify_series_at,
+};
 pub use probe::PROBE_NAME;
 pub use read::ObjectReader;
 pub use recover::recover_prefix;

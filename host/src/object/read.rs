@@ -58,9 +58,20 @@ pub(crate) fn open(
     key: &str,
     if_match: Option<&str>,
 ) -> Result<ObjectReader> {
+    open_from(bucket, key, if_match, 0)
+}
+
+/// [`open`] from byte `start` on (a ranged GET).
+pub(crate) fn open_from(
+    bucket: &Arc<Bucket>,
+    key: &str,
+    if_match: Option<&str>,
+    start: u64,
+) -> Result<ObjectReader> {
     let url = bucket.url_of(key);
     let options = GetOptions {
         if_match: if_match.map(str::to_owned),
+        range: (start > 0).then_some(object_store::GetRange::Offset(start)),
         ..GetOptions::default()
     };
     let got = block_on(bucket.s3.get_opts(&path(key), options)).map_err(|e| match e {

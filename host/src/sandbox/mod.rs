@@ -33,7 +33,7 @@ use crate::report::{ChainLink, SignedClaims};
 pub use builtin::BUILTIN_COMPONENT;
 pub use fidelity::{DigestingVerifySession, InputDigestSession, ValuesDigest};
 pub use limits::Limits;
-pub(crate) use session::PartFacts;
+pub use session::PartFacts;
 pub use session::{Dialect, InputFormat, SealOptions, SealRejected, SealSession, VerifySession};
 pub use signature::SignatureCheckSession;
 

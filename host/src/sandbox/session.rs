@@ -200,8 +200,8 @@ impl VerifySession {
 
 /// What a verifier reports for merging parts of a file (WIT
 /// `verify-report`: `data-start`, `newlines`, `quotes`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PartFacts {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartFacts {
     /// Where the rows start, when the file can be verified in parts.
     pub data_start: Option<u64>,
     /// `\n` bytes read (in a continuation, after the header).

@@ -11,6 +11,7 @@ use crate::store::by_path;
 
 mod parallel;
 mod parts;
+pub mod remote;
 mod schema;
 pub mod signed;
 mod stream;
@@ -18,6 +19,7 @@ mod stream;
 #[doc(hidden)]
 pub use parallel::verify_file_at_cuts;
 pub use parallel::{MAX_DEFAULT_JOBS, default_jobs};
+pub use parts::Part;
 pub use schema::Schema;
 pub(crate) use schema::schema_error;
 pub use signed::{TrustedKeys, verify_signed};

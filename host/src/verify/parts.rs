@@ -23,10 +23,13 @@
 use crate::report::{SeqGap, VerifyReport};
 use crate::sandbox::PartFacts;
 
-/// One part's outcome.
-#[derive(Debug, Clone)]
-pub(crate) struct Part {
+/// One part's outcome (serde: a part verified in another process or on
+/// another machine comes back as JSON, see [`super::remote`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Part {
+    /// The part's own report (lines counted from the part's start).
     pub report: VerifyReport,
+    /// What the merge needs beside it.
     pub facts: PartFacts,
 }
 
@@ -38,7 +41,7 @@ pub(crate) fn mergeable(r: &VerifyReport) -> bool {
 
 /// The whole file's report from its parts, in file order, or `None` when
 /// the parts cannot stand for the whole (see the module documentation).
-pub(crate) fn merge(parts: &[Part], max_errors: u32) -> Option<VerifyReport> {
+pub fn merge(parts: &[Part], max_errors: u32) -> Option<VerifyReport> {
     let first = &parts.first()?.report;
     let clean = |r: &VerifyReport| mergeable(r) && r.rows > 0 && r.columns == first.columns;
     if !parts.iter().all(|p| clean(&p.report)) {

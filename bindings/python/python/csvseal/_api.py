@@ -88,6 +88,17 @@ def _seconds(name: str, value: Seconds) -> float | None:
 _MAX_SCHEMA_BYTES = 16 << 20
 
 
+def _object(endpoint: str | None, retry_timeout: Seconds) -> tuple[str | None, float | None]:
+    """Object-store options for ``s3://`` locations: (endpoint, retry secs)."""
+    if endpoint is not None and not isinstance(endpoint, str):
+        raise TypeError(f"endpoint must be a str URL, not {type(endpoint).__name__}")
+    return (endpoint, _seconds("retry_timeout", retry_timeout))
+
+
+def _is_object(location: Any) -> bool:
+    return isinstance(location, str) and location.startswith("s3://")
+
+
 def _read_small(path: str, limit: int) -> bytes:
     """A regular file's bytes, at most `limit`: a FIFO or device is refused
     without blocking on it (non-blocking open, kind checked on the open
@@ -198,9 +209,19 @@ def verify(
     max_record_mib: int = 64,
     max_output_mib: int = 64,
     max_table_elements: int = 100_000,
+    endpoint: str | None = None,
+    retry_timeout: Seconds = None,
 ) -> Report:
-    """Verifies a sealed file: a path, its bytes, or a binary file object
-    (read in 1 MiB chunks: memory stays flat whatever the size).
+    """Verifies a sealed file: a path, an ``s3://bucket/key`` location, its
+    bytes, or a binary file object (read in 1 MiB chunks: memory stays flat
+    whatever the size).
+
+    An ``s3://`` location is read through the host's object-store code, as
+    ``csvseal verify s3://…``: credentials from the ``AWS_*`` environment,
+    ``endpoint=`` (default ``AWS_ENDPOINT_URL``, else AWS) and
+    ``retry_timeout=`` seconds (default 60) as the CLI's ``--endpoint`` and
+    ``--retry-timeout``. Secrets never appear in errors or logs: an endpoint
+    holding a password, query or fragment is refused, shown with ``***``.
 
     Returns the report whether the file is valid or not (``report.valid``);
     raises ``IoError`` when the file cannot be read, ``SchemaError`` for a
@@ -236,7 +257,14 @@ def verify(
             raise UsageError(
                 "signature= and file_name= are for bytes or file objects: a path's signature is PATH.minisig"
             )
-        text = _native_call(_native.verify_path, os.fspath(source), schema_arg, limits, keys)
+        text = _native_call(
+            _native.verify_path,
+            os.fspath(source),
+            schema_arg,
+            limits,
+            keys,
+            _object(endpoint, retry_timeout),
+        )
     elif isinstance(source, (bytes, bytearray, memoryview)):
         data = source if isinstance(source, bytes) else bytes(source)
         if sig is not None and file_name is None:
@@ -276,10 +304,14 @@ def verify_series(
     max_record_mib: int = 64,
     max_output_mib: int = 64,
     max_table_elements: int = 100_000,
+    endpoint: str | None = None,
+    retry_timeout: Seconds = None,
 ) -> SeriesReport:
     """Verifies the series ``dir/{base}_YYYYMMDD_HHMMSS.csv`` as
     ``csvseal verify --series DIR BASE`` does: every file in name order,
     and the seams between files (overlaps are errors, gaps warnings).
+    ``dir`` may be an ``s3://bucket/prefix/`` location (``endpoint=`` and
+    ``retry_timeout=`` as for ``verify``).
 
     With ``public_key=``, every file's signature is checked and the chain of
     signed links walked: each file's signature must name the file before it
@@ -294,7 +326,13 @@ def verify_series(
     if not isinstance(base, str):
         raise TypeError(f"base must be a str, not {type(base).__name__}")
     text = _native_call(
-        _native.verify_series, os.fspath(dir), base, _schema(schema), limits, _public_keys(public_key)
+        _native.verify_series,
+        os.fspath(dir),
+        base,
+        _schema(schema),
+        limits,
+        _public_keys(public_key),
+        _object(endpoint, retry_timeout),
     )
     return SeriesReport.from_json(text)
 
@@ -348,9 +386,18 @@ def write(
     max_record_mib: int = 64,
     max_output_mib: int = 64,
     max_table_elements: int = 100_000,
-) -> Path:
+    endpoint: str | None = None,
+    retry_timeout: Seconds = None,
+) -> Path | str:
     """Seals ``source`` into ``dir/{name}_YYYYMMDD_HHMMSS.csv`` (UTC), exactly
     as ``csvseal write`` does, and returns the committed file's path.
+
+    ``dir`` may be an ``s3://bucket/prefix/`` location: the object is
+    written as ``csvseal write --to s3://…`` writes it (a multipart upload
+    committed only if the key does not exist, or with ``replace=True`` over
+    the version backed up) and its URL is returned as a ``str``.
+    ``continue_series=True`` is refused there (no series lock); ``endpoint=``
+    and ``retry_timeout=`` as for ``verify``.
 
     ``source`` is a CSV (or, with ``format="jsonl"``, JSON Lines) file: its
     path, its bytes or a binary file object; or rows: an iterable of dicts
@@ -416,6 +463,7 @@ def write(
         timeout=timeout,
         continue_series=continue_series,
         sign_key=sign_key,
+        object=_object(endpoint, retry_timeout),
         limits=_limits(
             max_errors, memory_limit_mib, call_timeout_secs, max_record_mib, max_output_mib, max_table_elements
         ),
@@ -473,7 +521,8 @@ def _write(
     continue_series: bool,
     limits: tuple[int, int, int, int, int, int],
     sign_key: StrPath | None = None,
-) -> Path:
+    object: tuple[str | None, float | None] | None = None,
+) -> Path | str:
     """A write to the policy's name ``(base, timestamp)`` or to a file name."""
     if format not in ("csv", "jsonl"):
         raise UsageError(f"format={format!r}: must be 'csv' or 'jsonl'")
@@ -519,6 +568,7 @@ def _write(
             continue_series=bool(continue_series),
             limits=limits,
             sign_key=None if sign_key is None else os.fspath(sign_key),
+            object=object,
         )
     except _native.NativeError as e:
         raise from_native(e) from None
@@ -526,7 +576,7 @@ def _write(
     # validator would reject (a field with a CR, a field over 131072 chars).
     for w in warnings:
         _logger.warning("%s: %s", path, w)
-    return Path(path)
+    return path if _is_object(path) else Path(path)
 
 
 def _source(source: Any) -> tuple[str, Any, str]:

@@ -17,14 +17,19 @@ SIGNATURE_FILE_LIMIT: int
 KEY_TEXT_LIMIT: int
 DEFAULT_LIMITS: _Limits
 
-def verify_path(path: str, schema_arg: _SchemaArg, limits: _Limits, keys: _KeysArg = None) -> str: ...
+def verify_path(
+    path: str, schema_arg: _SchemaArg, limits: _Limits, keys: _KeysArg = None, object: _ObjectArg = None
+) -> str: ...
 def verify_bytes(
     data: bytes, label: str, schema_arg: _SchemaArg, limits: _Limits, signature: _SignatureArg = ...
 ) -> str: ...
 def verify_file_object(
     file: IO[bytes], label: str, schema_arg: _SchemaArg, limits: _Limits, signature: _SignatureArg = ...
 ) -> str: ...
-def verify_series(dir: str, base: str, schema_arg: _SchemaArg, limits: _Limits, keys: _KeysArg = None) -> str: ...
+def verify_series(
+    dir: str, base: str, schema_arg: _SchemaArg, limits: _Limits, keys: _KeysArg = None,
+    object: _ObjectArg = None,
+) -> str: ...
 def row_checksum(header: list[str], fields: list[str], limits: _Limits) -> str: ...
 def write(
     dir: str,
@@ -47,8 +52,24 @@ def write(
     continue_series: bool,
     limits: _Limits,
     sign_key: str | None = None,
+    object: _ObjectArg = None,
 ) -> tuple[str, int, int | None, int | None, int, list[str]]: ...
 
+# s3:// locations: (endpoint, retry timeout secs) or None (the CLI's defaults).
+_ObjectArg = tuple[str | None, float | None] | None
+# csvseal.dask: (name, path or URL, size, identity JSON or None)
+_Task = tuple[str, str, int, str | None]
+
+def verify_task(
+    location: str, k: int, n: int, identity: str | None, schema_arg: _SchemaArg, limits: _Limits,
+    object: _ObjectArg = None,
+) -> str: ...
+def merge_parts(parts: list[str], limits: _Limits) -> str | None: ...
+def fanout_audit(
+    location: str, run: Any, schema_arg: _SchemaArg, limits: _Limits,
+    opts: tuple[float, str | None, str | None, bool, float, int | None], object: _ObjectArg = None,
+) -> str: ...
+def fanout_series(location: str, base: str, run: Any, object: _ObjectArg = None) -> str: ...
 class ArrowStream:
     """Record batches, exported once through the Arrow C stream interface."""
 
@@ -64,4 +85,5 @@ def read_path(
     datetime_unit: str,
     batch_rows: int,
     streaming: bool,
+    object: _ObjectArg = None,
 ) -> tuple[str, ArrowStream | None]: ...

@@ -7,7 +7,7 @@ import os
 from typing import Any, Literal
 
 from . import _native
-from ._api import Schema, StrPath, _limits, _native_call, _schema
+from ._api import Schema, Seconds, StrPath, _limits, _native_call, _object, _schema
 from ._errors import FileInvalidError, UsageError
 from ._report import Report
 
@@ -27,8 +27,12 @@ def read(
     max_record_mib: int = 64,
     max_output_mib: int = 64,
     max_table_elements: int = 100_000,
+    endpoint: str | None = None,
+    retry_timeout: Seconds = None,
 ) -> Any:
-    """The sealed file at ``source`` as a ``pyarrow.Table``, verified in the
+    """The sealed file at ``source`` (a path, or an ``s3://bucket/key``
+    object: ``endpoint=`` and ``retry_timeout=`` as for ``verify``) as a
+    ``pyarrow.Table``, verified in the
     same pass as it is parsed: each chunk read goes both to csvseal's
     sandboxed verifier and to the parser, and the table is returned only
     if the report is valid. A file that does not verify raises
@@ -51,6 +55,7 @@ def read(
     stream = _read(
         source, schema, checksum, decimal_scale, datetime_unit, 1 << 16, False,
         _limits(max_errors, memory_limit_mib, call_timeout_secs, max_record_mib, max_output_mib, max_table_elements),
+        _object(endpoint, retry_timeout),
     )
     return pa.table(stream)
 
@@ -69,6 +74,8 @@ def read_batches(
     max_record_mib: int = 64,
     max_output_mib: int = 64,
     max_table_elements: int = 100_000,
+    endpoint: str | None = None,
+    retry_timeout: Seconds = None,
 ) -> Any:
     """What :func:`read` returns, as a ``pyarrow.RecordBatchReader`` of
     ``batch_rows`` rows a batch, in constant memory.
@@ -78,13 +85,15 @@ def read_batches(
     verify raises ``FileInvalidError`` here, before any batch. The batches
     are then parsed from that same descriptor, and reading fails (an
     ``OSError`` from the reader) if the file changes after it was verified:
-    its size, modification or change time, or inode moved."""
+    its size, modification or change time, or inode moved. An object is
+    read a second time only as the version (ETag) the first read verified."""
     pa = _pyarrow()
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or not 1 <= batch_rows <= 1 << 24:
         raise UsageError(f"batch_rows={batch_rows!r}: an int from 1 to 16777216")
     stream = _read(
         source, schema, checksum, decimal_scale, datetime_unit, batch_rows, True,
         _limits(max_errors, memory_limit_mib, call_timeout_secs, max_record_mib, max_output_mib, max_table_elements),
+        _object(endpoint, retry_timeout),
     )
     return pa.RecordBatchReader.from_stream(stream)
 
@@ -98,9 +107,10 @@ def _read(
     batch_rows: int,
     streaming: bool,
     limits: tuple[int, int, int, int, int, int],
+    object: tuple[str | None, float | None],
 ) -> Any:
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"read() takes a path, not {type(source).__name__}")
+        raise TypeError(f"read() takes a path or an s3:// URL, not {type(source).__name__}")
     if decimal_scale is not None and (isinstance(decimal_scale, bool) or not isinstance(decimal_scale, int)):
         raise TypeError(f"decimal_scale must be an int, not {type(decimal_scale).__name__}")
     path = os.fspath(source)
@@ -114,6 +124,7 @@ def _read(
         datetime_unit=datetime_unit,
         batch_rows=batch_rows,
         streaming=streaming,
+        object=object,
     )
     if stream is None:
         report = Report.from_json(report_json)

@@ -10,6 +10,12 @@ from pathlib import Path
 from typing import Any
 
 
+
+def _location(p: str) -> Any:
+    """A local path as a ``Path``; an ``s3://`` URL stays a ``str`` (a
+    ``Path`` would fold its ``//``)."""
+    return p if p.startswith("s3://") else Path(p)
+
 class ErrorKind(str, Enum):
     """Why a record (or the file) failed. The values are the stable names of
     the CLI's ``--json`` output and docs/file-format.md's table."""
@@ -293,7 +299,7 @@ class Seam:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Seam:
-        return cls(Path(d["before"]), Path(d["after"]), d["last"], d["first"])
+        return cls(_location(d["before"]), _location(d["after"]), d["last"], d["first"])
 
     def to_dict(self) -> dict[str, Any]:
         return {"before": str(self.before), "after": str(self.after), "last": self.last, "first": self.first}
@@ -325,12 +331,12 @@ class SeriesReport:
         files = []
         for f in d["files"]:
             f = dict(f)
-            path = Path(f.pop("path"))
+            path = _location(f.pop("path"))
             files.append((path, Report.from_json(json.dumps(f))))
         return cls(
             valid=d["valid"],
             files=tuple(files),
-            unreadable=tuple((Path(p), why) for p, why in d["unreadable"]),
+            unreadable=tuple((_location(p), why) for p, why in d["unreadable"]),
             overlaps=tuple(Seam.from_dict(s) for s in d["overlaps"]),
             gaps=tuple(Seam.from_dict(s) for s in d["gaps"]),
         )

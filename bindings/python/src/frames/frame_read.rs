@@ -18,7 +18,11 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use arrow_array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
 use arrow_schema::{ArrowError, SchemaRef};
+use csvseal::location::Location;
+use csvseal::object::ObjectOptions;
 use csvseal::{Error, ErrorKind, RowError, VerifyReport};
+
+use crate::locations;
 
 use super::frame_parse::{CellError, FrameParser};
 use super::read_schema::{ReadOptions, plan};
@@ -34,15 +38,18 @@ fn open(path: &Path) -> csvseal::Result<File> {
     csvseal::store::by_path::open_file(path, "open").map(cap_std::fs::File::into_std)
 }
 
-/// Verifies and parses `path` in one pass (see the module documentation).
+/// Verifies and parses the file at `location` (a path or an `s3://` URL)
+/// in one pass (see the module documentation).
 pub fn read_whole(
     sandbox: &csvseal::sandbox::Sandbox,
     schema: Option<&csvseal::Schema>,
-    path: &Path,
+    location: &Path,
+    object: &ObjectOptions,
     opts: &ReadOptions,
     max_record: u64,
 ) -> csvseal::Result<ReadOutcome> {
-    let file = open(path)?;
+    let (input, label) = locations::open_read(location, object)?;
+    let path = label.as_path();
     let (tx, rx) = sync_channel::<Vec<u8>>(4);
     let schema_json = schema.map(|s| s.json.clone());
     let label = path.to_owned();
@@ -65,7 +72,7 @@ pub fn read_whole(
         })
         .map_err(|e| Error::io(path, "start parser thread", e))?;
     let mut tee = Tee {
-        inner: &file,
+        inner: input,
         to: Some(tx),
     };
     let report = csvseal::verify_reader(sandbox, schema, &mut tee, path);
@@ -90,14 +97,50 @@ pub fn read_whole(
     })
 }
 
-/// Verifies `path`, then streams its batches (see the module documentation).
+/// Verifies the file at `location`, then streams its batches (see the
+/// module documentation). An object is read twice, the second time only
+/// if it is still the version (ETag) the first read verified.
 pub fn read_streaming(
     sandbox: &csvseal::sandbox::Sandbox,
     schema: Option<&csvseal::Schema>,
-    path: &Path,
+    location: &Path,
+    object: &ObjectOptions,
     opts: &ReadOptions,
     max_record: u64,
 ) -> csvseal::Result<ReadOutcome> {
+    let path = match locations::parse(location)? {
+        Location::Local(path) => path,
+        Location::Object(url) => {
+            let label = url.to_path();
+            let mut first = csvseal::object::open_object(&url, object)?;
+            let etag = first.etag.clone().ok_or_else(|| {
+                Error::io(
+                    &label,
+                    "open",
+                    io::Error::other("the store gave no ETag, so a second read cannot be pinned to the verified version"),
+                )
+            })?;
+            let report = csvseal::verify_reader(sandbox, schema, &mut first, &label)?;
+            if !report.valid {
+                return Ok(ReadOutcome {
+                    report,
+                    batches: None,
+                });
+            }
+            let second = csvseal::object::open_object_version(&url, object, Some(&etag))?;
+            let source = BatchSource::new(
+                Bounded(second, max_record, 0),
+                schema.map(|s| s.json.as_str()),
+                opts,
+                &label,
+            )?;
+            return Ok(ReadOutcome {
+                report,
+                batches: Some(Box::new(source)),
+            });
+        }
+    };
+    let path = path.as_path();
     let file = open(path)?;
     let before = Identity::of(&file, path)?;
     let report = csvseal::verify_reader(sandbox, schema, &mut &file, path)?;
@@ -117,7 +160,7 @@ pub fn read_streaming(
         label: path.to_owned(),
     };
     let source = BatchSource::new(
-        ChannelLess(reader, max_record, 0),
+        Bounded(reader, max_record, 0),
         schema.map(|s| s.json.as_str()),
         opts,
         path,
@@ -181,14 +224,14 @@ impl Read for Unchanged {
 
 /// Copies every chunk the verifier reads to the parser (which may have
 /// stopped: the verifier still reads on, its report comes first).
-struct Tee<'a> {
-    inner: &'a File,
+struct Tee<R> {
+    inner: R,
     to: Option<SyncSender<Vec<u8>>>,
 }
 
-impl Read for Tee<'_> {
+impl<R: Read> Read for Tee<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = (&mut self.inner).read(buf)?;
+        let n = self.inner.read(buf)?;
         if n > 0
             && let Some(to) = &self.to
             && to.send(buf[..n].to_vec()).is_err()
@@ -253,10 +296,11 @@ impl RecordBounded for ChannelReader {
     }
 }
 
-/// [`Unchanged`] with the per-record bound.
-struct ChannelLess(Unchanged, u64, u64);
+/// A reader with the per-record bound: (reader, bound, bytes since the
+/// last record's end).
+struct Bounded<R>(R, u64, u64);
 
-impl Read for ChannelLess {
+impl<R: Read> Read for Bounded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.0.read(buf)?;
         bounded(&mut self.2, n, self.1)?;
@@ -264,7 +308,7 @@ impl Read for ChannelLess {
     }
 }
 
-impl RecordBounded for ChannelLess {
+impl<R: Read> RecordBounded for Bounded<R> {
     fn record_end(&mut self) {
         self.2 = 0;
     }

@@ -21,6 +21,7 @@ pub use columns::ColumnStyle;
 pub use frame_write::write_frame;
 
 use crate::errors::to_py;
+use crate::locations::{ObjectArg, object_options};
 use crate::sandboxes::{self, LimitsKey};
 use crate::{SchemaArg, schema};
 
@@ -59,12 +60,12 @@ pub fn styles(
         .collect()
 }
 
-/// Reads the sealed file at `path` as Arrow batches: returns the report as
+/// Reads the sealed file at `path` (a path or an `s3://` URL) as Arrow batches: returns the report as
 /// canonical JSON and, only when the file is valid, the batches. `streaming`
 /// picks `read_batches` (verify, then parse in constant memory) over `read`
 /// (one pass).
 #[pyfunction]
-#[pyo3(signature = (path, schema_arg, limits, *, keep_checksum, decimal_scale, datetime_unit, batch_rows, streaming))]
+#[pyo3(signature = (path, schema_arg, limits, *, keep_checksum, decimal_scale, datetime_unit, batch_rows, streaming, object=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn read_path(
     py: Python<'_>,
@@ -76,6 +77,7 @@ pub fn read_path(
     datetime_unit: &str,
     batch_rows: usize,
     streaming: bool,
+    object: ObjectArg,
 ) -> PyResult<(String, Option<ArrowStream>)> {
     let unit = match datetime_unit {
         "s" => TimeUnit::Second,
@@ -103,10 +105,11 @@ pub fn read_path(
     let outcome = py.detach(|| {
         let sandbox = sandboxes::get(limits)?;
         let schema = schema(schema_arg);
+        let object = object_options(object)?;
         if streaming {
-            frame_read::read_streaming(&sandbox, schema.as_ref(), &path, &opts, max_record)
+            frame_read::read_streaming(&sandbox, schema.as_ref(), &path, &object, &opts, max_record)
         } else {
-            frame_read::read_whole(&sandbox, schema.as_ref(), &path, &opts, max_record)
+            frame_read::read_whole(&sandbox, schema.as_ref(), &path, &object, &opts, max_record)
         }
     });
     let outcome = outcome.map_err(to_py)?;
