@@ -48,9 +48,12 @@ fi
 # maturin builds the csvseal Python package, pytest runs its tests, wasmtime
 # (wasmtime-py) runs the raw-component example.
 # dask and distributed run csvseal.dask's tests (LocalCluster); dask 2026.11
-# has no matching distributed, so both are pinned to 2026.8.0.
-echo "== python: maturin, pytest, wasmtime, dask, distributed (pip)"
-pip_pins=(maturin==1.16.0 pytest==9.2.0 wasmtime==50.0.1 dask==2026.8.0 distributed==2026.8.0)
+# has no matching distributed, so both are pinned to 2026.8.0. pandas,
+# polars and pyarrow (the package's DataFrame extras, at the versions tested)
+# and hypothesis run the DataFrame tests.
+echo "== python: maturin, pytest, wasmtime, dask, distributed, pandas, polars, pyarrow, hypothesis (pip)"
+pip_pins=(maturin==1.16.0 pytest==9.2.0 wasmtime==50.0.1 dask==2026.8.0 distributed==2026.8.0
+  pandas==3.1.1 polars==2.1.0 pyarrow==26.0.1 hypothesis==6.170.27)
 mapfile -t missing < <(python3 - "${pip_pins[@]}" <<'PY'
 import sys
 from importlib.metadata import PackageNotFoundError, version

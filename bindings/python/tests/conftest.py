@@ -182,3 +182,14 @@ def weed(tmp_path_factory):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def optional_module(name: str):
+    """An optional extra's module: skipped where it is not installed, but a
+    failure under CI (which installs every extra), so that no test of an
+    extra is silently skipped there."""
+    import importlib
+
+    if os.environ.get("CI"):
+        return importlib.import_module(name)
+    return pytest.importorskip(name, reason=f"{name} is an optional extra (CI installs it)")

@@ -11,13 +11,9 @@ from pathlib import Path
 
 import pytest
 
-dask_ok = True
-try:
-    import distributed
-except ImportError:  # pragma: no cover
-    dask_ok = False
+from conftest import optional_module
 
-pytestmark = pytest.mark.skipif(not dask_ok, reason="dask.distributed is not installed (pip install 'csvseal[dask]')")
+distributed = optional_module("distributed")
 
 import csvseal
 
@@ -113,7 +109,7 @@ def test_audit_and_series_equal_the_cli(where, client, request, tmp_path) -> Non
     assert big.to_json() == cli("verify", "--series", loc, "big", "--json")
 
 
-class Killer(distributed.WorkerPlugin if dask_ok else object):
+class Killer(distributed.WorkerPlugin):
     """Kills the worker process when a csvseal task starts executing: once
     (the marker file exists afterwards), or every time (no marker)."""
 

@@ -11,10 +11,13 @@ from typing import Any, Callable
 
 import pytest
 
-pd = pytest.importorskip("pandas", reason="pandas is an optional extra (CI installs it)")
-pl = pytest.importorskip("polars", reason="polars is an optional extra (CI installs it)")
-pa = pytest.importorskip("pyarrow", reason="pyarrow is an optional extra (CI installs it)")
-np = pytest.importorskip("numpy")
+from conftest import optional_module
+
+pd = optional_module("pandas")
+pl = optional_module("polars")
+pa = optional_module("pyarrow")
+np = optional_module("numpy")
+optional_module("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

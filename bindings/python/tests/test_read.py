@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
-pa = pytest.importorskip("pyarrow", reason="pyarrow is an optional extra (CI installs it)")
-pd = pytest.importorskip("pandas", reason="pandas is an optional extra (CI installs it)")
-pl = pytest.importorskip("polars", reason="polars is an optional extra (CI installs it)")
+from conftest import optional_module
+
+pa = optional_module("pyarrow")
+pd = optional_module("pandas")
+pl = optional_module("polars")
+optional_module("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
