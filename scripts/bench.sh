@@ -15,8 +15,10 @@
 #                                    markers (--update-readme: the old name, kept working)
 #   sizes: --write-rows N --verify-rows N --big-mb N --runs N --shapes wide,narrow
 #          --no-criterion
-#   --only mixed,verify,...  some sections only (write, verify, mixed, signing, tiny,
-#                            small, big, criterion); --best  the fastest run, not the median
+#   --only mixed,verify,...  some sections only (write, verify, mixed, signing, frames,
+#                            tiny, small, big, criterion); --best  the fastest run, not the median
+#   frames: the Python package's DataFrame write and read (--frame-rows N), with
+#           the csvseal package installed in the python3 that runs this
 set -euo pipefail
 cd "$(dirname "$0")/.."
 update=0

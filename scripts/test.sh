@@ -29,6 +29,9 @@ done
 
 echo "== tests"
 cargo test --locked --workspace --release
+# The Python extension's own unit tests (Python's text forms of values):
+# its lib is test = false in the workspace run, which links no interpreter.
+cargo test --locked --release -p csvseal-python --lib
 echo "== python package: pip install ./bindings/python on the workspace build, pytest"
 # maturin builds into the workspace's target/ with its release profile, so the
 # wasmtime the tests just built is reused; compiling it again would add ~7 min.

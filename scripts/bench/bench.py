@@ -172,6 +172,28 @@ class Bench:
                  f'**{py / cs:.1f}×**', '≥ 18×')
         os.remove(sealed)
 
+    def frames(self):
+        """DataFrames (issue 22): a 1M-row x 5-column pandas frame written by
+        csvseal.write against the policy's atomic_csv_write of its row dicts
+        and against df.to_csv alone; read() against validate_csv_integrity
+        plus pd.read_csv (bindings/python/bench_frames.py, in the Python that
+        runs this script, with the csvseal package installed)."""
+        n = self.a.frame_rows
+        out = subprocess.run(
+            [sys.executable, str(ROOT / 'bindings/python/bench_frames.py'), '--rows', str(n),
+             '--runs', str(self.a.runs), '--json'],
+            check=True, capture_output=True, text=True)
+        m = json.loads(out.stdout)
+        what = f'{n / 1e6:g}M rows × 5 columns ({m["mb"]:.0f} MB)'
+        self.row(f'Python `write(df)` vs policy `atomic_csv_write(df.to_dict("records"))`, {what}',
+                 ms(m['write']), ms(m['policy_write']),
+                 f'**{m["policy_write"] / m["write"]:.1f}×**', '≥ 10×')
+        self.row(f'Python `write(df)` vs `df.to_csv(path)` alone (no checksums, no fsync), {what}',
+                 ms(m['write']), ms(m['to_csv']), f'**{m["to_csv"] / m["write"]:.2f}×**', '> 1×')
+        self.row(f'Python `read(path, schema)` vs `validate_csv_integrity` + `pd.read_csv`, {what}',
+                 ms(m['read']), ms(m['policy_read']),
+                 f'**{m["policy_read"] / m["read"]:.1f}×**', '≥ 3×')
+
     def signing(self):
         """What signatures cost: a signed write of verify_rows rows against the
         same write unsigned, and verify --key against verify, on that file."""
@@ -382,7 +404,8 @@ def main():
     p.add_argument('--markdown', action='store_true')
     p.add_argument('--best', action='store_true', help='fastest run, not the median')
     p.add_argument('--only', help='sections, comma-separated: write,verify,mixed,signing,'
-                   'tiny,small,big,criterion')
+                   'frames,tiny,small,big,criterion')
+    p.add_argument('--frame-rows', type=int)
     p.add_argument('--lane-stats', type=Path, help='guest/examples/lane_stats binary')
     p.add_argument('--command', default='scripts/bench.sh')
     a = p.parse_args()
@@ -395,6 +418,7 @@ def main():
     a.big_runs = 1
     a.write_rows = a.write_rows or (20_000 if quick else 200_000)
     a.verify_rows = a.verify_rows or (100_000 if quick else 1_000_000)
+    a.frame_rows = a.frame_rows or (100_000 if quick else 1_000_000)
     a.big_mb = a.big_mb or (100 if quick else 1300)
     started = machine()
     work = tempfile.mkdtemp(prefix='bench-', dir=ROOT / 'target')
@@ -413,6 +437,8 @@ def main():
             b.mixed()
         if want('signing'):
             b.signing()
+        if want('frames'):
+            b.frames()
         if want('tiny') or want('small'):
             b.verify_tiny()
         if want('small'):

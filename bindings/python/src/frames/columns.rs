@@ -117,8 +117,7 @@ fn value_text<'a>(array: &'a dyn Array, style: &'a ColumnStyle) -> CellText<'a> 
         ($t:ty) => {{
             let a = array.as_primitive::<$t>();
             Box::new(move |i, out: &mut String| {
-                use std::fmt::Write;
-                let _ = write!(out, "{}", a.value(i));
+                out.push_str(itoa::Buffer::new().format(a.value(i)));
                 Ok(())
             })
         }};

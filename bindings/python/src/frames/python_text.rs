@@ -19,15 +19,27 @@ pub fn float(x: f64, out: &mut String) {
         out.push_str(if x > 0.0 { "inf" } else { "-inf" });
         return;
     }
-    // Rust's `{:e}` is also the shortest round-trip form: "d.ddde±x".
-    let mut sci = String::with_capacity(32);
-    let _ = write!(sci, "{:e}", x.abs());
-    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
-    let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if x == 0.0 {
+        out.push_str(if x.is_sign_negative() { "-0.0" } else { "0.0" });
+        return;
+    }
+    // ryu gives the shortest round-trip digits (as Python's repr picks
+    // them), in a notation of its own: read them back as DIGITS and the
+    // position of the decimal point.
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(x.abs());
+    let (mantissa, exp) = match text.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().expect("ryu's exponent is an integer")),
+        None => (text, 0),
+    };
+    let point = mantissa.find('.').unwrap_or(mantissa.len()) as i32;
+    let mut digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let leading = digits.len() - digits.trim_start_matches('0').len();
+    digits.drain(..leading);
+    digits.truncate(digits.trim_end_matches('0').len());
     let n = digits.len() as i32;
     // The value is 0.DIGITS × 10^decpt.
-    let decpt = exp + 1;
+    let decpt = point - leading as i32 + exp;
     if x.is_sign_negative() {
         out.push('-');
     }
