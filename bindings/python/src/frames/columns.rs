@@ -252,7 +252,8 @@ fn value_text<'a>(array: &'a dyn Array, style: &'a ColumnStyle) -> CellText<'a> 
     }
 }
 
-fn nanos_per(unit: TimeUnit) -> i128 {
+/// Nanoseconds in one of `unit`.
+pub(super) fn nanos_per(unit: TimeUnit) -> i128 {
     match unit {
         TimeUnit::Second => 1_000_000_000,
         TimeUnit::Millisecond => 1_000_000,

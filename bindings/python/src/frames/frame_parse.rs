@@ -17,6 +17,7 @@ use arrow_array::types::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
+use super::columns::nanos_per;
 use super::read_schema::{CellType, ColumnPlan};
 
 /// The zone of every datetime column (see [`datetime_nanos`]).
@@ -264,15 +265,6 @@ fn new_builder(cell: &CellType) -> Builder {
         CellType::Boolean { .. } => Builder::Boolean(BooleanBuilder::new()),
         CellType::Date => Builder::Date(Date32Builder::new()),
         CellType::DateTime(_) => Builder::DateTime(Int64Builder::new()),
-    }
-}
-
-fn nanos_per(unit: TimeUnit) -> i128 {
-    match unit {
-        TimeUnit::Second => 1_000_000_000,
-        TimeUnit::Millisecond => 1_000_000,
-        TimeUnit::Microsecond => 1_000,
-        TimeUnit::Nanosecond => 1,
     }
 }
 
