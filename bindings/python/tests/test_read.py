@@ -170,6 +170,7 @@ def test_values_a_type_cannot_hold_exactly_are_refused_with_their_line(tmp_path:
     with pytest.raises(csvseal.InvalidInputError) as e:
         csvseal.read(path, schema)
     assert e.value.errors[0].line == 2 and e.value.errors[0].column == "at", e.value
+    assert "no rows were returned" in str(e.value) and "written" not in str(e.value)
     t = csvseal.read(path, schema, datetime_unit="ns", decimal_scale=3)
     assert t.column("price").to_pylist() == [decimal.Decimal("12.345"), decimal.Decimal("1.000")]
     with pytest.raises(csvseal.InvalidInputError, match="more than 2 fraction digits"):
@@ -191,6 +192,31 @@ def test_read_batches_streams_and_fails_if_the_file_changes_after_verifying(tmp_
     with pytest.raises((OSError, pa.ArrowException), match="changed"):
         for _ in reader:
             pass
+
+
+def test_read_batches_refuses_a_pipe_and_read_takes_it(tmp_path: Path) -> None:
+    import threading
+
+    sealed = sample(tmp_path).read_bytes()
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        try:
+            with open(fifo, "wb") as f:
+                f.write(sealed)
+        except BrokenPipeError:
+            pass  # the reader refused the pipe
+
+    t = threading.Thread(target=feed)
+    t.start()
+    assert csvseal.read(fifo, SCHEMA).num_rows == 3
+    t.join()
+    t = threading.Thread(target=feed)
+    t.start()
+    with pytest.raises(csvseal.UsageError, match="not a regular file"):
+        csvseal.read_batches(fifo, SCHEMA)
+    t.join()
 
 
 def test_read_of_what_is_not_a_sealed_file(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from . import _native
 from ._api import Schema, Seconds, StrPath, _limits, _native_call, _object, _schema
-from ._errors import FileInvalidError, UsageError
+from ._errors import FileInvalidError, InvalidInputError, UsageError
 from ._report import Report
 
 DatetimeUnit = Literal["s", "ms", "us", "ns"]
@@ -114,7 +114,34 @@ def _read(
     if decimal_scale is not None and (isinstance(decimal_scale, bool) or not isinstance(decimal_scale, int)):
         raise TypeError(f"decimal_scale must be an int, not {type(decimal_scale).__name__}")
     path = os.fspath(source)
-    report_json, stream = _native_call(
+    try:
+        report_json, stream = _read_native(path, schema, checksum, decimal_scale, datetime_unit,
+                                           batch_rows, streaming, limits, object)
+    except InvalidInputError as e:
+        # The file verified; a value could not be typed exactly.
+        e.message = f"{path}: {e.error_count} value(s) cannot be read exactly as typed; no rows were returned"
+        raise
+    if stream is None:
+        report = Report.from_json(report_json)
+        raise FileInvalidError(
+            f"{path}: does not verify ({report.error_count} error(s)): no rows were read",
+            {"path": path, "report": report_json},
+        )
+    return stream
+
+
+def _read_native(
+    path: str,
+    schema: Schema,
+    checksum: bool,
+    decimal_scale: int | None,
+    datetime_unit: str,
+    batch_rows: int,
+    streaming: bool,
+    limits: tuple[int, int, int, int, int, int],
+    object: tuple[str | None, float | None],
+) -> tuple[str, Any]:
+    return _native_call(
         _native.read_path,
         path,
         _schema(schema),
@@ -126,13 +153,6 @@ def _read(
         streaming=streaming,
         object=object,
     )
-    if stream is None:
-        report = Report.from_json(report_json)
-        raise FileInvalidError(
-            f"{path}: does not verify ({report.error_count} error(s)): no rows were read",
-            {"path": path, "report": report_json},
-        )
-    return stream
 
 
 def _pyarrow() -> Any:

@@ -142,6 +142,14 @@ pub fn read_streaming(
     };
     let path = path.as_path();
     let file = open(path)?;
+    let is_file = file.metadata().map_err(|e| Error::io(path, "stat", e))?.is_file();
+    if !is_file {
+        return Err(Error::Usage(format!(
+            "{}: read_batches() reads a file twice (to verify it, then to parse it) and this \
+             is not a regular file: use read(), which reads once",
+            path.display()
+        )));
+    }
     let before = Identity::of(&file, path)?;
     let report = csvseal::verify_reader(sandbox, schema, &mut &file, path)?;
     if Identity::of(&file, path)? != before {
