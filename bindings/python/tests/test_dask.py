@@ -5,6 +5,7 @@ time, the audit raises and reports nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -107,6 +108,20 @@ def test_audit_and_series_equal_the_cli(where, client, request, tmp_path) -> Non
     assert series.valid and len(series.document["files"]) == 3
     big = cd.verify_series(loc, "big", client, part_bytes=PART)
     assert big.to_json() == cli("verify", "--series", loc, "big", "--json")
+
+
+def test_names_that_could_reorder_a_terminal_line_are_escaped_as_the_cli_does(client, tmp_path) -> None:
+    import csvseal.dask as cd
+
+    d = tmp_path / "bidi"
+    d.mkdir()
+    p = csvseal.write(d, "t\u202eexe.vsc", b"a\n1\n", timestamp="2024-09-10T10:00:00Z")
+    p.write_bytes(p.read_bytes().replace(b"\n1,", b"\n2,"))  # an alert names the file
+    report = cd.audit(str(d), client, state_file=str(tmp_path / "s.json"))
+    assert "\u202e" not in report.to_json() and "\\u202e" in report.to_json()
+    expected = cli("audit", "--dir", str(d), "--json", "--state-file", str(tmp_path / "c.json"))
+    assert report.to_json() == expected
+    assert json.loads(expected)["alerts"][0]["file"].endswith("t\u202eexe.vsc_20240910_100000.csv")
 
 
 class Killer(distributed.WorkerPlugin):

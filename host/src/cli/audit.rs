@@ -152,7 +152,10 @@ fn print(args: &AuditArgs, r: &AuditReport) {
     let classes: Vec<&str> = r.classes().iter().map(|c| c.as_str()).collect();
     if args.json {
         let doc = r.json_document(&args.dir, !args.keys.is_empty());
-        out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        // As every --json document: JSON escapes for what could drive a
+        // terminal (a file name holding a bidi override), never text escapes,
+        // which are not JSON.
+        super::output::print_json(&doc);
         return;
     }
     for a in &r.alerts {

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -138,12 +139,22 @@ def _check(part_bytes: int) -> int:
     return part_bytes
 
 
+# What the CLI writes as \uXXXX in JSON beyond the controls serde_json
+# escapes: DEL, C1 controls and the bidirectional overrides and isolates
+# (host/src/cli/terminal.rs, json_safe): a file name cannot reorder a line.
+_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_safe(text: str) -> str:
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _call(fn: Any, *args: Any, **kwargs: Any) -> ClusterReport:
     try:
         text = fn(*args, **kwargs)
     except _native.NativeError as e:
         raise from_native(e) from None
-    return ClusterReport(text=text, document=json.loads(text))
+    return ClusterReport(text=_json_safe(text), document=json.loads(text))
 
 
 def audit(

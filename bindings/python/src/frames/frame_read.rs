@@ -142,7 +142,10 @@ pub fn read_streaming(
     };
     let path = path.as_path();
     let file = open(path)?;
-    let is_file = file.metadata().map_err(|e| Error::io(path, "stat", e))?.is_file();
+    let is_file = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .is_file();
     if !is_file {
         return Err(Error::Usage(format!(
             "{}: read_batches() reads a file twice (to verify it, then to parse it) and this \
