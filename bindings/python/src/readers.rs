@@ -5,6 +5,7 @@
 //! I/O error the library reports for the failed read.
 
 use std::io::{self, Read};
+use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyTypeError;
@@ -109,5 +110,43 @@ impl Read for PyFileReader {
             Ok(n)
         });
         got.map_err(|e| keep(&self.error, e))
+    }
+}
+
+/// A reader that also sends a copy of every chunk read to another thread,
+/// in the form [`csvseal::deadline::ThreadedReader::from_channel`] reads
+/// (an empty chunk ends the input). The receiver may stop early: reading
+/// goes on, no longer copied, so the reader's own consumer (a verifier,
+/// whose report comes first) is never held up by it.
+pub struct Tee<R> {
+    inner: R,
+    /// None once the receiver stopped or the input ended.
+    to: Option<SyncSender<io::Result<Vec<u8>>>>,
+}
+
+impl<R> Tee<R> {
+    pub fn new(inner: R, to: SyncSender<io::Result<Vec<u8>>>) -> Self {
+        Tee {
+            inner,
+            to: Some(to),
+        }
+    }
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        if let Some(to) = &self.to
+            && to.send(Ok(buf[..n].to_vec())).is_err()
+        {
+            self.to = None;
+        }
+        if n == 0 {
+            self.to = None;
+        }
+        Ok(n)
     }
 }

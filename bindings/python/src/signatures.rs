@@ -8,12 +8,14 @@
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::sync_channel;
 
 use csvseal::report::{FileFacts, SignatureReport, SignatureStatus};
 use csvseal::verify::TrustedKeys;
 use csvseal::verify::signed::{SIGNATURE_FILE_LIMIT, missing};
 use csvseal::{Error, Result, Sandbox, Schema, SignatureCheckSession, VerifyReport};
+
+use crate::readers::Tee;
 
 /// Public keys as the Python layer passes them: (key or keyring files,
 /// key or keyring texts).
@@ -125,21 +127,19 @@ pub fn verify_reader_signed(
         )));
     }
     let mut session = builtin.signature_check(&text, given.keys.texts())?;
-    let (tx, rx) = sync_channel::<Vec<u8>>(QUEUED_CHUNKS);
+    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(QUEUED_CHUNKS);
     let (report, session) = std::thread::scope(|s| {
         let feeder = std::thread::Builder::new()
             .name("csvseal-signature".into())
             .spawn_scoped(s, move || -> Result<SignatureCheckSession> {
-                for chunk in rx {
+                // The tee sends only chunks (its last one empty), never errors.
+                for chunk in rx.into_iter().flatten().filter(|c| !c.is_empty()) {
                     session.feed(&chunk)?;
                 }
                 Ok(session)
             })
             .map_err(|e| Error::io(label, "start signature thread", e))?;
-        let mut tee = Tee {
-            inner: input,
-            to: Some(tx),
-        };
+        let mut tee = Tee::new(input, tx);
         let report = csvseal::verify_reader(builtin, schema, &mut tee, label);
         drop(tee);
         let session = feeder
@@ -157,24 +157,4 @@ pub fn verify_reader_signed(
     let check = session?.finish(Some(&facts))?;
     report.add_signature(check, max_errors);
     Ok(report)
-}
-
-/// A reader that also sends every chunk read to the signature thread.
-struct Tee<'a> {
-    inner: &'a mut dyn Read,
-    /// None once the signature thread stopped (its error says why).
-    to: Option<SyncSender<Vec<u8>>>,
-}
-
-impl Read for Tee<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n > 0
-            && let Some(to) = &self.to
-            && to.send(buf[..n].to_vec()).is_err()
-        {
-            self.to = None;
-        }
-        Ok(n)
-    }
 }

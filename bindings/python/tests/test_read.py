@@ -87,11 +87,8 @@ def test_a_file_with_any_flipped_byte_raises_and_returns_nothing(tmp_path: Path)
         data[i] ^= 0x01
         bad.write_bytes(bytes(data))
         for read in (csvseal.read, csvseal.read_batches):
-            with pytest.raises(csvseal.CsvsealError) as e:
+            with pytest.raises(csvseal.FileInvalidError):
                 read(bad, SCHEMA)
-            assert isinstance(e.value, (csvseal.FileInvalidError, csvseal.SchemaError)) or e.value.kind in (
-                "file-invalid",
-            ), (i, e.value)
     with pytest.raises(csvseal.FileInvalidError) as e:
         bytes_ = bytearray(good)
         bytes_[len(good) // 2] ^= 0x01

@@ -12,17 +12,23 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::sync_channel;
 
 use arrow_array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
 use arrow_schema::{ArrowError, SchemaRef};
+use csvseal::deadline::ThreadedReader;
+use csvseal::jobs::audit::{Identity, identity_of};
 use csvseal::location::Location;
 use csvseal::object::ObjectOptions;
 use csvseal::{Error, ErrorKind, RowError, VerifyReport};
 
 use crate::locations;
+use crate::readers::Tee;
+
+/// Bytes the parser reads at a time.
+const READ_BYTES: usize = csvseal::verify::CHUNK_SIZE;
 
 use super::frame_parse::{CellError, FrameParser};
 use super::read_schema::{ReadOptions, plan};
@@ -50,7 +56,7 @@ pub fn read_whole(
 ) -> csvseal::Result<ReadOutcome> {
     let (input, label) = locations::open_read(location, object)?;
     let path = label.as_path();
-    let (tx, rx) = sync_channel::<Vec<u8>>(4);
+    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(4);
     let schema_json = schema.map(|s| s.json.clone());
     let label = path.to_owned();
     let opts_for_parser = opts.clone();
@@ -59,7 +65,8 @@ pub fn read_whole(
         .spawn(move || {
             let mut batches = Vec::new();
             let mut source = BatchSource::new(
-                ChannelReader::new(rx, max_record),
+                ThreadedReader::from_channel(rx, None),
+                max_record,
                 schema_json.as_deref(),
                 &opts_for_parser,
                 &label,
@@ -71,10 +78,7 @@ pub fn read_whole(
             Ok::<_, Error>((schema, batches))
         })
         .map_err(|e| Error::io(path, "start parser thread", e))?;
-    let mut tee = Tee {
-        inner: input,
-        to: Some(tx),
-    };
+    let mut tee = Tee::new(input, tx);
     let report = csvseal::verify_reader(sandbox, schema, &mut tee, path);
     drop(tee);
     let parsed = parser
@@ -129,7 +133,8 @@ pub fn read_streaming(
             }
             let second = csvseal::object::open_object_version(&url, object, Some(&etag))?;
             let source = BatchSource::new(
-                Bounded(second, max_record, 0),
+                second,
+                max_record,
                 schema.map(|s| s.json.as_str()),
                 opts,
                 &label,
@@ -153,9 +158,9 @@ pub fn read_streaming(
             path.display()
         )));
     }
-    let before = Identity::of(&file, path)?;
+    let before = identity(&file, path)?;
     let report = csvseal::verify_reader(sandbox, schema, &mut &file, path)?;
-    if Identity::of(&file, path)? != before {
+    if identity(&file, path)? != before {
         return Err(changed(path));
     }
     if !report.valid {
@@ -171,7 +176,8 @@ pub fn read_streaming(
         label: path.to_owned(),
     };
     let source = BatchSource::new(
-        Bounded(reader, max_record, 0),
+        reader,
+        max_record,
         schema.map(|s| s.json.as_str()),
         opts,
         path,
@@ -190,25 +196,10 @@ fn changed(path: &Path) -> Error {
     )
 }
 
-/// What identifies one version of a file.
-#[derive(Debug, PartialEq, Eq, Clone, Copy)]
-struct Identity {
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-    ino: u64,
-}
-
-impl Identity {
-    fn of(file: &File, path: &Path) -> csvseal::Result<Identity> {
-        let m = file.metadata().map_err(|e| Error::io(path, "stat", e))?;
-        Ok(Identity {
-            size: m.len(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-            ino: m.ino(),
-        })
-    }
+/// What identifies this version of the file (as `audit` records it).
+fn identity(file: &File, path: &Path) -> csvseal::Result<Identity> {
+    let meta = file.metadata().map_err(|e| Error::io(path, "stat", e))?;
+    Ok(identity_of(&meta))
 }
 
 /// Reads the verified descriptor from the start with positioned reads,
@@ -224,7 +215,7 @@ impl Read for Unchanged {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.file.read_at(buf, self.offset)?;
         // Checked after the read: bytes changed before it moved the identity.
-        match Identity::of(&self.file, &self.label) {
+        match identity(&self.file, &self.label) {
             Ok(id) if id == self.identity => {}
             _ => return Err(io::Error::other("the file changed after it was verified")),
         }
@@ -233,112 +224,34 @@ impl Read for Unchanged {
     }
 }
 
-/// Copies every chunk the verifier reads to the parser (which may have
-/// stopped: the verifier still reads on, its report comes first).
-struct Tee<R> {
+/// A reader that counts the bytes of the record being parsed: a record
+/// longer than the sandbox allows would be refused by the verifier; the
+/// parser stops there too rather than buffer it.
+struct Bounded<R> {
     inner: R,
-    to: Option<SyncSender<Vec<u8>>>,
-}
-
-impl<R: Read> Read for Tee<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n > 0
-            && let Some(to) = &self.to
-            && to.send(buf[..n].to_vec()).is_err()
-        {
-            self.to = None;
-        }
-        Ok(n)
-    }
-}
-
-/// Bytes bounded per record: a record longer than the sandbox allows
-/// would be refused by the verifier; the parser stops there too rather
-/// than buffer it.
-trait RecordBounded: Read {
-    /// A record ended: its bytes no longer count.
-    fn record_end(&mut self);
-}
-
-/// The parser's end of a [`Tee`].
-struct ChannelReader {
-    rx: Receiver<Vec<u8>>,
-    pending: Vec<u8>,
-    at: usize,
-    since_record: u64,
     max_record: u64,
+    /// Bytes read since the last record's end.
+    since_record: u64,
 }
-
-impl ChannelReader {
-    fn new(rx: Receiver<Vec<u8>>, max_record: u64) -> Self {
-        ChannelReader {
-            rx,
-            pending: Vec::new(),
-            at: 0,
-            since_record: 0,
-            max_record,
-        }
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.at == self.pending.len() {
-            match self.rx.recv() {
-                Ok(chunk) => {
-                    self.pending = chunk;
-                    self.at = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.pending.len() - self.at);
-        buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
-        self.at += n;
-        bounded(&mut self.since_record, n, self.max_record)?;
-        Ok(n)
-    }
-}
-
-impl RecordBounded for ChannelReader {
-    fn record_end(&mut self) {
-        self.since_record = 0;
-    }
-}
-
-/// A reader with the per-record bound: (reader, bound, bytes since the
-/// last record's end).
-struct Bounded<R>(R, u64, u64);
 
 impl<R: Read> Read for Bounded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.0.read(buf)?;
-        bounded(&mut self.2, n, self.1)?;
+        let n = self.inner.read(buf)?;
+        self.since_record += n as u64;
+        // One read past a record's end counts toward it: allow a read more.
+        if self.since_record > self.max_record.saturating_add(READ_BYTES as u64) {
+            return Err(io::Error::other(format!(
+                "a record is longer than the record limit ({} bytes)",
+                self.max_record
+            )));
+        }
         Ok(n)
     }
 }
 
-impl<R: Read> RecordBounded for Bounded<R> {
-    fn record_end(&mut self) {
-        self.2 = 0;
-    }
-}
-
-fn bounded(since: &mut u64, n: usize, max: u64) -> io::Result<()> {
-    *since += n as u64;
-    // One read past a record's end may count toward it: allow a chunk more.
-    if *since > max.saturating_add(1 << 20) {
-        return Err(io::Error::other(format!(
-            "a record is longer than the record limit ({max} bytes)"
-        )));
-    }
-    Ok(())
-}
-
 /// Record batches parsed from a sealed file's bytes.
-struct BatchSource<R: RecordBounded> {
-    csv: csv::Reader<R>,
+struct BatchSource<R: Read> {
+    csv: csv::Reader<Bounded<R>>,
     parser: FrameParser,
     schema: SchemaRef,
     /// The first batch, parsed ahead to fix the schema.
@@ -351,16 +264,25 @@ struct BatchSource<R: RecordBounded> {
     next_line: u64,
 }
 
-impl<R: RecordBounded> BatchSource<R> {
+impl<R: Read> BatchSource<R> {
     fn new(
         input: R,
+        max_record: u64,
         schema: Option<&str>,
         opts: &ReadOptions,
         label: &Path,
     ) -> csvseal::Result<Self> {
+        let input = Bounded {
+            inner: input,
+            max_record,
+            since_record: 0,
+        };
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            // Reads of a chunk, not of 8 KiB: each read of a verified file
+            // also checks its identity.
+            .buffer_capacity(READ_BYTES)
             .from_reader(input);
         let mut record = csv::ByteRecord::new();
         let header: Vec<String> = match csv.read_byte_record(&mut record) {
@@ -371,7 +293,7 @@ impl<R: RecordBounded> BatchSource<R> {
             Ok(false) => Vec::new(),
             Err(e) => return Err(csv_error(e, label)),
         };
-        csv.get_mut().record_end();
+        csv.get_mut().since_record = 0;
         let plans = plan(&header, schema, opts)
             .map_err(|m| Error::Usage(format!("{}: {m}", label.display())))?;
         let mut source = BatchSource {
@@ -399,7 +321,7 @@ impl<R: RecordBounded> BatchSource<R> {
                 .csv
                 .read_byte_record(&mut self.record)
                 .map_err(|e| csv_error(e, &self.label))?;
-            self.csv.get_mut().record_end();
+            self.csv.get_mut().since_record = 0;
             if !more {
                 self.done = true;
                 return self.parser.finish().map_err(|e| self.cell_error(e));
@@ -470,7 +392,7 @@ fn arrow_to_lib(e: ArrowError, label: &Path) -> Error {
     }
 }
 
-impl<R: RecordBounded> Iterator for BatchSource<R> {
+impl<R: Read> Iterator for BatchSource<R> {
     type Item = Result<RecordBatch, ArrowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -487,7 +409,7 @@ impl<R: RecordBounded> Iterator for BatchSource<R> {
     }
 }
 
-impl<R: RecordBounded> RecordBatchReader for BatchSource<R> {
+impl<R: Read + Send> RecordBatchReader for BatchSource<R> {
     fn schema(&self) -> SchemaRef {
         std::sync::Arc::clone(&self.schema)
     }
