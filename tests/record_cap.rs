@@ -9,7 +9,7 @@ mod common;
 use std::ffi::OsStr;
 use std::path::Path;
 
-use common::{csvseal_measured, stderr, stdout};
+use common::{csvseal_measured_env, stderr, stdout};
 use serde_json::Value;
 
 /// docs/security.md ("Peak memory"): with records up to the cap, `verify` peaks
@@ -21,8 +21,32 @@ fn bound_kib(cap_mib: u64, times: u64) -> u64 {
     (cap_mib * times + 32) << 10
 }
 
+/// How the built-in component is loaded.
+#[derive(Clone, Copy, Debug)]
+enum Load {
+    /// The copy compiled ahead of time into the executable (this machine
+    /// can run it), as on most runs.
+    Embedded,
+    /// Compiled by this run, as on a machine that cannot run that copy:
+    /// Cranelift's memory must not add to the peak.
+    Compiled,
+}
+
+impl Load {
+    fn env(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Load::Embedded => &[],
+            Load::Compiled => &[("CSVSEAL_PRECOMPILED", "0"), ("CSVSEAL_NO_CACHE", "1")],
+        }
+    }
+}
+
 /// `csvseal ARGS --json --max-record-mib CAP`: exit code, JSON, peak KiB.
 fn run(args: &[&OsStr], cap_mib: u64) -> (Option<i32>, Value, u64) {
+    run_loaded(args, cap_mib, Load::Embedded)
+}
+
+fn run_loaded(args: &[&OsStr], cap_mib: u64, load: Load) -> (Option<i32>, Value, u64) {
     let cap = cap_mib.to_string();
     let mut all = args.to_vec();
     all.extend([
@@ -30,7 +54,7 @@ fn run(args: &[&OsStr], cap_mib: u64) -> (Option<i32>, Value, u64) {
         OsStr::new("--max-record-mib"),
         OsStr::new(&cap),
     ]);
-    let (out, peak) = csvseal_measured(&all);
+    let (out, peak) = csvseal_measured_env(&all, load.env());
     let v = serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(&out), stderr(&out)));
     (out.status.code(), v, peak)
@@ -39,8 +63,8 @@ fn run(args: &[&OsStr], cap_mib: u64) -> (Option<i32>, Value, u64) {
 /// Writes `rows` records of one field of `cap - 1` MiB each (with
 /// `quoted`, one holds quotes and commas, so it is quoted: the slower
 /// path, kept to the small cap), then verifies the file: both pass within
-/// the bound.
-fn records_just_under_the_cap(cap_mib: u64, rows: usize, quoted: bool) {
+/// the bound, with the component `load`ed as given.
+fn records_just_under_the_cap(cap_mib: u64, rows: usize, quoted: bool, load: Load) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.csv");
     let field = ((cap_mib - 1) << 20) as usize;
@@ -60,7 +84,7 @@ fn records_just_under_the_cap(cap_mib: u64, rows: usize, quoted: bool) {
     drop(data);
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
-    let (code, v, peak) = run(
+    let (code, v, peak) = run_loaded(
         &[
             "write".as_ref(),
             "--name".as_ref(),
@@ -71,20 +95,21 @@ fn records_just_under_the_cap(cap_mib: u64, rows: usize, quoted: bool) {
             input.as_os_str(),
         ],
         cap_mib,
+        load,
     );
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(v["rows"], rows, "{v}");
-    eprintln!("cap {cap_mib} MiB, {rows} rows: write peak RSS {peak} KiB");
+    eprintln!("cap {cap_mib} MiB, {rows} rows, {load:?}: write peak RSS {peak} KiB");
     let bound = bound_kib(cap_mib, 8);
     assert!(
         peak < bound,
         "write: peak RSS {peak} KiB, bound {bound} KiB"
     );
     let sealed = Path::new(v["path"].as_str().unwrap()).to_owned();
-    let (code, v, peak) = run(&["verify".as_ref(), sealed.as_os_str()], cap_mib);
+    let (code, v, peak) = run_loaded(&["verify".as_ref(), sealed.as_os_str()], cap_mib, load);
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(v["files"][0]["rows"], rows, "{v}");
-    eprintln!("cap {cap_mib} MiB, {rows} rows: verify peak RSS {peak} KiB");
+    eprintln!("cap {cap_mib} MiB, {rows} rows, {load:?}: verify peak RSS {peak} KiB");
     let bound = bound_kib(cap_mib, 4);
     assert!(
         cap_mib > 64 || peak < 320 << 10,
@@ -98,12 +123,17 @@ fn records_just_under_the_cap(cap_mib: u64, rows: usize, quoted: bool) {
 
 #[test]
 fn records_just_under_a_small_cap_pass_within_the_bound() {
-    records_just_under_the_cap(8, 5, true);
+    records_just_under_the_cap(8, 5, true, Load::Embedded);
+}
+
+#[test]
+fn records_just_under_a_small_cap_pass_within_the_bound_when_the_component_is_compiled() {
+    records_just_under_the_cap(8, 5, true, Load::Compiled);
 }
 
 #[test]
 fn records_just_under_the_default_cap_pass_within_the_bound() {
-    records_just_under_the_cap(64, 4, false);
+    records_just_under_the_cap(64, 4, false, Load::Embedded);
 }
 
 #[test]

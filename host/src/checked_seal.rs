@@ -250,12 +250,26 @@ enum Sealed {
     VerifierGone,
 }
 
+/// Sealed output up to this size is cut into pieces that share it: a
+/// lagging verifier keeps at most this much alive. See [`send_sealed`].
+const SHARED_UP_TO: usize = 4 * CHUNK_SIZE;
+
 /// Sends sealed bytes to the verifier thread in pieces of at most
 /// `CHUNK_SIZE`; false when it is gone. A record near `--max-record-mib`
 /// comes out of the sealer as one chunk: whole, each would take its size
 /// again in the verifier's linear memory (which never shrinks), and
-/// `IN_FLIGHT` of them would queue several records' worth.
+/// `IN_FLIGHT` of them would queue several records' worth. Pieces of such
+/// a chunk are copies, so that it is freed on return: pieces sharing it
+/// would keep it alive until the verifier took the last, and a sealer
+/// quicker than the verifier would by then hold the next record's chunk
+/// too (one record more at the peak, seen under load). The usual output,
+/// the sealed form of one read, is shared rather than copied.
 fn send_sealed(tx: &SyncSender<Bytes>, out: Vec<u8>) -> bool {
+    if out.len() > SHARED_UP_TO {
+        return out
+            .chunks(CHUNK_SIZE)
+            .all(|piece| tx.send(Bytes::copy_from_slice(piece)).is_ok());
+    }
     let mut bytes = Bytes::from(out);
     while !bytes.is_empty() {
         let piece = bytes.split_to(bytes.len().min(CHUNK_SIZE));
@@ -472,6 +486,29 @@ mod tests {
         fn end_segment(&mut self, digest: &[u8; 32]) -> Result<()> {
             self.ends.push((self.given, *digest));
             Ok(())
+        }
+    }
+
+    #[test]
+    fn pieces_of_a_record_sized_chunk_do_not_keep_it_alive() {
+        let sent = |out: Vec<u8>| {
+            let (tx, rx) = sync_channel(16);
+            assert!(send_sealed(&tx, out));
+            drop(tx);
+            rx.iter().collect::<Vec<Bytes>>()
+        };
+        for len in [0, 10, CHUNK_SIZE + 1, SHARED_UP_TO, SHARED_UP_TO + 5] {
+            let out: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+            let want = out.clone();
+            let held = out.as_ptr_range();
+            let pieces = sent(out);
+            assert_eq!(pieces.len(), len.div_ceil(CHUNK_SIZE), "{len}");
+            assert!(pieces.iter().all(|p| p.len() <= CHUNK_SIZE));
+            assert_eq!(pieces.concat(), want);
+            // Beyond SHARED_UP_TO, copies: none points into the chunk,
+            // which is freed on return.
+            let copies = pieces.iter().all(|p| !held.contains(&p.as_ptr()));
+            assert!(len == 0 || copies == (len > SHARED_UP_TO), "{len}");
         }
     }
 

@@ -172,6 +172,12 @@ pub fn write_ok(dir: &Path, name: &str, input: &str, extra: &[&str]) -> String {
 /// Runs `csvseal ARGS` under Python's getrusage: the output (csvseal's own
 /// stdout and stderr) and the child's peak RSS in KiB.
 pub fn csvseal_measured(args: &[&std::ffi::OsStr]) -> (Output, u64) {
+    csvseal_measured_env(args, &[])
+}
+
+/// [`csvseal_measured`] with `env` set for csvseal (after the test cache,
+/// which it may override).
+pub fn csvseal_measured_env(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> (Output, u64) {
     let script = "import resource, subprocess, sys\n\
         r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n\
         sys.stdout.buffer.write(r.stdout)\n\
@@ -184,6 +190,7 @@ pub fn csvseal_measured(args: &[&std::ffi::OsStr]) -> (Output, u64) {
         .arg(csvseal_bin())
         .args(args)
         .env("CSVSEAL_CACHE_DIR", cache_dir())
+        .envs(env.iter().copied())
         .output()
         .expect("python3 must be installed for the memory checks");
     // csvseal's own log lines come first; the wrapper's figure is last.
