@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 const STAMP: &str = "2024-09-10T14:30:00Z";
@@ -298,6 +298,62 @@ fn recover_removes_only_the_temps_csvseal_makes() {
         );
     }
     assert!(bdir.join("mine.tmp").exists());
+}
+
+#[test]
+fn recover_sweeps_the_backup_dir_it_is_given() {
+    let out = TempDir::new().unwrap();
+    let d = out.path().to_str().unwrap();
+    let backups = TempDir::new().unwrap();
+    let b = backups.path().to_str().unwrap();
+    let stale = backups
+        .path()
+        .join("t.csv.20240910T143000.000000000Z.bak.tmp");
+    std::fs::write(&stale, b"torn").unwrap();
+    let theirs = backups.path().join("mine.tmp");
+    std::fs::write(&theirs, b"the user's").unwrap();
+    let removed = |args: &[&str]| {
+        let r = csvseal(args, None);
+        assert_eq!(r.status.code(), Some(0), "{}", stdout(&r));
+        let doc: Value = serde_json::from_slice(&r.stdout).unwrap();
+        doc["removed"].clone()
+    };
+    // Not named: the default backup dir is swept, this one is not.
+    assert_eq!(removed(&["recover", "--dir", d, "--json"]), json!([]));
+    assert!(stale.exists());
+    let args = ["recover", "--dir", d, "--backup-dir", b, "--json"];
+    assert_eq!(removed(&args), json!([stale.to_str().unwrap()]));
+    assert!(!stale.exists() && theirs.exists());
+
+    // A backup dir that is not there is an error, not a silent no-op.
+    let missing = out.path().join("no-such-dir");
+    let r = csvseal(
+        &[
+            "recover",
+            "--dir",
+            d,
+            "--backup-dir",
+            missing.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(r.status.code(), Some(2));
+    assert!(stderr(&r).contains("no-such-dir"), "{}", stderr(&r));
+    // Object storage keeps its backups' uploads under their own prefix.
+    let r = csvseal(
+        &[
+            "recover",
+            "--dir",
+            "s3://bucket/out/",
+            "--backup-dir",
+            b,
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(r.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(doc["error"]["kind"], "usage", "{doc}");
 }
 
 #[test]

@@ -71,6 +71,8 @@ fn fixture() -> TempDir {
     let mut torn = std::fs::read(&trades).unwrap();
     torn.truncate(torn.len() - 20);
     std::fs::write(damaged.join("trades_20240910_143000.csv"), torn).unwrap();
+    // Where backups kept apart (--backup-dir) live.
+    std::fs::create_dir(d.join("backups")).unwrap();
     dir
 }
 

@@ -300,7 +300,7 @@ fn scenarios() -> Vec<Scenario> {
                 std::fs::write(d.join(format!("{TARGET}.minisig.tmp")), b"untrusted").unwrap();
             },
             run: |ops, d| {
-                recover_dir(ops, sb(), d, false).unwrap();
+                recover_dir(ops, sb(), d, None, false).unwrap();
             },
             backs_up: false,
             extra: None,
@@ -408,7 +408,7 @@ fn judge(j: &Judged, backs_up: bool) -> Result<(), String> {
     // directory itself).
     let dirs = read_tree(j.dir).dirs;
     for d in std::iter::once(".").chain(dirs.iter().map(String::as_str).filter(|d| *d != BACKUPS)) {
-        recover_dir(&RealFs, sb(), &j.dir.join(d), false)
+        recover_dir(&RealFs, sb(), &j.dir.join(d), None, false)
             .map_err(|e| format!("recover {d} failed: {e}"))?;
     }
     let now = read_tree(j.dir);

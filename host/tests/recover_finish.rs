@@ -65,7 +65,7 @@ fn cut(sb: &Sandbox) -> Cut {
 }
 
 fn recover(sb: &Sandbox, dir: &Path, dry_run: bool) -> RecoverReport {
-    recover_dir(&RealFs, sb, dir, dry_run).unwrap()
+    recover_dir(&RealFs, sb, dir, None, dry_run).unwrap()
 }
 
 #[test]
@@ -133,7 +133,8 @@ fn a_fifo_in_the_files_place_does_not_hang_recover() {
     let path = c.dir.path().to_path_buf();
     std::thread::spawn(move || {
         let sb = Sandbox::builtin(Limits::default()).unwrap();
-        tx.send(recover_dir(&RealFs, &sb, &path, false)).unwrap();
+        tx.send(recover_dir(&RealFs, &sb, &path, None, false))
+            .unwrap();
     });
     let r = rx
         .recv_timeout(std::time::Duration::from_secs(60))

@@ -18,6 +18,8 @@ Examples:
   csvseal recover --dir out --dry-run
   # After a crash: sweep temp files whose writer is gone, re-verify every file
   csvseal recover --dir out --json
+  # Backups kept elsewhere (write --replace --backup-dir): sweep their temps too
+  csvseal recover --dir out --backup-dir backups
 
 Exit codes: 0 every final file verifies; 1 some does not; 2 a file could not be examined.";
 
@@ -31,6 +33,11 @@ pub struct RecoverArgs {
     /// than this (e.g. 30m, 2h). A local temp is judged by its lock instead.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = super::args::parse_duration)]
     older_than: std::time::Duration,
+    /// The backup directory whose temps to sweep too, when `write
+    /// --replace --backup-dir` put backups elsewhere (default
+    /// DIR/.csvseal-backup). A local directory only.
+    #[arg(long, value_name = "DIR")]
+    backup_dir: Option<PathBuf>,
     /// Report what would be removed, remove nothing.
     #[arg(long)]
     dry_run: bool,
@@ -46,6 +53,13 @@ pub struct RecoverArgs {
 pub fn run(args: RecoverArgs) -> i32 {
     let result = Sandbox::builtin(args.limits.to_limits()).and_then(|sandbox| {
         match csvseal::location::Location::from_path(&args.dir)? {
+            csvseal::location::Location::Object(_) if args.backup_dir.is_some() => {
+                Err(csvseal::Error::Usage(
+                    "--backup-dir is for a local DIR; for object storage, run \
+                     `csvseal recover --dir` on the backup prefix itself"
+                        .into(),
+                ))
+            }
             csvseal::location::Location::Object(url) => csvseal::object::recover_prefix(
                 &sandbox,
                 &url,
@@ -53,9 +67,13 @@ pub fn run(args: RecoverArgs) -> i32 {
                 args.dry_run,
                 &super::object::options(),
             ),
-            csvseal::location::Location::Local(_) => {
-                recover_dir(&RealFs, &sandbox, &args.dir, args.dry_run)
-            }
+            csvseal::location::Location::Local(_) => recover_dir(
+                &RealFs,
+                &sandbox,
+                &args.dir,
+                args.backup_dir.as_deref(),
+                args.dry_run,
+            ),
         }
     });
     let report = match result {

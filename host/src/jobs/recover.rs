@@ -96,15 +96,18 @@ impl RecoverReport {
     }
 }
 
-/// Sweeps `dir` and its default backup directory (no other subdirectory):
-/// every temp csvseal makes whose lock is free is removed (`*.csv.tmp` in
-/// `dir`; see [`is_backup_temp`] for the backup directory), every `*.csv`
-/// in `dir` is verified. Other files are left alone, whatever their names.
-/// Names are visited in sorted order.
+/// Sweeps `dir` and its backup directory, `backup_dir` or by default
+/// `dir/.csvseal-backup` (no other subdirectory): every temp csvseal makes
+/// whose lock is free is removed (`*.csv.tmp` in `dir`; see
+/// [`is_backup_temp`] for the backup directory), every `*.csv` in `dir` is
+/// verified. Other files are left alone, whatever their names. Names are
+/// visited in sorted order. A `backup_dir` given must exist; the default
+/// one may not.
 pub fn recover_dir(
     ops: &dyn FileOps,
     sandbox: &Sandbox,
     dir_path: &Path,
+    backup_dir: Option<&Path>,
     dry_run: bool,
 ) -> Result<RecoverReport> {
     let dir = Dir::open_ambient_dir(dir_path, ambient_authority())
@@ -113,10 +116,17 @@ pub fn recover_dir(
         dry_run,
         ..RecoverReport::default()
     };
-    // Backups made by --replace live in the default backup directory: sweep
-    // its temps too (backups there are checked by `restore`, not here).
-    let bdir_path = dir_path.join(DEFAULT_BACKUP_DIR);
-    if let Ok(bdir) = Dir::open_ambient_dir(&bdir_path, ambient_authority()) {
+    // Backups made by --replace live in the backup directory: sweep its
+    // temps too (backups there are checked by `restore`, not here).
+    let bdir_path = backup_dir.map_or_else(|| dir_path.join(DEFAULT_BACKUP_DIR), Path::to_owned);
+    let bdir = match Dir::open_ambient_dir(&bdir_path, ambient_authority()) {
+        Ok(bdir) => Some(bdir),
+        Err(e) if backup_dir.is_some() => {
+            return Err(Error::io(&bdir_path, "open backup directory", e));
+        }
+        Err(_) => None,
+    };
+    if let Some(bdir) = bdir {
         let names = sorted_names(&bdir, &bdir_path)?;
         for name in &names {
             if is_backup_temp(name) {
