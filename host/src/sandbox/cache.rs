@@ -78,7 +78,8 @@ fn precompile(engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
         .map_err(|e| Error::Sandbox(format!("cannot compile the component: {e:#}")));
     drop(compiler);
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only unmaps free pages; it is thread-safe.
+    // SAFETY: malloc_trim only returns free pages to the system; it takes
+    // the allocator's locks, so it is safe alongside other threads.
     unsafe {
         libc::malloc_trim(0);
     }

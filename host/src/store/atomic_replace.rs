@@ -96,7 +96,7 @@ fn sweep_once(ops: &dyn FileOps, dir: &Dir, dir_path: &Path, name: &str) {
 /// does not exist, last modified [`STALE_AFTER`] before `now` or earlier.
 /// Anything else, a user's file included, is left alone. Best effort: an
 /// entry that cannot be read or removed is skipped.
-pub fn sweep_stale(ops: &dyn FileOps, dir: &Dir, name: &str, now: SystemTime) -> Vec<String> {
+fn sweep_stale(ops: &dyn FileOps, dir: &Dir, name: &str, now: SystemTime) -> Vec<String> {
     let Ok(entries) = dir.entries() else {
         return Vec::new();
     };

@@ -27,11 +27,11 @@ use csvseal::{Error, ErrorKind, RowError, VerifyReport};
 use crate::locations;
 use crate::readers::Tee;
 
-/// Bytes the parser reads at a time.
-const READ_BYTES: usize = csvseal::verify::CHUNK_SIZE;
-
 use super::frame_parse::{CellError, FrameParser};
 use super::read_schema::{ReadOptions, plan};
+
+/// Bytes the parser reads at a time.
+const READ_BYTES: usize = csvseal::verify::CHUNK_SIZE;
 
 /// What a read gives: the report, and the batches when it is valid.
 pub struct ReadOutcome {
